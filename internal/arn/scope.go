@@ -1,0 +1,82 @@
+package arn
+
+import "strings"
+
+// Scope selects namespaces by their fields. An empty list matches every value
+// of its field; a list holding "" matches the empty value (resources without
+// a region or account).
+type Scope struct {
+	Partitions []string
+	Services   []string
+	Regions    []string
+	Accounts   []string
+	// Type is the resource type to match exactly; empty matches any type.
+	Type string
+}
+
+// Match reports whether s selects ns.
+func (s Scope) Match(ns Namespace) bool {
+	return anyOf(s.Partitions, ns.Partition) &&
+		anyOf(s.Services, ns.Service) &&
+		anyOf(s.Regions, ns.Region) &&
+		anyOf(s.Accounts, ns.Account) &&
+		(s.Type == "" || s.Type == ns.Type)
+}
+
+func anyOf(list []string, v string) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchAny reports whether any scope selects ns; no scopes select everything.
+func MatchAny(scopes []Scope, ns Namespace) bool {
+	if len(scopes) == 0 {
+		return true
+	}
+	for _, s := range scopes {
+		if s.Match(ns) {
+			return true
+		}
+	}
+	return false
+}
+
+// Prefix returns the longest string every namespace selected by scopes
+// starts with, so that a store can narrow its namespace lookup to a range.
+func Prefix(scopes []Scope) string {
+	if len(scopes) == 0 {
+		return "arn:"
+	}
+	common := ""
+	for i, s := range scopes {
+		p := s.prefix()
+		if i == 0 {
+			common = p
+			continue
+		}
+		for !strings.HasPrefix(p, common) {
+			common = common[:len(common)-1]
+		}
+	}
+	return common
+}
+
+// prefix returns the fixed leading part of the namespaces s selects: the
+// fields up to the first one that is not pinned to a single value.
+func (s Scope) prefix() string {
+	p := "arn:"
+	for _, f := range [][]string{s.Partitions, s.Services, s.Regions, s.Accounts} {
+		if len(f) != 1 {
+			return p
+		}
+		p += f[0] + ":"
+	}
+	return p + s.Type
+}

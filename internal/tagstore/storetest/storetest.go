@@ -1,0 +1,797 @@
+// Package storetest is the conformance suite every tagstore.Store backend
+// must pass. A backend's test calls Run with a function returning an empty
+// store; each subtest gets its own.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// Run runs the suite. newStore returns an empty store; Run closes it.
+func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s tagstore.Store)
+	}{
+		{"TagThenGet", testTagThenGet},
+		{"TagOverwritesValue", testTagOverwritesValue},
+		{"UntagAbsentIsNoOp", testUntagAbsentIsNoOp},
+		{"UntagLastTagKeepsResourceKnown", testUntagLastTagKeepsResourceKnown},
+		{"LimitRefusesWholeChange", testLimitRefusesWholeChange},
+		{"LimitExemptPrefixes", testLimitExemptPrefixes},
+		{"LimitAllowsOverwriteWhenOver", testLimitAllowsOverwriteWhenOver},
+		{"ApplyReportsPerChange", testApplyReportsPerChange},
+		{"GetKeepsOrderAndSkipsUnknown", testGetKeepsOrderAndSkipsUnknown},
+		{"Namespaces", testNamespaces},
+		{"ScanFilters", testScanFilters},
+		{"ScanPages", testScanPages},
+		{"ScanUntaggedOnly", testScanUntaggedOnly},
+		{"ScanExaminesOnlyCandidates", testScanExaminesOnlyCandidates},
+		{"ScanKeysAndValues", testScanKeysAndValues},
+		{"IndexesFollowChanges", testIndexesFollowChanges},
+		{"AwkwardStrings", testAwkwardStrings},
+		{"ConcurrentChangesAreAtomic", testConcurrentChangesAreAtomic},
+		{"ConcurrentLimit", testConcurrentLimit},
+		{"IndexesExactAfterStorm", testIndexesExactAfterStorm},
+		{"Secret", testSecret},
+		{"Close", testClose},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			closed := false
+			t.Cleanup(func() {
+				if !closed {
+					_ = s.Close()
+				}
+			})
+			if tc.name == "Close" {
+				closed = true
+			}
+			tc.fn(t, s)
+		})
+	}
+}
+
+// Names used throughout; they fall in three namespaces.
+const (
+	i1 = "arn:aws:ec2:us-east-1:111111111111:instance/i-1"
+	i2 = "arn:aws:ec2:us-east-1:111111111111:instance/i-2"
+	i3 = "arn:aws:ec2:us-east-1:111111111111:instance/i-3"
+	v1 = "arn:aws:ec2:us-east-1:111111111111:volume/vol-1"
+	b1 = "arn:aws:s3:::bucket-1"
+)
+
+func name(t testing.TB, s string) arn.Name {
+	t.Helper()
+	n, err := arn.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func ns(t testing.TB, s string) arn.Namespace { return name(t, s).Namespace() }
+
+func set(t testing.TB, resource string, kv ...string) tagstore.Change {
+	t.Helper()
+	c := tagstore.Change{Resource: name(t, resource), Set: map[string]string{}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		c.Set[kv[i]] = kv[i+1]
+	}
+	return c
+}
+
+func remove(t testing.TB, resource string, keys ...string) tagstore.Change {
+	t.Helper()
+	return tagstore.Change{Resource: name(t, resource), Remove: keys}
+}
+
+// apply applies changes and fails the test on any error.
+func apply(t testing.TB, s tagstore.Store, changes ...tagstore.Change) {
+	t.Helper()
+	for i, err := range s.Apply(context.Background(), changes) {
+		if err != nil {
+			t.Fatalf("change %d (%s): %v", i, changes[i].Resource, err)
+		}
+	}
+}
+
+// tags returns the tags of one resource as a map, and whether it is known.
+func tags(t testing.TB, s tagstore.Store, resource string) (map[string]string, bool) {
+	t.Helper()
+	rs, err := s.Get(context.Background(), []arn.Name{name(t, resource)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) == 0 {
+		return nil, false
+	}
+	if len(rs) != 1 || rs[0].Name != resource {
+		t.Fatalf("Get(%s) = %v", resource, rs)
+	}
+	m := map[string]string{}
+	for i, tg := range rs[0].Tags {
+		if i > 0 && rs[0].Tags[i-1].Key >= tg.Key {
+			t.Fatalf("Get(%s): tags not in ascending key order: %v", resource, rs[0].Tags)
+		}
+		m[tg.Key] = tg.Value
+	}
+	return m, true
+}
+
+func wantTags(t testing.TB, s tagstore.Store, resource string, kv ...string) {
+	t.Helper()
+	got, known := tags(t, s, resource)
+	if !known {
+		t.Fatalf("%s is unknown, want tags %v", resource, kv)
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		want[kv[i]] = kv[i+1]
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("tags of %s = %v, want %v", resource, got, want)
+	}
+}
+
+// scanAll pages through one namespace with the given page size and budget.
+func scanAll(t testing.TB, s tagstore.Store, n arn.Namespace, q tagstore.ScanQuery) []tagstore.Resource {
+	t.Helper()
+	var out []tagstore.Resource
+	for range 10000 {
+		r, err := s.ScanResources(context.Background(), n, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Resources) > q.Limit {
+			t.Fatalf("scan returned %d resources, limit %d", len(r.Resources), q.Limit)
+		}
+		out = append(out, r.Resources...)
+		if !r.More {
+			return out
+		}
+		if r.Next <= q.From {
+			t.Fatalf("scan did not advance: Next %q, From %q", r.Next, q.From)
+		}
+		q.From = r.Next
+	}
+	t.Fatal("scan did not finish")
+	return nil
+}
+
+func resourceNames(rs []tagstore.Resource) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+func equal[T any](t testing.TB, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s = %#v, want %#v", what, got, want)
+	}
+}
+
+func testTagThenGet(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "env", "prod", "team", "a", "empty", ""))
+	wantTags(t, s, i1, "env", "prod", "team", "a", "empty", "")
+	if _, known := tags(t, s, i2); known {
+		t.Fatal("an untouched resource is known")
+	}
+}
+
+func testTagOverwritesValue(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "env", "prod", "team", "a"))
+	apply(t, s, set(t, i1, "env", "dev"))
+	wantTags(t, s, i1, "env", "dev", "team", "a")
+	vals := scanValues(t, s, []arn.Namespace{ns(t, i1)}, "env")
+	equal(t, "values of env", vals, []string{"dev"})
+}
+
+func testUntagAbsentIsNoOp(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "env", "prod"))
+	apply(t, s, remove(t, i1, "nope", "also-nope"))
+	wantTags(t, s, i1, "env", "prod")
+	apply(t, s, remove(t, i2, "env"))
+	if _, known := tags(t, s, i2); known {
+		t.Fatal("removing tags from an unknown resource made it known")
+	}
+	apply(t, s, remove(t, b1, "env"))
+	got, err := s.Namespaces(context.Background(), "arn:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "namespaces", got, []arn.Namespace{ns(t, i1)})
+}
+
+func testUntagLastTagKeepsResourceKnown(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "env", "prod", "team", "a"))
+	apply(t, s, remove(t, i1, "env", "team"))
+	wantTags(t, s, i1)
+	all := scanAll(t, s, ns(t, i1), tagstore.ScanQuery{Limit: 10})
+	equal(t, "resources", resourceNames(all), []string{i1})
+	if len(all[0].Tags) != 0 {
+		t.Fatalf("untagged resource listed with tags %v", all[0].Tags)
+	}
+	equal(t, "keys", scanKeys(t, s, []arn.Namespace{ns(t, i1)}), []string(nil))
+}
+
+func manyTags(prefix string, n int) []string {
+	var kv []string
+	for i := range n {
+		kv = append(kv, fmt.Sprintf("%s%02d", prefix, i), "v")
+	}
+	return kv
+}
+
+func testLimitRefusesWholeChange(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, manyTags("k", 48)...))
+	c := set(t, i1, "k00", "changed", "new1", "x", "new2", "x", "new3", "x")
+	c.MaxTags = 50
+	err := s.Apply(context.Background(), []tagstore.Change{c})[0]
+	var le *tagstore.LimitError
+	if !errors.As(err, &le) || !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatalf("Apply = %v, want a LimitError", err)
+	}
+	equal(t, "LimitError", *le, tagstore.LimitError{Count: 51, Max: 50})
+	wantTags(t, s, i1, manyTags("k", 48)...)
+
+	// Removing in the same change makes room.
+	c.Remove = []string{"k01"}
+	apply(t, s, c)
+	got, _ := tags(t, s, i1)
+	if len(got) != 50 || got["k00"] != "changed" || got["new3"] != "x" {
+		t.Fatalf("after a change within the limit: %d tags, %v", len(got), got)
+	}
+	// Exactly at the limit a new resource is fine, one more is not.
+	c = set(t, i2, manyTags("k", 50)...)
+	c.MaxTags = 50
+	apply(t, s, c)
+	c = set(t, i3, manyTags("k", 51)...)
+	c.MaxTags = 50
+	if err := s.Apply(context.Background(), []tagstore.Change{c})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatalf("51 tags on a new resource: %v", err)
+	}
+	if _, known := tags(t, s, i3); known {
+		t.Fatal("a refused change made the resource known")
+	}
+}
+
+func testLimitExemptPrefixes(t *testing.T, s tagstore.Store) {
+	c := set(t, i1, append(manyTags("k", 2), "aws:a", "1", "AWS:b", "2", "Aws:c", "3")...)
+	c.MaxTags, c.ExemptPrefixes = 2, []string{"aws:"}
+	apply(t, s, c)
+	c = set(t, i1, "k02", "v")
+	c.MaxTags, c.ExemptPrefixes = 2, []string{"aws:"}
+	if err := s.Apply(context.Background(), []tagstore.Change{c})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatalf("third counted tag: %v", err)
+	}
+}
+
+func testLimitAllowsOverwriteWhenOver(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, manyTags("k", 30)...))
+	c := set(t, i1, "k00", "new")
+	c.MaxTags = 20
+	apply(t, s, c) // 30 before, 30 after: no tag added
+	c = set(t, i1, "k99", "new")
+	c.MaxTags = 20
+	if err := s.Apply(context.Background(), []tagstore.Change{c})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatalf("adding to an over-limit resource: %v", err)
+	}
+	got, _ := tags(t, s, i1)
+	if len(got) != 30 || got["k00"] != "new" {
+		t.Fatalf("tags %v", got)
+	}
+}
+
+func testApplyReportsPerChange(t *testing.T, s tagstore.Store) {
+	over := set(t, i2, manyTags("k", 3)...)
+	over.MaxTags = 2
+	errs := s.Apply(context.Background(), []tagstore.Change{
+		set(t, i1, "env", "prod"), over, set(t, b1, "env", "prod"), remove(t, v1, "env"),
+	})
+	if len(errs) != 4 || errs[0] != nil || !errors.Is(errs[1], tagstore.ErrTagLimitExceeded) || errs[2] != nil || errs[3] != nil {
+		t.Fatalf("errors = %v", errs)
+	}
+	wantTags(t, s, i1, "env", "prod")
+	wantTags(t, s, b1, "env", "prod")
+	if _, known := tags(t, s, i2); known {
+		t.Fatal("refused resource is known")
+	}
+}
+
+func testGetKeepsOrderAndSkipsUnknown(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "a", "1"), set(t, b1, "b", "2"), set(t, v1, "c", "3"))
+	rs, err := s.Get(context.Background(), []arn.Name{name(t, v1), name(t, i2), name(t, b1), name(t, i1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "names", resourceNames(rs), []string{v1, b1, i1})
+	equal(t, "tags", rs[1].Tags, []tagstore.Tag{{Key: "b", Value: "2"}})
+}
+
+func testNamespaces(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	apply(t, s, set(t, v1, "a", "1"), set(t, i1, "a", "1"), set(t, b1, "a", "1"),
+		set(t, "arn:huaweicloud:organizations:::ou/ou-1", "a", "1"))
+	got, err := s.Namespaces(ctx, "arn:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var strs []string
+	for _, n := range got {
+		strs = append(strs, n.String())
+	}
+	equal(t, "namespaces", strs, []string{
+		"arn:aws:ec2:us-east-1:111111111111:instance",
+		"arn:aws:ec2:us-east-1:111111111111:volume",
+		"arn:aws:s3:::",
+		"arn:huaweicloud:organizations:::ou",
+	})
+	got, _ = s.Namespaces(ctx, "arn:aws:ec2:")
+	equal(t, "ec2 namespaces", len(got), 2)
+	equal(t, "first", got[0], arn.Namespace{Partition: "aws", Service: "ec2", Region: "us-east-1", Account: "111111111111", Type: "instance"})
+	got, _ = s.Namespaces(ctx, "arn:gcp:")
+	equal(t, "no namespaces", len(got), 0)
+}
+
+func testScanFilters(t *testing.T, s tagstore.Store) {
+	apply(t, s,
+		set(t, i1, "env", "prod", "team", "a"),
+		set(t, i2, "env", "dev", "team", "b"),
+		set(t, i3, "env", "", "owner", "x"),
+	)
+	n := ns(t, i1)
+	cases := []struct {
+		name    string
+		filters []tagstore.Filter
+		want    []string
+	}{
+		{"none", nil, []string{i1, i2, i3}},
+		{"key only matches any value, even empty", []tagstore.Filter{{Key: "env"}}, []string{i1, i2, i3}},
+		{"one value", []tagstore.Filter{{Key: "env", Values: []string{"prod"}}}, []string{i1}},
+		{"empty value", []tagstore.Filter{{Key: "env", Values: []string{""}}}, []string{i3}},
+		{"values are ORed", []tagstore.Filter{{Key: "env", Values: []string{"prod", "dev", "qa"}}}, []string{i1, i2}},
+		{"filters are ANDed", []tagstore.Filter{{Key: "env"}, {Key: "team", Values: []string{"b"}}}, []string{i2}},
+		{"missing key", []tagstore.Filter{{Key: "nope"}}, nil},
+		{"missing value", []tagstore.Filter{{Key: "env", Values: []string{"qa"}}}, nil},
+		{"AND with no overlap", []tagstore.Filter{{Key: "owner"}, {Key: "team"}}, nil},
+		{"case-sensitive", []tagstore.Filter{{Key: "ENV"}}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := scanAll(t, s, n, tagstore.ScanQuery{Filters: tc.filters, Limit: 100})
+			equal(t, "matches", resourceNames(got), tc.want)
+		})
+	}
+	got := scanAll(t, s, n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "team", Values: []string{"a"}}}, Limit: 10})
+	equal(t, "listed tags", got[0].Tags, []tagstore.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: "a"}})
+}
+
+func testScanPages(t *testing.T, s tagstore.Store) {
+	var want []string
+	var changes []tagstore.Change
+	for i := range 57 {
+		r := fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%03d", i)
+		kv := []string{"all", "yes"}
+		if i%3 == 0 {
+			kv = append(kv, "third", "yes")
+			want = append(want, r)
+		}
+		changes = append(changes, set(t, r, kv...))
+	}
+	apply(t, s, changes...)
+	n := ns(t, i1)
+	for _, limit := range []int{1, 2, 7, 19, 100} {
+		for _, budget := range []int{0, 1, 3, 50} {
+			q := tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "all"}, {Key: "third", Values: []string{"yes", "no"}}}, Limit: limit, Budget: budget}
+			got := scanAll(t, s, n, q)
+			equal(t, fmt.Sprintf("limit %d budget %d", limit, budget), resourceNames(got), want)
+		}
+	}
+	// A page that exactly exhausts the matches says there is no more.
+	r, err := s.ScanResources(context.Background(), n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "third"}}, Limit: len(want)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Resources) != len(want) || r.More {
+		t.Fatalf("exact page: %d resources, More %v", len(r.Resources), r.More)
+	}
+	// A full page with more to come says so, and continues after its last.
+	r, _ = s.ScanResources(context.Background(), n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "third"}}, Limit: 5})
+	if len(r.Resources) != 5 || !r.More || r.Next <= name(t, want[4]).Local() || r.Next > name(t, want[5]).Local() {
+		t.Fatalf("page of 5: %d resources, More %v, Next %q", len(r.Resources), r.More, r.Next)
+	}
+	// Zero limit returns nothing.
+	r, _ = s.ScanResources(context.Background(), n, tagstore.ScanQuery{Limit: 0})
+	if len(r.Resources) != 0 {
+		t.Fatal("limit 0 returned resources")
+	}
+	// An unknown namespace is empty.
+	r, _ = s.ScanResources(context.Background(), ns(t, b1), tagstore.ScanQuery{Limit: 10})
+	if len(r.Resources) != 0 || r.More {
+		t.Fatalf("unknown namespace: %+v", r)
+	}
+}
+
+func testScanUntaggedOnly(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "a", "1"), set(t, i2, "a", "1"), set(t, i3, "a", "1"))
+	apply(t, s, remove(t, i2, "a"), remove(t, i3, "a"))
+	n := ns(t, i1)
+	equal(t, "untagged", resourceNames(scanAll(t, s, n, tagstore.ScanQuery{UntaggedOnly: true, Limit: 1})), []string{i2, i3})
+	apply(t, s, set(t, i3, "b", "2"))
+	equal(t, "untagged after retag", resourceNames(scanAll(t, s, n, tagstore.ScanQuery{UntaggedOnly: true, Limit: 10})), []string{i2})
+	equal(t, "all", resourceNames(scanAll(t, s, n, tagstore.ScanQuery{Limit: 2})), []string{i1, i2, i3})
+}
+
+// testScanExaminesOnlyCandidates pins the cost of a scan: with a budget one
+// above the number of matches, a scan finishes in one call however many other
+// resources share the namespace, because it examines only resources from the
+// smallest index that holds every match.
+func testScanExaminesOnlyCandidates(t *testing.T, s tagstore.Store) {
+	var changes []tagstore.Change
+	for i := range 400 {
+		r := fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%04d", i)
+		kv := []string{"env", "dev", "common", "x"}
+		switch i % 100 {
+		case 7:
+			kv = []string{"env", "prod", "common", "x", "rare", "y"}
+		case 8:
+			kv = []string{"env", "prod", "common", "x"}
+		}
+		changes = append(changes, set(t, r, kv...))
+	}
+	apply(t, s, changes...)
+	n := ns(t, i1)
+	cases := []struct {
+		name    string
+		filters []tagstore.Filter
+		matches int
+	}{
+		{"one value", []tagstore.Filter{{Key: "env", Values: []string{"prod"}}}, 8},
+		{"rare key", []tagstore.Filter{{Key: "rare"}}, 4},
+		{"smallest of several", []tagstore.Filter{{Key: "common"}, {Key: "env", Values: []string{"dev", "prod"}}, {Key: "rare", Values: []string{"y"}}}, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := s.ScanResources(context.Background(), n, tagstore.ScanQuery{Filters: tc.filters, Limit: 1000, Budget: tc.matches + 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.More || len(r.Resources) != tc.matches {
+				t.Fatalf("budget %d: %d resources, More %v; the scan examined non-candidates", tc.matches+1, len(r.Resources), r.More)
+			}
+		})
+	}
+}
+
+func scanKeys(t testing.TB, s tagstore.Store, nss []arn.Namespace) []string {
+	t.Helper()
+	return pageAll(t, func(from string) ([][]string, error) {
+		return s.ScanKeys(context.Background(), nss, from, 2)
+	})
+}
+
+func scanValues(t testing.TB, s tagstore.Store, nss []arn.Namespace, key string) []string {
+	t.Helper()
+	return pageAll(t, func(from string) ([][]string, error) {
+		return s.ScanValues(context.Background(), nss, key, from, 2)
+	})
+}
+
+// pageAll merges per-namespace scans of two items at a time into one sorted,
+// distinct list, the way a caller pages across namespaces.
+func pageAll(t testing.TB, scan func(from string) ([][]string, error)) []string {
+	t.Helper()
+	var out []string
+	from := ""
+	for range 10000 {
+		lists, err := scan(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page []string
+		for _, l := range lists {
+			if len(l) > 2 {
+				t.Fatalf("scan returned %d items, limit 2", len(l))
+			}
+			if !slices.IsSorted(l) {
+				t.Fatalf("scan returned unsorted %q", l)
+			}
+			page = append(page, l...)
+		}
+		if len(page) == 0 {
+			return out
+		}
+		sort.Strings(page)
+		page = slices.Compact(page)
+		if len(page) > 2 {
+			page = page[:2]
+		}
+		out = append(out, page...)
+		from = tagstore.Successor(page[len(page)-1])
+	}
+	t.Fatal("paging did not finish")
+	return nil
+}
+
+func testScanKeysAndValues(t *testing.T, s tagstore.Store) {
+	apply(t, s,
+		set(t, i1, "env", "prod", "team", "a", "z", ""),
+		set(t, i2, "env", "dev", "team", "a"),
+		set(t, v1, "env", "prod", "cost", "1"),
+		set(t, b1, "bucket", "yes", "env", "qa"),
+	)
+	inst, vol, bkt := ns(t, i1), ns(t, v1), ns(t, b1)
+	equal(t, "instance keys", scanKeys(t, s, []arn.Namespace{inst}), []string{"env", "team", "z"})
+	equal(t, "instance+volume keys", scanKeys(t, s, []arn.Namespace{inst, vol}), []string{"cost", "env", "team", "z"})
+	equal(t, "all keys", scanKeys(t, s, []arn.Namespace{bkt, vol, inst}), []string{"bucket", "cost", "env", "team", "z"})
+	equal(t, "env values", scanValues(t, s, []arn.Namespace{inst, vol, bkt}, "env"), []string{"dev", "prod", "qa"})
+	equal(t, "z values", scanValues(t, s, []arn.Namespace{inst}, "z"), []string{""})
+	equal(t, "unknown key values", scanValues(t, s, []arn.Namespace{inst}, "nope"), []string(nil))
+
+	lists, err := s.ScanKeys(context.Background(), []arn.Namespace{vol, ns(t, "arn:aws:sqs:us-east-1:1:queue/q"), inst}, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "per-namespace keys", lists, [][]string{{"cost", "env"}, nil, {"env", "team", "z"}})
+	lists, _ = s.ScanValues(context.Background(), []arn.Namespace{inst, vol}, "env", tagstore.Successor("dev"), 1)
+	equal(t, "per-namespace values after dev", lists, [][]string{{"prod"}, {"prod"}})
+	lists, _ = s.ScanValues(context.Background(), []arn.Namespace{inst, vol}, "env", "prod", 5)
+	equal(t, "per-namespace values from prod", lists, [][]string{{"prod"}, {"prod"}})
+}
+
+func testIndexesFollowChanges(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "env", "prod", "team", "a"), set(t, i2, "env", "prod"))
+	n := []arn.Namespace{ns(t, i1)}
+	apply(t, s, set(t, i1, "env", "dev"))
+	equal(t, "values", scanValues(t, s, n, "env"), []string{"dev", "prod"})
+	apply(t, s, set(t, i2, "env", "dev"))
+	equal(t, "values after last prod went", scanValues(t, s, n, "env"), []string{"dev"})
+	equal(t, "prod matches", scanAll(t, s, n[0], tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "env", Values: []string{"prod"}}}, Limit: 10}), []tagstore.Resource(nil))
+	apply(t, s, remove(t, i1, "team"))
+	equal(t, "keys after last team went", scanKeys(t, s, n), []string{"env"})
+	equal(t, "team values", scanValues(t, s, n, "team"), []string(nil))
+	apply(t, s, remove(t, i1, "env"), remove(t, i2, "env"))
+	equal(t, "keys after all went", scanKeys(t, s, n), []string(nil))
+	equal(t, "env matches", scanAll(t, s, n[0], tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "env"}}, Limit: 10}), []tagstore.Resource(nil))
+}
+
+// testAwkwardStrings uses keys, values and names with the separators a
+// backend might use internally.
+func testAwkwardStrings(t *testing.T, s tagstore.Store) {
+	weird := "arn:aws:s3:::we{i}rd:bu/ck et{x}"
+	kv := []string{
+		"a:b", "c:d", "k{1}", "v}", "k}", "{v", "spa ce", "new\nline", "ключ", "значение", "a", "b:c",
+		"a:b:c", "", "x" + strings.Repeat("é", 127), strings.Repeat("ü", 256),
+	}
+	apply(t, s, set(t, weird, kv...), set(t, i1, "a", "b"))
+	wantTags(t, s, weird, kv...)
+	n := name(t, weird).Namespace()
+	for i := 0; i < len(kv); i += 2 {
+		got := scanAll(t, s, n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: kv[i], Values: []string{kv[i+1]}}}, Limit: 10})
+		equal(t, "match "+kv[i], resourceNames(got), []string{weird})
+	}
+	// "a" = "b:c" must not be confused with "a:b" = "c:d" (nor with i1's "a" = "b").
+	got := scanAll(t, s, n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "a", Values: []string{"b"}}}, Limit: 10})
+	equal(t, "a=b in the weird namespace", got, []tagstore.Resource(nil))
+	apply(t, s, remove(t, weird, "a:b", "k{1}"))
+	keys := scanKeys(t, s, []arn.Namespace{n})
+	want := []string{"a", "a:b:c", "k}", "spa ce", "x" + strings.Repeat("é", 127), "ключ"}
+	equal(t, "keys", keys, want)
+}
+
+// testConcurrentChangesAreAtomic has writers set or remove a whole group of
+// keys on shared resources while readers check that they never see part of a
+// group.
+func testConcurrentChangesAreAtomic(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	resources := []string{i1, i2, i3}
+	group := []string{"g1", "g2", "g3", "g4"}
+	const writers, rounds = 4, 60
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	stop := make(chan struct{})
+	for w := range writers {
+		wg.Go(func() {
+			for r := range rounds {
+				var changes []tagstore.Change
+				for _, res := range resources {
+					if (r+w)%2 == 0 {
+						kv := []string{}
+						for _, k := range group {
+							kv = append(kv, k, fmt.Sprint(w))
+						}
+						changes = append(changes, set(t, res, kv...))
+					} else {
+						changes = append(changes, remove(t, res, group...))
+					}
+				}
+				for _, err := range s.Apply(ctx, changes) {
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var names []arn.Name
+				for _, r := range resources {
+					names = append(names, name(t, r))
+				}
+				rs, err := s.Get(ctx, names)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, r := range rs {
+					if n := len(r.Tags); n != 0 && n != len(group) {
+						errs <- fmt.Errorf("%s seen with %d of %d keys: %v", r.Name, n, len(group), r.Tags)
+						return
+					}
+					for _, tg := range r.Tags {
+						if tg.Value != r.Tags[0].Value {
+							errs <- fmt.Errorf("%s seen with values from two writers: %v", r.Name, r.Tags)
+							return
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// testConcurrentLimit races writers each adding one new key to the same
+// resource: exactly as many succeed as the limit allows.
+func testConcurrentLimit(t *testing.T, s tagstore.Store) {
+	const limit, writers = 10, 25
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for w := range writers {
+		wg.Go(func() {
+			c := set(t, i1, fmt.Sprintf("k%02d", w), "v")
+			c.MaxTags = limit
+			err := s.Apply(context.Background(), []tagstore.Change{c})[0]
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, tagstore.ErrTagLimitExceeded):
+				refused++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := tags(t, s, i1)
+	if ok != limit || refused != writers-limit || len(got) != limit {
+		t.Fatalf("%d applied, %d refused, %d tags; want %d, %d, %d", ok, refused, len(got), limit, writers-limit, limit)
+	}
+}
+
+// testIndexesExactAfterStorm races tag and untag calls over shared keys and
+// values, then checks that every index agrees with the resources' tags.
+func testIndexesExactAfterStorm(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	var resources []string
+	for i := range 12 {
+		resources = append(resources, fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%02d", i))
+	}
+	keys := []string{"a", "b", "c"}
+	values := []string{"x", "y"}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for r := range 80 {
+				res := resources[(w*7+r*5)%len(resources)]
+				k := keys[(w+r)%len(keys)]
+				var c tagstore.Change
+				if (w*r+r)%3 == 0 {
+					c = remove(t, res, k)
+				} else {
+					c = set(t, res, k, values[(w+r/2)%len(values)])
+				}
+				if err := s.Apply(ctx, []tagstore.Change{c})[0]; err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	truthKeys := map[string]bool{}
+	truthValues := map[string]map[string]bool{}
+	truthMatch := map[string][]string{} // "k=v" -> resources
+	for _, r := range resources {
+		tg, _ := tags(t, s, r)
+		for k, v := range tg {
+			truthKeys[k] = true
+			if truthValues[k] == nil {
+				truthValues[k] = map[string]bool{}
+			}
+			truthValues[k][v] = true
+			truthMatch[k+"="+v] = append(truthMatch[k+"="+v], r)
+		}
+	}
+	n := []arn.Namespace{ns(t, resources[0])}
+	equal(t, "keys", scanKeys(t, s, n), sortedKeys(truthKeys))
+	for _, k := range keys {
+		equal(t, "values of "+k, scanValues(t, s, n, k), sortedKeys(truthValues[k]))
+		for _, v := range values {
+			got := resourceNames(scanAll(t, s, n[0], tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: k, Values: []string{v}}}, Limit: 5}))
+			equal(t, "matches of "+k+"="+v, got, truthMatch[k+"="+v])
+		}
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
+func testSecret(t *testing.T, s tagstore.Store) {
+	a, err := s.Secret(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.Secret(context.Background())
+	if len(a) != 32 || !slices.Equal(a, b) {
+		t.Fatalf("secrets %x and %x", a, b)
+	}
+	if slices.Equal(a, make([]byte, 32)) {
+		t.Fatal("secret is all zeros")
+	}
+}
+
+func testClose(t *testing.T, s tagstore.Store) {
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(context.Background()); err == nil {
+		t.Fatal("Ping after Close succeeded")
+	}
+	if err := s.Apply(context.Background(), []tagstore.Change{set(t, i1, "a", "b")})[0]; err == nil {
+		t.Fatal("Apply after Close succeeded")
+	}
+}

@@ -1,0 +1,153 @@
+// Package tagstore defines the storage contract behind tagway: a Store keeps
+// the tags of resources, indexed so that listing by tag, listing keys and
+// listing values cost what they return, never what the store holds.
+//
+// Resources are grouped in namespaces (see package arn). Every operation on
+// one resource is atomic and keeps its namespace's indexes exact; a store
+// never reports a key, value or match that no resource carries. Listing across
+// namespaces is built on the per-namespace primitives by the caller.
+//
+// The behaviour every backend must have is pinned by package storetest.
+package tagstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tagway/tagway/internal/arn"
+)
+
+// Store keeps tags. Implementations are safe for concurrent use.
+type Store interface {
+	// Apply applies each change atomically to its resource and returns one
+	// error per change, in order: nil when applied, an error wrapping
+	// ErrTagLimitExceeded when the change would exceed its limit (nothing
+	// changed), or another error when the store failed (the change may or
+	// may not have been applied). Changes must name distinct resources.
+	Apply(ctx context.Context, changes []Change) []error
+
+	// Get returns the resources among names that the store knows, in the
+	// order of names. A resource is known once it has been tagged, and stays
+	// known, with no tags, after its last tag is removed.
+	Get(ctx context.Context, names []arn.Name) ([]Resource, error)
+
+	// Namespaces returns, in ascending order, the namespaces holding at least
+	// one known resource whose String form starts with prefix.
+	Namespaces(ctx context.Context, prefix string) ([]arn.Namespace, error)
+
+	// ScanResources returns known resources of one namespace, in ascending
+	// order of local part, that match q.
+	ScanResources(ctx context.Context, ns arn.Namespace, q ScanQuery) (ScanResult, error)
+
+	// ScanKeys returns, for each namespace, up to limit distinct tag keys
+	// not less than from, in ascending order, carried by at least one
+	// resource of that namespace.
+	ScanKeys(ctx context.Context, nss []arn.Namespace, from string, limit int) ([][]string, error)
+
+	// ScanValues is ScanKeys for the distinct values of one key.
+	ScanValues(ctx context.Context, nss []arn.Namespace, key, from string, limit int) ([][]string, error)
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+
+	// Secret returns 32 random bytes shared by every process using this
+	// store, created on first use. It signs page tokens, so that a token
+	// issued by one replica is accepted by another.
+	Secret(ctx context.Context) ([]byte, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Change is an atomic change to one resource.
+type Change struct {
+	Resource arn.Name
+	// Set maps keys to the values to store; a key already present is
+	// overwritten.
+	Set map[string]string
+	// Remove lists keys to delete; absent keys are ignored. A change that
+	// only removes never makes an unknown resource known.
+	Remove []string
+	// MaxTags, when positive, refuses a change that would leave the resource
+	// with more than MaxTags counted keys and more than it had before.
+	MaxTags int
+	// ExemptPrefixes are key prefixes, in lower case, matched without regard
+	// to ASCII case, whose keys do not count toward MaxTags.
+	ExemptPrefixes []string
+}
+
+// Tag is a key and its value.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// SortTags sorts tags by key.
+func SortTags(tags []Tag) {
+	slices.SortFunc(tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
+}
+
+// Resource is a known resource and its tags, sorted by key.
+type Resource struct {
+	Name string
+	Tags []Tag
+}
+
+// Filter selects resources carrying Key with one of Values, or with any value
+// when Values is empty.
+type Filter struct {
+	Key    string
+	Values []string
+}
+
+// ScanQuery selects resources within one namespace.
+type ScanQuery struct {
+	// Filters must all match. Empty selects every known resource.
+	Filters []Filter
+	// UntaggedOnly selects known resources that carry no tag; it excludes
+	// Filters.
+	UntaggedOnly bool
+	// From is an inclusive lower bound on the local part; "" starts at the
+	// beginning.
+	From string
+	// Limit is the most resources to return.
+	Limit int
+	// Budget is the most candidates to examine before returning; a scan
+	// that runs out of budget returns what it found with More set.
+	Budget int
+}
+
+// ScanResult is the outcome of ScanResources.
+type ScanResult struct {
+	Resources []Resource
+	// More reports that the namespace may hold further matches; continue
+	// with From = Next.
+	More bool
+	Next string
+}
+
+// Successor returns the least string greater than s, to continue a scan
+// after s: scans take inclusive lower bounds, because "" is a valid value.
+func Successor(s string) string { return s + "\x00" }
+
+// ErrTagLimitExceeded reports a change refused because the resource would
+// carry too many tags.
+var ErrTagLimitExceeded = errors.New("tag limit exceeded")
+
+// LimitError is the error Apply returns for a change refused by its MaxTags.
+type LimitError struct {
+	// Count is how many counted tags the resource would have carried.
+	Count int
+	// Max is the limit.
+	Max int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("the resource would carry %d tags, more than the %d allowed", e.Count, e.Max)
+}
+
+// Unwrap makes errors.Is(err, ErrTagLimitExceeded) hold.
+func (e *LimitError) Unwrap() error { return ErrTagLimitExceeded }
