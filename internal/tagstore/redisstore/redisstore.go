@@ -1,0 +1,398 @@
+// Package redisstore is the Redis tag store, for production: tags shared by
+// every tagway replica, on a standalone server, behind Sentinel, or on a
+// Cluster, through go-redis.
+//
+// The key schema is in docs/redis-keys.md. In short: a resource and every
+// index entry about it live under one hash tag, its namespace, so that each
+// change is one Lua script on one Cluster slot; a registry set lists the
+// namespaces.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// DefaultPrefix starts every key tagway writes.
+const DefaultPrefix = "tagway:"
+
+var (
+	//go:embed apply.lua
+	applySource string
+	applyScript = redis.NewScript(applySource)
+
+	//go:embed scan.lua
+	scanSource string
+	scanScript = redis.NewScript(scanSource)
+)
+
+// Store is a tagstore.Store on Redis.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+
+	secretMu sync.Mutex
+	secret   []byte
+}
+
+var _ tagstore.Store = (*Store)(nil)
+
+// New returns a store on client that prefixes its keys with prefix. The
+// store owns the client: Close closes it.
+func New(client redis.UniversalClient, prefix string) *Store {
+	return &Store{client: client, prefix: prefix}
+}
+
+// Open connects to the Redis named by rawURL and checks that it answers.
+//
+//	redis://[user:password@]host:port[/db]        a standalone server
+//	rediss://...                                  the same over TLS
+//	redis+sentinel://[user:password@]host:port[/db]?master_name=NAME[&addr=host:port...]
+//	                                              servers found through Sentinel
+//	redis+cluster://[user:password@]host:port[?addr=host:port...]
+//	                                              a Cluster, from any of its nodes
+//
+// The +sentinel and +cluster schemes also take an "s" (rediss+cluster://)
+// for TLS. Query parameters are go-redis options (dial_timeout, pool_size,
+// ...). Errors never contain the password.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	client, err := NewClient(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("redis at %s: %w", Redact(rawURL), err)
+	}
+	return New(client, DefaultPrefix), nil
+}
+
+// NewClient returns a go-redis client for rawURL (see Open) without
+// connecting.
+func NewClient(rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store URL %s: %w", Redact(rawURL), errors.Unwrap(err))
+	}
+	base, mode, _ := strings.Cut(u.Scheme, "+")
+	if base != "redis" && base != "rediss" || mode != "" && mode != "cluster" && mode != "sentinel" {
+		return nil, fmt.Errorf("store URL %s: scheme %q is not one of redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster, rediss+cluster", Redact(rawURL), u.Scheme)
+	}
+	u.Scheme = base
+	plain := u.String()
+	wrap := func(err error) error { return fmt.Errorf("store URL %s: %w", Redact(rawURL), err) }
+	switch mode {
+	case "cluster":
+		o, err := redis.ParseClusterURL(plain)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		return redis.NewClusterClient(o), nil
+	case "sentinel":
+		o, err := redis.ParseFailoverURL(plain)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		if o.MasterName == "" {
+			return nil, wrap(errors.New("master_name is required"))
+		}
+		return redis.NewFailoverClient(o), nil
+	default:
+		o, err := redis.ParseURL(plain)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		return redis.NewClient(o), nil
+	}
+}
+
+// Redact returns rawURL with any password replaced by "xxxxx".
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// nsPrefix returns the prefix of every key of namespace ns, with the
+// namespace as hash tag.
+func (s *Store) nsPrefix(ns string) string { return s.prefix + "{" + ns + "}:" }
+
+func (s *Store) registry() string { return s.prefix + "namespaces" }
+
+// Apply implements tagstore.Store.
+func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
+	errs := make([]error, len(changes))
+	if len(changes) == 0 {
+		return errs
+	}
+
+	// Register the namespaces a change may create before changing anything,
+	// so that no listing can miss a resource. The registry only grows.
+	var members []redis.Z
+	seen := map[string]bool{}
+	for _, c := range changes {
+		ns := c.Resource.Namespace().String()
+		if len(c.Set) > 0 && !seen[ns] {
+			seen[ns] = true
+			members = append(members, redis.Z{Member: ns})
+		}
+	}
+	if len(members) > 0 {
+		if err := s.client.ZAdd(ctx, s.registry(), members...).Err(); err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
+		}
+	}
+
+	cmds := make([]*redis.Cmd, len(changes))
+	run := func(eval func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd, which []int) {
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range which {
+				keys, args := s.applyArgs(changes[i])
+				cmds[i] = eval(ctx, p, keys, args...)
+			}
+			return nil
+		})
+	}
+	all := make([]int, len(changes))
+	for i := range all {
+		all[i] = i
+	}
+	run(applyScript.EvalSha, all)
+	var missing []int
+	for i, cmd := range cmds {
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		run(applyScript.Eval, missing) // EVAL also caches the script for next time
+	}
+	for i, cmd := range cmds {
+		errs[i] = applyResult(cmd, changes[i])
+	}
+	return errs
+}
+
+func (s *Store) applyArgs(c tagstore.Change) ([]string, []any) {
+	p := s.nsPrefix(c.Resource.Namespace().String())
+	local := c.Resource.Local()
+	args := make([]any, 0, 6+len(c.ExemptPrefixes)+2*len(c.Set)+len(c.Remove))
+	args = append(args, p, local, c.MaxTags, len(c.ExemptPrefixes))
+	for _, e := range c.ExemptPrefixes {
+		args = append(args, e)
+	}
+	args = append(args, len(c.Set))
+	for k, v := range c.Set {
+		args = append(args, k, v)
+	}
+	args = append(args, len(c.Remove))
+	for _, k := range c.Remove {
+		args = append(args, k)
+	}
+	return []string{p + "r:" + local}, args
+}
+
+func applyResult(cmd *redis.Cmd, c tagstore.Change) error {
+	v, err := cmd.Result()
+	if err != nil {
+		return err
+	}
+	if refused, ok := v.([]any); ok && len(refused) == 1 {
+		if n, ok := refused[0].(int64); ok {
+			return &tagstore.LimitError{Count: int(n), Max: c.MaxTags}
+		}
+	}
+	if n, ok := v.(int64); !ok || n != 0 {
+		return fmt.Errorf("redisstore: unexpected reply %v from apply script", v)
+	}
+	return nil
+}
+
+// Get implements tagstore.Store.
+func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource, error) {
+	known := make([]*redis.FloatCmd, len(names))
+	tags := make([]*redis.MapStringStringCmd, len(names))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, n := range names {
+			np := s.nsPrefix(n.Namespace().String())
+			// Known is read first: a resource never becomes unknown, so a
+			// resource with tags is known whatever the first reply said.
+			known[i] = p.ZScore(ctx, np+"known", n.Local())
+			tags[i] = p.HGetAll(ctx, np+"r:"+n.Local())
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var out []tagstore.Resource
+	for i, n := range names {
+		m, err := tags[i].Result()
+		if err != nil {
+			return nil, err
+		}
+		if err := known[i].Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		if len(m) == 0 && known[i].Err() != nil {
+			continue
+		}
+		out = append(out, tagstore.Resource{Name: n.String(), Tags: sortedTags(m)})
+	}
+	return out, nil
+}
+
+func sortedTags(m map[string]string) []tagstore.Tag {
+	out := make([]tagstore.Tag, 0, len(m))
+	for k, v := range m {
+		out = append(out, tagstore.Tag{Key: k, Value: v})
+	}
+	tagstore.SortTags(out)
+	return out
+}
+
+// Namespaces implements tagstore.Store.
+func (s *Store) Namespaces(ctx context.Context, prefix string) ([]arn.Namespace, error) {
+	// 0xff never occurs in UTF-8, so it bounds every string with the prefix.
+	strs, err := s.client.ZRangeByLex(ctx, s.registry(), &redis.ZRangeBy{Min: "[" + prefix, Max: "(" + prefix + "\xff"}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]arn.Namespace, 0, len(strs))
+	for _, str := range strs {
+		ns, err := arn.ParseNamespace(str)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: registry %s holds %w", s.registry(), err)
+		}
+		out = append(out, ns)
+	}
+	return out, nil
+}
+
+// ScanResources implements tagstore.Store.
+func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.ScanQuery) (tagstore.ScanResult, error) {
+	var res tagstore.ScanResult
+	if q.Limit <= 0 {
+		return res, nil
+	}
+	p := s.nsPrefix(ns.String())
+	untagged := "0"
+	if q.UntaggedOnly {
+		untagged = "1"
+	}
+	args := []any{p, q.From, q.Limit, max(q.Budget, 0), untagged, len(q.Filters)}
+	for _, f := range q.Filters {
+		args = append(args, f.Key, len(f.Values))
+		for _, v := range f.Values {
+			args = append(args, v)
+		}
+	}
+	reply, err := scanScript.Run(ctx, s.client, []string{p + "known"}, args...).Slice()
+	if err != nil {
+		return res, err
+	}
+	if len(reply) < 2 {
+		return res, fmt.Errorf("redisstore: short reply from scan script: %v", reply)
+	}
+	more, _ := reply[0].(int64)
+	next, _ := reply[1].(string)
+	res.More, res.Next = more == 1, next
+	for _, item := range reply[2:] {
+		pair, ok := item.([]any)
+		if !ok || len(pair) != 2 {
+			return res, fmt.Errorf("redisstore: malformed scan item %v", item)
+		}
+		local, _ := pair[0].(string)
+		flat, _ := pair[1].([]any)
+		r := tagstore.Resource{Name: ns.Name(local), Tags: make([]tagstore.Tag, 0, len(flat)/2)}
+		for j := 0; j+1 < len(flat); j += 2 {
+			k, _ := flat[j].(string)
+			v, _ := flat[j+1].(string)
+			r.Tags = append(r.Tags, tagstore.Tag{Key: k, Value: v})
+		}
+		tagstore.SortTags(r.Tags)
+		res.Resources = append(res.Resources, r)
+	}
+	return res, nil
+}
+
+// ScanKeys implements tagstore.Store.
+func (s *Store) ScanKeys(ctx context.Context, nss []arn.Namespace, from string, limit int) ([][]string, error) {
+	return s.scanSets(ctx, nss, from, limit, func(p string) string { return p + "keys" })
+}
+
+// ScanValues implements tagstore.Store.
+func (s *Store) ScanValues(ctx context.Context, nss []arn.Namespace, key, from string, limit int) ([][]string, error) {
+	return s.scanSets(ctx, nss, from, limit, func(p string) string { return p + "vals:" + key })
+}
+
+func (s *Store) scanSets(ctx context.Context, nss []arn.Namespace, from string, limit int, key func(prefix string) string) ([][]string, error) {
+	out := make([][]string, len(nss))
+	if len(nss) == 0 || limit <= 0 {
+		return out, nil
+	}
+	cmds := make([]*redis.StringSliceCmd, len(nss))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ns := range nss {
+			cmds[i] = p.ZRangeByLex(ctx, key(s.nsPrefix(ns.String())), &redis.ZRangeBy{Min: "[" + from, Max: "+", Count: int64(limit)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range cmds {
+		if v := c.Val(); len(v) > 0 {
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
+// Ping implements tagstore.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.client.Ping(ctx).Err() }
+
+// Secret implements tagstore.Store. The first process to ask creates it.
+func (s *Store) Secret(ctx context.Context) ([]byte, error) {
+	s.secretMu.Lock()
+	defer s.secretMu.Unlock()
+	if s.secret != nil {
+		return s.secret, nil
+	}
+	fresh := make([]byte, 32)
+	_, _ = rand.Read(fresh)
+	key := s.prefix + "secret"
+	if err := s.client.SetNX(ctx, key, hex.EncodeToString(fresh), 0).Err(); err != nil {
+		return nil, err
+	}
+	stored, err := s.client.Get(ctx, key).Result()
+	if err != nil {
+		return nil, err
+	}
+	secret, err := hex.DecodeString(stored)
+	if err != nil || len(secret) != 32 {
+		return nil, fmt.Errorf("redisstore: %s does not hold 32 hex-encoded bytes", key)
+	}
+	s.secret = secret
+	return secret, nil
+}
+
+// Close implements tagstore.Store.
+func (s *Store) Close() error { return s.client.Close() }
