@@ -60,7 +60,7 @@ func Parse(s string) (Name, error) {
 	for _, c := range []struct{ what, v string }{
 		{"partition", n.Partition}, {"service", n.Service}, {"region", n.Region}, {"account", n.Account},
 	} {
-		if err := checkField(c.v); err != nil {
+		if err := CheckField(c.v); err != nil {
 			return Name{}, fmt.Errorf("resource name %q: %s %w", s, c.what, err)
 		}
 	}
@@ -73,9 +73,9 @@ func Parse(s string) (Name, error) {
 	return n, nil
 }
 
-// checkField accepts the characters of partitions, services, regions and
-// accounts: ASCII letters, digits, "-", "_" and ".".
-func checkField(v string) error {
+// CheckField accepts a partition, service, region or account: up to 63
+// ASCII letters, digits, "-", "_" and ".".
+func CheckField(v string) error {
 	if len(v) > maxFieldLength {
 		return fmt.Errorf("is longer than %d characters", maxFieldLength)
 	}

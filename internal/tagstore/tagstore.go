@@ -127,6 +127,9 @@ type ScanResult struct {
 	// with From = Next.
 	More bool
 	Next string
+	// Examined counts the candidates the scan looked at: the cost of the
+	// call, never more than Budget.
+	Examined int
 }
 
 // Successor returns the least string greater than s, to continue a scan

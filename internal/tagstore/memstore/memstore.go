@@ -243,9 +243,8 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 	if drive == nil {
 		return res, nil
 	}
-	examined := 0
 	drive.AscendGreaterOrEqual(q.From, func(local string) bool {
-		examined++
+		res.Examined++
 		tags := n.tags[local]
 		if matches(tags, q.Filters) {
 			if len(res.Resources) == q.Limit {
@@ -255,7 +254,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 			}
 			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Tags: sorted(tags)})
 		}
-		if q.Budget > 0 && examined >= q.Budget {
+		if q.Budget > 0 && res.Examined >= q.Budget {
 			res.More, res.Next = true, tagstore.Successor(local)
 			return false
 		}

@@ -308,13 +308,14 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 	if err != nil {
 		return res, err
 	}
-	if len(reply) < 2 {
+	if len(reply) < 3 {
 		return res, fmt.Errorf("redisstore: short reply from scan script: %v", reply)
 	}
 	more, _ := reply[0].(int64)
 	next, _ := reply[1].(string)
-	res.More, res.Next = more == 1, next
-	for _, item := range reply[2:] {
+	examined, _ := reply[2].(int64)
+	res.More, res.Next, res.Examined = more == 1, next, int(examined)
+	for _, item := range reply[3:] {
 		pair, ok := item.([]any)
 		if !ok || len(pair) != 2 {
 			return res, fmt.Errorf("redisstore: malformed scan item %v", item)

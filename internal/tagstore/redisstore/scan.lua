@@ -7,7 +7,7 @@
 -- ARGV: key prefix of the namespace, from (inclusive; "" = start), limit,
 -- budget (0: none), untagged-only ("1" or "0"), F then per filter: key, N,
 -- N values.
--- Returns {more, next, {local, {k1, v1, ...}}, ...}.
+-- Returns {more, next, examined, {local, {k1, v1, ...}}, ...}.
 local p, from = ARGV[1], ARGV[2]
 local limit, budget, untagged = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
 local filters = {}
@@ -34,12 +34,12 @@ else
     local key = p .. 'k:' .. f.key
     if #f.values == 1 then key = p .. 'v:' .. #f.key .. ':' .. f.key .. f.values[1] end
     local n = redis.call('ZCARD', key)
-    if n == 0 then return {0, ''} end
+    if n == 0 then return {0, '', 0} end
     if best == nil or n < best then best, drive = n, key end
   end
 end
 
-local out = {0, ''}
+local out = {0, '', 0}
 local found, examined = 0, 0
 local batch = math.min(math.max(limit + 1, 16), 512)
 if budget > 0 then batch = math.min(batch, budget) end
@@ -49,6 +49,7 @@ while true do
   local cands = redis.call('ZRANGEBYLEX', drive, start, '+', 'LIMIT', 0, batch)
   for _, loc in ipairs(cands) do
     examined = examined + 1
+    out[3] = examined
     local flat = redis.call('HGETALL', p .. 'r:' .. loc)
     local ok = true
     if #filters > 0 then

@@ -159,6 +159,9 @@ func scanAll(t testing.TB, s tagstore.Store, n arn.Namespace, q tagstore.ScanQue
 		if len(r.Resources) > q.Limit {
 			t.Fatalf("scan returned %d resources, limit %d", len(r.Resources), q.Limit)
 		}
+		if q.Budget > 0 && r.Examined > q.Budget || r.Examined < len(r.Resources) {
+			t.Fatalf("scan examined %d candidates for %d resources, budget %d", r.Examined, len(r.Resources), q.Budget)
+		}
 		out = append(out, r.Resources...)
 		if !r.More {
 			return out
@@ -439,10 +442,10 @@ func testScanUntaggedOnly(t *testing.T, s tagstore.Store) {
 	equal(t, "all", resourceNames(scanAll(t, s, n, tagstore.ScanQuery{Limit: 2})), []string{i1, i2, i3})
 }
 
-// testScanExaminesOnlyCandidates pins the cost of a scan: with a budget one
-// above the number of matches, a scan finishes in one call however many other
-// resources share the namespace, because it examines only resources from the
-// smallest index that holds every match.
+// testScanExaminesOnlyCandidates pins the cost of a scan: it examines only
+// resources from the smallest index that holds every match, however many
+// other resources share the namespace, so that with a budget one above the
+// number of matches it finishes in one call.
 func testScanExaminesOnlyCandidates(t *testing.T, s tagstore.Store) {
 	var changes []tagstore.Change
 	for i := range 400 {
@@ -473,8 +476,8 @@ func testScanExaminesOnlyCandidates(t *testing.T, s tagstore.Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.More || len(r.Resources) != tc.matches {
-				t.Fatalf("budget %d: %d resources, More %v; the scan examined non-candidates", tc.matches+1, len(r.Resources), r.More)
+			if r.More || len(r.Resources) != tc.matches || r.Examined != tc.matches {
+				t.Fatalf("budget %d: %d resources, More %v, %d examined; want %d, false, %d", tc.matches+1, len(r.Resources), r.More, r.Examined, tc.matches, tc.matches)
 			}
 		})
 	}

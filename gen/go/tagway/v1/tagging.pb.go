@@ -903,7 +903,7 @@ func (x *ListResourcesRequest) GetPageToken() string {
 // ListResourcesResponse is one page of resources.
 type ListResourcesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resources in ascending order of name.
+	// Resources ordered by namespace, then by name.
 	Resources []*ResourceTags `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
 	// Token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`

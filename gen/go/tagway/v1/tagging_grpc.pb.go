@@ -60,7 +60,8 @@ type TaggingServiceClient interface {
 	// store has never seen is left out; one that was tagged before and carries
 	// no tag now is returned with an empty list.
 	GetResourceTags(ctx context.Context, in *GetResourceTagsRequest, opts ...grpc.CallOption) (*GetResourceTagsResponse, error)
-	// ListResources lists resources by tag filters, in ascending order of name.
+	// ListResources lists resources by tag filters, ordered by namespace and
+	// then by name (docs/resource-names.md).
 	ListResources(ctx context.Context, in *ListResourcesRequest, opts ...grpc.CallOption) (*ListResourcesResponse, error)
 	// ListTagKeys lists the distinct tag keys carried by at least one resource,
 	// in ascending order.
@@ -159,7 +160,8 @@ type TaggingServiceServer interface {
 	// store has never seen is left out; one that was tagged before and carries
 	// no tag now is returned with an empty list.
 	GetResourceTags(context.Context, *GetResourceTagsRequest) (*GetResourceTagsResponse, error)
-	// ListResources lists resources by tag filters, in ascending order of name.
+	// ListResources lists resources by tag filters, ordered by namespace and
+	// then by name (docs/resource-names.md).
 	ListResources(context.Context, *ListResourcesRequest) (*ListResourcesResponse, error)
 	// ListTagKeys lists the distinct tag keys carried by at least one resource,
 	// in ascending order.

@@ -1,0 +1,104 @@
+package tagging
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tagway/tagway/internal/pagetoken"
+)
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of the service's errors.
+const ErrorDomain = "tagway.dev"
+
+// Reasons carried in the google.rpc.ErrorInfo of every error the service
+// returns, so that each dialect can map them to its own error codes.
+const (
+	// ReasonInvalidParameter: a field of the request is invalid. The
+	// ErrorInfo metadata names it ("field", and "index" for list items) and
+	// says what is wrong ("problem").
+	ReasonInvalidParameter = "INVALID_PARAMETER"
+	// ReasonInvalidPageToken: the page token is malformed, forged, or was
+	// issued for a different request.
+	ReasonInvalidPageToken = "INVALID_PAGE_TOKEN"
+	// ReasonPageTokenExpired: the page token is too old; start over.
+	ReasonPageTokenExpired = "PAGE_TOKEN_EXPIRED"
+	// ReasonStoreUnavailable: the tag store failed. Retrying is safe.
+	ReasonStoreUnavailable = "STORE_UNAVAILABLE"
+)
+
+func withInfo(code codes.Code, reason, msg string, md map[string]string) error {
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: md}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// invalid reports a problem with field (item index, or -1 for the field
+// itself).
+func invalid(field string, index int, format string, args ...any) error {
+	problem := fmt.Sprintf(format, args...)
+	md := map[string]string{"field": field, "problem": problem}
+	where := field
+	if index >= 0 {
+		md["index"] = strconv.Itoa(index)
+		where = fmt.Sprintf("%s[%d]", field, index)
+	}
+	return withInfo(codes.InvalidArgument, ReasonInvalidParameter, where+": "+problem, md)
+}
+
+func tokenError(err error) error {
+	if errors.Is(err, pagetoken.ErrExpired) {
+		return withInfo(codes.InvalidArgument, ReasonPageTokenExpired, "page_token: "+err.Error(), map[string]string{"field": "page_token"})
+	}
+	return withInfo(codes.InvalidArgument, ReasonInvalidPageToken, "page_token: "+err.Error(), map[string]string{"field": "page_token"})
+}
+
+func storeError(err error) error {
+	return withInfo(codes.Unavailable, ReasonStoreUnavailable, "the tag store is unavailable; retry later", nil)
+}
+
+// Info returns the ErrorInfo of an error the service returned, or nil.
+func Info(err error) *errdetails.ErrorInfo {
+	st, ok := status.FromError(err)
+	if !ok {
+		return nil
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
+			return info
+		}
+	}
+	return nil
+}
+
+// Violation describes an INVALID_PARAMETER error: the request field, the
+// item index (-1 for the field itself) and the problem, so that a dialect
+// can name the field its own way.
+type Violation struct {
+	Field   string
+	Index   int
+	Problem string
+}
+
+// ViolationOf returns the Violation in err, if it is an INVALID_PARAMETER
+// error from the service.
+func ViolationOf(err error) (Violation, bool) {
+	info := Info(err)
+	if info == nil || info.GetReason() != ReasonInvalidParameter {
+		return Violation{}, false
+	}
+	md := info.GetMetadata()
+	v := Violation{Field: md["field"], Index: -1, Problem: md["problem"]}
+	if s, ok := md["index"]; ok {
+		if i, err := strconv.Atoi(s); err == nil {
+			v.Index = i
+		}
+	}
+	return v, true
+}

@@ -1,0 +1,109 @@
+package tagging
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// ListResources implements tagwayv1.TaggingServiceServer. A page ends at
+// page_size resources, or earlier once it has examined its budget of
+// candidates or namespaces; its token then resumes where it stopped.
+func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResourcesRequest) (*tagwayv1.ListResourcesResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	sc, err := scopes(req.GetScopes())
+	if err != nil {
+		return nil, err
+	}
+	filters, err := tagFilters(req.GetTagFilters())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetUntaggedOnly() && len(filters) > 0 {
+		return nil, invalid("untagged_only", -1, "cannot be combined with tag_filters")
+	}
+	query := fingerprint(req, func(m proto.Message) {
+		r := m.(*tagwayv1.ListResourcesRequest)
+		r.PageSize, r.PageToken = 0, ""
+	})
+	startNS, startFrom := "", ""
+	if tok := req.GetPageToken(); tok != "" {
+		cursor, err := s.tokens.Decode(tok, query, 2)
+		if err != nil {
+			return nil, tokenError(err)
+		}
+		startNS, startFrom = cursor[0], cursor[1]
+	}
+
+	nss, err := s.namespaces(ctx, sc)
+	if err != nil {
+		return nil, s.storeFailed(ctx, err)
+	}
+	resp := &tagwayv1.ListResourcesResponse{}
+	budget := pageBaseBudget + 10*size
+	found := make([]tagstore.Resource, 0, min(size, 64))
+	visited := 0
+	for i, ns := range nss {
+		key := ns.String()
+		if key < startNS {
+			continue
+		}
+		from := ""
+		if key == startNS {
+			from = startFrom
+		}
+		r, err := s.store.ScanResources(ctx, ns, tagstore.ScanQuery{
+			Filters: filters, UntaggedOnly: req.GetUntaggedOnly(),
+			From: from, Limit: size - len(found), Budget: budget,
+		})
+		if err != nil {
+			return nil, s.storeFailed(ctx, err)
+		}
+		found = append(found, r.Resources...)
+		budget -= r.Examined
+		visited++
+		if r.More {
+			resp.NextPageToken = s.tokens.Encode(query, key, r.Next)
+			break
+		}
+		if len(found) == size || budget <= 0 || visited == pageNamespaceBudget {
+			if i+1 < len(nss) {
+				resp.NextPageToken = s.tokens.Encode(query, nss[i+1].String(), "")
+			}
+			break
+		}
+	}
+	resp.Resources = toProto(found)
+	return resp, nil
+}
+
+// tagFilters converts and checks tag filters.
+func tagFilters(raw []*tagwayv1.TagFilter) ([]tagstore.Filter, error) {
+	if len(raw) > MaxFilters {
+		return nil, invalid("tag_filters", -1, "has %d items, at most %d are allowed", len(raw), MaxFilters)
+	}
+	read := limits{maxValueLength: MaxValueLength}
+	out := make([]tagstore.Filter, len(raw))
+	for i, f := range raw {
+		if p := keyProblem(f.GetKey(), read, false); p != "" {
+			return nil, invalid("tag_filters", i, "%s", p)
+		}
+		if n := len(f.GetValues()); n > MaxFilterValues {
+			return nil, invalid("tag_filters", i, "has %d values, at most %d are allowed", n, MaxFilterValues)
+		}
+		for _, v := range f.GetValues() {
+			if p := valueProblem(v, read); p != "" {
+				return nil, invalid("tag_filters", i, "%s", p)
+			}
+		}
+		out[i] = tagstore.Filter{Key: f.GetKey(), Values: f.GetValues()}
+	}
+	return out, nil
+}
+

@@ -1,0 +1,91 @@
+// Package tagging is tagway's core: the TaggingService that validates
+// requests, applies limits, pages results and drives the tag store. Every
+// surface (gRPC, the AWS and Huawei dialects) goes through it, and it never
+// knows which one called.
+package tagging
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/pagetoken"
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// Server-wide ceilings. A call's Limits may lower, never raise, them.
+const (
+	MaxResources       = 100 // resources per call
+	MaxTags            = 50  // tags or keys per call
+	MaxTagsPerResource = 50
+	MaxKeyLength       = 128 // Unicode characters
+	MaxValueLength     = 256 // Unicode characters
+	MaxFilters         = 50
+	MaxFilterValues    = 20
+	MaxScopes          = 100
+	DefaultPageSize    = 100
+	MaxPageSize        = 1000
+	DefaultTokenTTL    = 15 * time.Minute
+)
+
+// Work bounds for one page of ListResources: past them the page ends early,
+// with a token, so that no call runs long on a sparse query.
+const (
+	pageNamespaceBudget = 256
+	pageBaseBudget      = 1000 // candidates, plus ten per requested item
+)
+
+// Service implements tagwayv1.TaggingServiceServer over a tagstore.Store.
+type Service struct {
+	tagwayv1.UnimplementedTaggingServiceServer
+
+	store    tagstore.Store
+	tokens   *pagetoken.Codec
+	log      *slog.Logger
+	reserved []string
+}
+
+// Option configures a Service.
+type Option func(*options)
+
+type options struct {
+	ttl      time.Duration
+	log      *slog.Logger
+	reserved []string
+}
+
+// WithPageTokenTTL sets how long page tokens stay valid (DefaultTokenTTL).
+func WithPageTokenTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
+
+// WithLogger sets where store failures are logged (slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithReservedKeyPrefixes reserves key prefixes for every caller, on top of
+// those a call's Limits name.
+func WithReservedKeyPrefixes(prefixes ...string) Option {
+	return func(o *options) { o.reserved = append(o.reserved, prefixes...) }
+}
+
+// New returns a Service on store. It reads the store's secret to sign page
+// tokens, so it fails when the store does.
+func New(ctx context.Context, store tagstore.Store, opts ...Option) (*Service, error) {
+	o := options{ttl: DefaultTokenTTL, log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	secret, err := store.Secret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the page-token secret from the store: %w", err)
+	}
+	return &Service{
+		store:    store,
+		tokens:   pagetoken.New(secret, o.ttl),
+		log:      o.log,
+		reserved: lowerAll(o.reserved),
+	}, nil
+}
+
+// Tokens returns the page-token codec, so tests can move its clock.
+func (s *Service) Tokens() *pagetoken.Codec { return s.tokens }

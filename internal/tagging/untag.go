@@ -1,0 +1,36 @@
+package tagging
+
+import (
+	"context"
+	"slices"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// UntagResources implements tagwayv1.TaggingServiceServer.
+func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
+	l, err := s.limits(req.GetLimits())
+	if err != nil {
+		return nil, err
+	}
+	resources, err := names("resources", req.GetResources(), l.maxResources)
+	if err != nil {
+		return nil, err
+	}
+	keys := req.GetTagKeys()
+	if err := count("tag_keys", len(keys), 1, l.maxTags); err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		if p := keyProblem(k, l, true); p != "" {
+			return nil, invalid("tag_keys", i, "%s", p)
+		}
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	changes := make([]tagstore.Change, len(resources))
+	for i, r := range resources {
+		changes[i] = tagstore.Change{Resource: r, Remove: keys}
+	}
+	return &tagwayv1.UntagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
+}

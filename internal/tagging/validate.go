@@ -1,0 +1,196 @@
+package tagging
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/arn"
+)
+
+// limits are the rules in force for one call.
+type limits struct {
+	maxResources, maxTags, maxTagsPerResource, maxValueLength int
+	reserved                                                  []string // lower case
+	restrict                                                  bool
+}
+
+// limits merges a call's Limits into the server's.
+func (s *Service) limits(l *tagwayv1.Limits) (limits, error) {
+	eff := limits{
+		maxResources: MaxResources, maxTags: MaxTags,
+		maxTagsPerResource: MaxTagsPerResource, maxValueLength: MaxValueLength,
+		reserved: s.reserved,
+	}
+	if l == nil {
+		return eff, nil
+	}
+	for _, f := range []struct {
+		name string
+		v    int32
+		dst  *int
+	}{
+		{"max_resources", l.GetMaxResources(), &eff.maxResources},
+		{"max_tags", l.GetMaxTags(), &eff.maxTags},
+		{"max_tags_per_resource", l.GetMaxTagsPerResource(), &eff.maxTagsPerResource},
+		{"max_value_length", l.GetMaxValueLength(), &eff.maxValueLength},
+	} {
+		if f.v < 0 {
+			return eff, invalid("limits."+f.name, -1, "is negative")
+		}
+		if f.v > 0 && int(f.v) < *f.dst {
+			*f.dst = int(f.v)
+		}
+	}
+	for i, p := range l.GetReservedKeyPrefixes() {
+		if p == "" {
+			return eff, invalid("limits.reserved_key_prefixes", i, "is empty")
+		}
+	}
+	eff.reserved = append(lowerAll(l.GetReservedKeyPrefixes()), s.reserved...)
+	eff.restrict = l.GetRestrictCharacters()
+	return eff, nil
+}
+
+// lowerAll lower-cases the ASCII letters of each string.
+func lowerAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.Map(func(r rune) rune {
+			if 'A' <= r && r <= 'Z' {
+				return r + 'a' - 'A'
+			}
+			return r
+		}, s)
+	}
+	return out
+}
+
+// count checks the number of items in a list field.
+func count(field string, n, min, max int) error {
+	switch {
+	case n < min && n == 0:
+		return invalid(field, -1, "is empty; at least %d item is required", min)
+	case n < min:
+		return invalid(field, -1, "has %d items, at least %d are required", n, min)
+	case n > max:
+		return invalid(field, -1, "has %d items, at most %d are allowed", n, max)
+	}
+	return nil
+}
+
+// names parses resource names and drops duplicates, keeping the first.
+func names(field string, raw []string, max int) ([]arn.Name, error) {
+	if err := count(field, len(raw), 1, max); err != nil {
+		return nil, err
+	}
+	out := make([]arn.Name, 0, len(raw))
+	seen := make(map[string]bool, len(raw))
+	for i, r := range raw {
+		n, err := arn.Parse(r)
+		if err != nil {
+			return nil, invalid(field, i, "%v", err)
+		}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// keyProblem says what is wrong with a tag key, or "".
+func keyProblem(k string, l limits, reservedApplies bool) string {
+	if k == "" {
+		return "the tag key is empty"
+	}
+	if n := utf8.RuneCountInString(k); n > MaxKeyLength {
+		return fmt.Sprintf("the tag key is %d characters long, more than %d", n, MaxKeyLength)
+	}
+	if reservedApplies {
+		lower := lowerAll([]string{k})[0]
+		for _, p := range l.reserved {
+			if strings.HasPrefix(lower, p) {
+				return fmt.Sprintf("the tag key %q uses the reserved prefix %q", k, p)
+			}
+		}
+	}
+	if l.restrict {
+		return charProblem("tag key", k)
+	}
+	return ""
+}
+
+// valueProblem says what is wrong with a tag value, or "".
+func valueProblem(v string, l limits) string {
+	if n := utf8.RuneCountInString(v); n > l.maxValueLength {
+		return fmt.Sprintf("the tag value is %d characters long, more than %d", n, l.maxValueLength)
+	}
+	if l.restrict {
+		return charProblem("tag value", v)
+	}
+	return ""
+}
+
+// charProblem enforces the restricted character set: letters, digits, white
+// space and _ . : / = + - @, without leading or trailing white space.
+func charProblem(what, s string) string {
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Z, r) || strings.ContainsRune("_.:/=+-@", r)) {
+			return fmt.Sprintf("the %s %q contains %q; only letters, digits, white space and _ . : / = + - @ are allowed", what, s, r)
+		}
+	}
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	if s != "" && (unicode.IsSpace(first) || unicode.Is(unicode.Z, first) || unicode.IsSpace(last) || unicode.Is(unicode.Z, last)) {
+		return fmt.Sprintf("the %s %q starts or ends with white space", what, s)
+	}
+	return ""
+}
+
+// scopes converts and checks the scopes of a list request.
+func scopes(raw []*tagwayv1.ResourceScope) ([]arn.Scope, error) {
+	if len(raw) > MaxScopes {
+		return nil, invalid("scopes", -1, "has %d items, at most %d are allowed", len(raw), MaxScopes)
+	}
+	out := make([]arn.Scope, 0, len(raw))
+	for i, sc := range raw {
+		for _, f := range []struct {
+			name string
+			vs   []string
+		}{
+			{"partitions", sc.GetPartitions()}, {"services", sc.GetServices()},
+			{"regions", sc.GetRegions()}, {"accounts", sc.GetAccounts()},
+		} {
+			if len(f.vs) > MaxScopes {
+				return nil, invalid("scopes", i, "%s has %d items, at most %d are allowed", f.name, len(f.vs), MaxScopes)
+			}
+			for _, v := range f.vs {
+				if err := arn.CheckField(v); err != nil {
+					return nil, invalid("scopes", i, "%s: %v", f.name, err)
+				}
+			}
+		}
+		if t := sc.GetResourceType(); strings.ContainsAny(t, ":/") {
+			return nil, invalid("scopes", i, "resource_type %q contains ':' or '/'", t)
+		}
+		out = append(out, arn.Scope{
+			Partitions: sc.GetPartitions(), Services: sc.GetServices(),
+			Regions: sc.GetRegions(), Accounts: sc.GetAccounts(), Type: sc.GetResourceType(),
+		})
+	}
+	return out, nil
+}
+
+// pageSize checks a requested page size and applies the default.
+func pageSize(n int32) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultPageSize, nil
+	case n < 0 || n > MaxPageSize:
+		return 0, invalid("page_size", -1, "is %d; it must be between 1 and %d", n, MaxPageSize)
+	}
+	return int(n), nil
+}
