@@ -1,0 +1,182 @@
+// Command tagway runs the tagway gateway: the core tagging service over
+// gRPC, the REST tagging dialects over HTTP, and one tag store behind both.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tagway/tagway/internal/server"
+	"github.com/tagway/tagway/internal/tagging"
+	"github.com/tagway/tagway/internal/tagstore"
+	"github.com/tagway/tagway/internal/tagstore/memstore"
+	"github.com/tagway/tagway/internal/tagstore/redisstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, stop, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// config is what the flags set.
+type config struct {
+	httpAddr, grpcAddr, store   string
+	drainDelay, shutdownTimeout time.Duration
+	tokenTTL                    time.Duration
+	logLevel                    slog.Level
+	logFormat                   string
+}
+
+// flagSet defines the flags; every flag can also be set by the environment
+// variable named in its usage.
+func flagSet(c *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("tagway", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address: /healthz, /readyz and the REST dialects [TAGWAY_HTTP_ADDR]")
+	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
+	fs.StringVar(&c.store, "store", "memory", "tag store: memory, or a Redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://) [TAGWAY_STORE]")
+	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long while reporting not ready [TAGWAY_DRAIN_DELAY]")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 8*time.Second, "on SIGTERM, wait this long for in-flight calls [TAGWAY_SHUTDOWN_TIMEOUT]")
+	fs.DurationVar(&c.tokenTTL, "page-token-ttl", tagging.DefaultTokenTTL, "how long page tokens stay valid [TAGWAY_PAGE_TOKEN_TTL]")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
+	return fs
+}
+
+// envName returns the environment variable of a flag.
+func envName(flagName string) string {
+	return "TAGWAY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: tagway [flags]
+
+tagway serves resource tags to gRPC clients and to REST clients speaking the
+AWS Resource Groups Tagging API or Huawei Cloud Organizations tags, from one
+tag store.
+
+Flags (each also read from the environment variable in brackets; a flag on
+the command line wins):
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(w, "  --%-18s %s (default %q)\n", f.Name, f.Usage, f.DefValue)
+	})
+}
+
+// parse reads the environment, then the command line.
+func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, error) {
+	var c config
+	fs := flagSet(&c)
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), e)
+			}
+		}
+	})
+	if err != nil {
+		return c, fs, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, fs, err
+	}
+	if fs.NArg() > 0 {
+		return c, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fs, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	return c, fs, nil
+}
+
+// run runs tagway until ctx is done and returns the exit code. stop is
+// called once shutdown begins, so that a second signal kills the process.
+func run(ctx context.Context, stop func(), args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c, fs, err := parse(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout, fs)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tagway: %v (see tagway --help)\n", err)
+		return 2
+	}
+
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, opts)
+	}
+	log := slog.New(h)
+	// Until the store answers, failing to reach it is the one-line error
+	// below; go-redis's own retry messages would only repeat it.
+	redisstore.SetLogger(slog.New(slog.DiscardHandler))
+
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "tagway: %v\n", err)
+		return 1
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	store, storeName, err := openStore(openCtx, c.store)
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	defer store.Close()
+	redisstore.SetLogger(log)
+	svc, err := tagging.New(openCtx, store, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithLogger(log))
+	cancel()
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := server.New(server.Config{
+		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
+		Service: svc, Ready: store.Ping,
+		DrainDelay: c.drainDelay, ShutdownTimeout: c.shutdownTimeout,
+		Log: log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	log.Info("tagway listening", "grpc", srv.GRPCAddr().String(), "http", srv.HTTPAddr().String(), "store", storeName)
+
+	go func() {
+		<-ctx.Done()
+		stop()
+		log.Info("shutting down")
+	}()
+	if err := srv.Serve(ctx); err != nil {
+		return fail(err)
+	}
+	if err := store.Close(); err != nil {
+		log.Warn("closing the store", "error", err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// openStore opens the store a --store value names.
+func openStore(ctx context.Context, spec string) (tagstore.Store, string, error) {
+	if spec == "memory" {
+		return memstore.New(), "memory", nil
+	}
+	if !strings.Contains(spec, "://") {
+		return nil, "", fmt.Errorf("--store %q: want memory or a Redis URL such as redis://127.0.0.1:6379/0", spec)
+	}
+	s, err := redisstore.Open(ctx, spec)
+	if err != nil {
+		return nil, "", fmt.Errorf("--store: %w", err)
+	}
+	return s, redisstore.Redact(spec), nil
+}

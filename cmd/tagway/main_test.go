@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/redistest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tagway-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "tagway")
+	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running tagway.
+type proc struct {
+	cmd        *exec.Cmd
+	grpc, http string
+	log        chan string // stderr lines after the listening line
+	done       chan error
+}
+
+var listening = regexp.MustCompile(`msg="tagway listening" grpc=(\S+) http=(\S+)`)
+
+func startTagway(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = []string{}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, log: make(chan string, 100), done: make(chan error, 1)}
+	sc := bufio.NewScanner(stderr)
+	addrs := make(chan []string, 1)
+	go func() {
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addrs <- m[1:]
+				continue
+			}
+			p.log <- sc.Text()
+		}
+		close(p.log)
+		p.done <- cmd.Wait()
+	}()
+	select {
+	case a := <-addrs:
+		p.grpc, p.http = a[0], a[1]
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("tagway did not log its addresses")
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + p.http + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz never answered: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// stop signals tagway and checks it exits 0 within 10 s.
+func (p *proc) stop(t *testing.T, sig syscall.Signal) []string {
+	t.Helper()
+	start := time.Now()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for l := range p.log {
+		lines = append(lines, l)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("tagway exited with %v after %v; log:\n%s", err, sig, strings.Join(lines, "\n"))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("tagway did not exit within 10s of %v", sig)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("exit took %v", d)
+	}
+	return lines
+}
+
+func dial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func TestServeOverGRPCAndStop(t *testing.T) {
+	p := startTagway(t)
+	conn := dial(t, p.grpc)
+	ctx := context.Background()
+
+	// Reflection describes the core service, as grpcurl would use it.
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: "tagway.v1.TaggingService"}})
+	resp, err := stream.Recv()
+	if err != nil || len(resp.GetFileDescriptorResponse().GetFileDescriptorProto()) == 0 {
+		t.Fatalf("reflection: %v, %v", resp, err)
+	}
+
+	c := tagwayv1.NewTaggingServiceClient(conn)
+	arn := "arn:aws:ec2:us-east-1:123456789012:instance/i-1"
+	if _, err := c.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: []string{arn}, Tags: map[string]string{"env": "prod", "team": "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{arn}, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: []string{arn}})
+	if err != nil || len(got.GetResources()) != 1 || len(got.GetResources()[0].GetTags()) != 1 {
+		t.Fatalf("GetResourceTags = %v, %v", got, err)
+	}
+	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health = %v, %v", h, err)
+	}
+	r, err := http.Get("http://" + p.http + "/readyz")
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("/readyz = %v, %v", r, err)
+	}
+	r.Body.Close()
+
+	lines := p.stop(t, syscall.SIGINT)
+	if last := lines[len(lines)-1]; !strings.Contains(last, "stopped") {
+		t.Fatalf("last log line %q", last)
+	}
+}
+
+// TestRedisStore runs tagway on a real Redis and checks that tags outlive a
+// restart.
+func TestRedisStore(t *testing.T) {
+	srv := redistest.Run(t)
+	arn := "arn:aws:s3:::persisted"
+	p := startTagway(t, "--store", srv.URL())
+	c := tagwayv1.NewTaggingServiceClient(dial(t, p.grpc))
+	if _, err := c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{arn}, Tags: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	p.stop(t, syscall.SIGTERM)
+
+	p = startTagway(t, "--store", srv.URL())
+	c = tagwayv1.NewTaggingServiceClient(dial(t, p.grpc))
+	got, err := c.GetResourceTags(context.Background(), &tagwayv1.GetResourceTagsRequest{Resources: []string{arn}})
+	if err != nil || len(got.GetResources()) != 1 || got.GetResources()[0].GetTags()[0].GetValue() != "v" {
+		t.Fatalf("after restart: %v, %v", got, err)
+	}
+	srv.Stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r, err := http.Get("http://" + p.http + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode == 503 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz with Redis gone = %d %s", r.StatusCode, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.stop(t, syscall.SIGTERM)
+}
+
+// TestStartErrors checks that bad configurations give one line and a
+// non-zero exit.
+func TestStartErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  []string
+		code int
+		want string
+	}{
+		{"unknown flag", []string{"--bogus"}, nil, 2, "flag provided but not defined: -bogus"},
+		{"bad duration", []string{"--drain-delay", "soon"}, nil, 2, `invalid value "soon" for flag -drain-delay`},
+		{"bad env", nil, []string{"TAGWAY_PAGE_TOKEN_TTL=forever"}, 2, "TAGWAY_PAGE_TOKEN_TTL"},
+		{"bad log format", []string{"--log-format", "xml"}, nil, 2, "--log-format"},
+		{"unreachable redis", []string{"--store", "redis://127.0.0.1:1/0"}, nil, 1, "connection refused"},
+		{"redis password redacted", []string{"--store", "redis://:hunter2@127.0.0.1:1/0"}, nil, 1, "xxxxx"},
+		{"store not a URL", []string{"--store", "disk"}, nil, 1, "want memory or a Redis URL"},
+		{"bad listen address", []string{"--http-addr", "not an address"}, nil, 1, "HTTP listener"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, tc.args...)
+			cmd.Env = tc.env
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := cmd.ProcessState.ExitCode()
+			out := stderr.String()
+			if err == nil || code != tc.code {
+				t.Fatalf("exit code %d, want %d; stderr %q", code, tc.code, out)
+			}
+			if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "tagway: ") || !strings.Contains(out, tc.want) {
+				t.Fatalf("stderr %q, want one line with %q", out, tc.want)
+			}
+			if strings.Contains(out, "hunter2") || strings.Contains(out, "goroutine") {
+				t.Fatalf("stderr leaks: %q", out)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	out, err := exec.Command(binary, "--help").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--http-addr", "TAGWAY_HTTP_ADDR", `":8080"`, "--grpc-addr", "TAGWAY_GRPC_ADDR", `":9090"`, "--store", "TAGWAY_STORE", `"memory"`, "--drain-delay"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--help lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestEnvironmentSetsFlags(t *testing.T) {
+	c, _, err := parse([]string{"--grpc-addr", ":1"}, func(k string) string {
+		return map[string]string{"TAGWAY_GRPC_ADDR": ":2", "TAGWAY_HTTP_ADDR": ":3", "TAGWAY_STORE": "redis://h:1/0", "TAGWAY_DRAIN_DELAY": "2s"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.grpcAddr != ":1" || c.httpAddr != ":3" || c.store != "redis://h:1/0" || c.drainDelay != 2*time.Second {
+		t.Fatalf("config = %+v", c)
+	}
+}

@@ -1,0 +1,244 @@
+// Package server runs tagway's two listeners, gRPC (the core service,
+// grpc.health.v1 and reflection) and HTTP (liveness, readiness and the REST
+// dialects), and stops them gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+)
+
+// Config describes the servers.
+type Config struct {
+	GRPCAddr string
+	HTTPAddr string
+	// Service is the core service served over gRPC.
+	Service tagwayv1.TaggingServiceServer
+	// Ready reports whether the store is reachable.
+	Ready func(context.Context) error
+	// Handler serves every HTTP path but /healthz and /readyz; nil answers
+	// 404.
+	Handler http.Handler
+	// DrainDelay is how long to keep serving, reporting not ready, after
+	// shutdown begins, so that load balancers stop sending traffic first.
+	DrainDelay time.Duration
+	// ShutdownTimeout bounds how long in-flight calls may take to finish.
+	ShutdownTimeout time.Duration
+	// HealthInterval is how often the gRPC health status follows Ready.
+	HealthInterval time.Duration
+	Log            *slog.Logger
+}
+
+// Server holds the listeners.
+type Server struct {
+	cfg      Config
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	grpc     *grpc.Server
+	http     *http.Server
+	health   *health.Server
+	draining atomic.Bool
+}
+
+// healthServices are the names grpc.health.v1 answers for.
+var healthServices = []string{"", tagwayv1.TaggingService_ServiceDesc.ServiceName}
+
+// New binds both listeners, so that the addresses are known before Serve.
+func New(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 8 * time.Second
+	}
+	if cfg.HealthInterval <= 0 {
+		cfg.HealthInterval = 5 * time.Second
+	}
+	s := &Server{cfg: cfg}
+	var err error
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("gRPC listener: %w", err)
+	}
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		s.grpcLis.Close()
+		return nil, fmt.Errorf("HTTP listener: %w", err)
+	}
+
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.recoverUnary))
+	tagwayv1.RegisterTaggingServiceServer(s.grpc, cfg.Service)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { plain(w, http.StatusOK, "ok") })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if cfg.Handler != nil {
+		mux.Handle("/", cfg.Handler)
+	}
+	s.http = &http.Server{
+		Handler:           s.recoverHTTP(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// GRPCAddr returns the address the gRPC listener is bound to.
+func (s *Server) GRPCAddr() net.Addr { return s.grpcLis.Addr() }
+
+// HTTPAddr returns the address the HTTP listener is bound to.
+func (s *Server) HTTPAddr() net.Addr { return s.httpLis.Addr() }
+
+// Serve serves until ctx is done, then drains and stops both servers. It
+// returns nil after a clean stop.
+func (s *Server) Serve(ctx context.Context) error {
+	s.setHealth(ctx)
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
+	go func() {
+		if err := s.http.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+			return
+		}
+		errc <- nil
+	}()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		t := time.NewTicker(s.cfg.HealthInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-watchCtx.Done():
+				return
+			case <-t.C:
+				s.setHealth(watchCtx)
+			}
+		}
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	stopWatch()
+	<-watchDone
+	s.shutdown()
+	return serveErr
+}
+
+func (s *Server) shutdown() {
+	log := s.cfg.Log
+	s.draining.Store(true)
+	s.health.Shutdown()
+	if d := s.cfg.DrainDelay; d > 0 {
+		log.Info("draining: reporting not ready", "delay", d)
+		time.Sleep(d)
+	}
+	log.Info("stopping: waiting for in-flight calls", "timeout", s.cfg.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	if err := s.http.Shutdown(ctx); err != nil {
+		log.Warn("HTTP calls still running at the deadline; closing them", "error", err)
+		s.http.Close()
+	}
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		log.Warn("gRPC calls still running at the deadline; cancelling them")
+		s.grpc.Stop()
+		<-stopped
+	}
+}
+
+// setHealth makes the gRPC health status follow the store's readiness.
+func (s *Server) setHealth(ctx context.Context) {
+	st := healthpb.HealthCheckResponse_SERVING
+	if err := s.ready(ctx); err != nil {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	for _, name := range healthServices {
+		s.health.SetServingStatus(name, st)
+	}
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if s.draining.Load() {
+		return errors.New("shutting down")
+	}
+	if s.cfg.Ready == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Ready(ctx); err != nil {
+		return fmt.Errorf("store unreachable: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.ready(r.Context()); err != nil {
+		plain(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+		return
+	}
+	plain(w, http.StatusOK, "ok")
+}
+
+func plain(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}
+
+// recoverUnary turns a panic in a handler into an Internal error instead of
+// a crashed process.
+func (s *Server) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.cfg.Log.Error("panic in gRPC handler", "method", info.FullMethod, "panic", p, "stack", string(debug.Stack()))
+			err = status.Error(codes.Internal, "internal error")
+		}
+	}()
+	return handler(ctx, req)
+}
+
+// recoverHTTP turns a panic in a handler into a 500 instead of a dropped
+// connection.
+func (s *Server) recoverHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.cfg.Log.Error("panic in HTTP handler", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				plain(w, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
