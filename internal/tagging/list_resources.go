@@ -106,4 +106,3 @@ func tagFilters(raw []*tagwayv1.TagFilter) ([]tagstore.Filter, error) {
 	}
 	return out, nil
 }
-
