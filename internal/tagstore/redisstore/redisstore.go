@@ -134,35 +134,41 @@ func (s *Store) nsPrefix(ns string) string { return s.prefix + "{" + ns + "}:" }
 func (s *Store) registry() string { return s.prefix + "namespaces" }
 
 // Apply implements tagstore.Store.
+//
+// A change that sets tags may create its namespace, which must be in the
+// registry before the change is visible, or a listing could miss it. On one
+// server the registration rides in the same pipeline, ahead of the scripts,
+// and one connection executes it first; on a Cluster the registry may live
+// on another node, so it is written in a round trip of its own.
 func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	errs := make([]error, len(changes))
-	if len(changes) == 0 {
-		return errs
-	}
-
-	// Register the namespaces a change may create before changing anything,
-	// so that no listing can miss a resource. The registry only grows.
 	var members []redis.Z
 	seen := map[string]bool{}
 	for _, c := range changes {
-		ns := c.Resource.Namespace().String()
-		if len(c.Set) > 0 && !seen[ns] {
+		if ns := c.Resource.Namespace().String(); len(c.Set) > 0 && !seen[ns] {
 			seen[ns] = true
 			members = append(members, redis.Z{Member: ns})
 		}
 	}
-	if len(members) > 0 {
+	_, cluster := s.client.(*redis.ClusterClient)
+	if cluster && len(members) > 0 {
 		if err := s.client.ZAdd(ctx, s.registry(), members...).Err(); err != nil {
 			for i := range errs {
 				errs[i] = err
 			}
 			return errs
 		}
+		members = nil
 	}
 
+	var register *redis.IntCmd
 	cmds := make([]*redis.Cmd, len(changes))
 	run := func(eval func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd, which []int) {
 		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if len(members) > 0 {
+				register = p.ZAdd(ctx, s.registry(), members...)
+				members = nil
+			}
 			for _, i := range which {
 				keys, args := s.applyArgs(changes[i])
 				cmds[i] = eval(ctx, p, keys, args...)
@@ -186,6 +192,11 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	}
 	for i, cmd := range cmds {
 		errs[i] = applyResult(cmd, changes[i])
+		if register != nil && register.Err() != nil && len(changes[i].Set) > 0 {
+			// The change may have applied in an unregistered namespace: report
+			// it failed, so that the caller's retry registers it.
+			errs[i] = register.Err()
+		}
 	}
 	return errs
 }

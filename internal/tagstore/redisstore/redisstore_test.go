@@ -251,3 +251,17 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("Redact = %q", got)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	srv := redistest.Run(b)
+	storetest.Bench(b, func(b *testing.B) tagstore.Store {
+		if _, err := srv.Do("FLUSHALL"); err != nil {
+			b.Fatal(err)
+		}
+		s, err := redisstore.Open(context.Background(), srv.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

@@ -1,0 +1,109 @@
+package arn
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	good := []struct {
+		in        string
+		ns, local string
+		typ       string
+	}{
+		{"arn:aws:ec2:us-east-1:123456789012:instance/i-1", "arn:aws:ec2:us-east-1:123456789012:instance", "/i-1", "instance"},
+		{"arn:aws:lambda:eu-west-1:123456789012:function:f:prod", "arn:aws:lambda:eu-west-1:123456789012:function", ":f:prod", "function"},
+		{"arn:aws:s3:::my-bucket", "arn:aws:s3:::", "my-bucket", ""},
+		{"arn:aws:iam::123456789012:role/a/b", "arn:aws:iam::123456789012:role", "/a/b", "role"},
+		{"arn:aws:s3:::/odd", "arn:aws:s3:::", "/odd", ""},
+		{"arn:huaweicloud:organizations:::ou/ou-1", "arn:huaweicloud:organizations:::ou", "/ou-1", "ou"},
+		{"arn:p:s:r:a:ключ/значение", "arn:p:s:r:a:ключ", "/значение", "ключ"},
+	}
+	for _, tc := range good {
+		n, err := Parse(tc.in)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tc.in, err)
+		}
+		if n.String() != tc.in || n.Namespace().String() != tc.ns || n.Local() != tc.local || n.Type() != tc.typ {
+			t.Fatalf("Parse(%q) = %q, ns %q, local %q, type %q", tc.in, n, n.Namespace(), n.Local(), n.Type())
+		}
+		if n.Namespace().Name(n.Local()) != tc.in {
+			t.Fatalf("namespace + local != name for %q", tc.in)
+		}
+		ns, err := ParseNamespace(tc.ns)
+		if err != nil || ns != n.Namespace() {
+			t.Fatalf("ParseNamespace(%q) = %v, %v", tc.ns, ns, err)
+		}
+	}
+	bad := map[string]string{
+		"":                          "empty",
+		"i-123":                     "does not have the form",
+		"arn:aws:ec2:us-east-1:123": "does not have the form",
+		"arm:aws:ec2:r:a:x":         "does not have the form",
+		"arn::ec2:r:a:x":            "empty partition",
+		"arn:aws::r:a:x":            "empty service",
+		"arn:aws:ec2:r:a:":          "empty resource part",
+		"arn:aws:ec2:us east:a:x":   "region",
+		"arn:aws:ec2:r:{a}:x":       "account",
+		"arn:aws:ec2:r:a:x\ny":      "control character",
+		"arn:aws:ec2:r:a:\xff":      "UTF-8",
+		"arn:" + strings.Repeat("p", 64) + ":s:r:a:x":    "longer than 63",
+		"arn:aws:s3:::" + strings.Repeat("b", MaxLength): "more than 1024",
+	}
+	for in, want := range bad {
+		if _, err := Parse(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%.40q) = %v, want an error with %q", in, err, want)
+		}
+	}
+	for _, in := range []string{"arn:a:b:c:d", "arn:a:b:c:d:e/f", "x:a:b:c:d:e"} {
+		if _, err := ParseNamespace(in); err == nil {
+			t.Errorf("ParseNamespace(%q) succeeded", in)
+		}
+	}
+}
+
+func TestScope(t *testing.T) {
+	inst := Namespace{"aws", "ec2", "us-east-1", "1", "instance"}
+	bucket := Namespace{"aws", "s3", "", "", ""}
+	cases := []struct {
+		scope        Scope
+		inst, bucket bool
+	}{
+		{Scope{}, true, true},
+		{Scope{Partitions: []string{"aws"}}, true, true},
+		{Scope{Partitions: []string{"aws-cn"}}, false, false},
+		{Scope{Regions: []string{"us-east-1", ""}}, true, true},
+		{Scope{Regions: []string{"us-east-1"}}, true, false},
+		{Scope{Accounts: []string{""}}, false, true},
+		{Scope{Services: []string{"ec2"}, Type: "instance"}, true, false},
+		{Scope{Services: []string{"ec2"}, Type: "volume"}, false, false},
+	}
+	for i, tc := range cases {
+		if tc.scope.Match(inst) != tc.inst || tc.scope.Match(bucket) != tc.bucket {
+			t.Errorf("case %d: %+v matches instance %v, bucket %v", i, tc.scope, tc.scope.Match(inst), tc.scope.Match(bucket))
+		}
+	}
+	if !MatchAny(nil, inst) || MatchAny([]Scope{{Services: []string{"s3"}}, {Regions: []string{"x"}}}, inst) {
+		t.Error("MatchAny")
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	cases := []struct {
+		scopes []Scope
+		want   string
+	}{
+		{nil, "arn:"},
+		{[]Scope{{}}, "arn:"},
+		{[]Scope{{Partitions: []string{"aws"}}}, "arn:aws:"},
+		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}, Regions: []string{"r"}, Accounts: []string{"a"}, Type: "instance"}}, "arn:aws:ec2:r:a:instance"},
+		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}}, {Partitions: []string{"aws"}, Services: []string{"s3"}}}, "arn:aws:"},
+		{[]Scope{{Partitions: []string{"aws", "aws-cn"}}}, "arn:"},
+		{[]Scope{{Partitions: []string{"aws"}}, {Partitions: []string{"aws-cn"}}}, "arn:aws"},
+	}
+	for _, tc := range cases {
+		if got := Prefix(tc.scopes); got != tc.want {
+			t.Errorf("Prefix(%+v) = %q, want %q", tc.scopes, got, tc.want)
+		}
+	}
+}
