@@ -8,8 +8,19 @@ import (
 	"google.golang.org/grpc/codes"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/tagstore"
 )
+
+// batch checks the limits and resources of a Tag or Untag call.
+func (s *Service) batch(raw *tagwayv1.Limits, resources []string) (limits, []arn.Name, error) {
+	l, err := s.limits(raw)
+	if err != nil {
+		return l, nil, err
+	}
+	names, err := names("resources", resources, l.maxResources)
+	return l, names, err
+}
 
 // apply runs validated changes and reports per-resource failures by name.
 func (s *Service) apply(ctx context.Context, changes []tagstore.Change) map[string]*tagwayv1.ResourceFailure {

@@ -11,11 +11,7 @@ import (
 
 // TagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	l, err := s.limits(req.GetLimits())
-	if err != nil {
-		return nil, err
-	}
-	resources, err := names("resources", req.GetResources(), l.maxResources)
+	l, resources, err := s.batch(req.GetLimits(), req.GetResources())
 	if err != nil {
 		return nil, err
 	}

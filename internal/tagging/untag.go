@@ -10,11 +10,7 @@ import (
 
 // UntagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
-	l, err := s.limits(req.GetLimits())
-	if err != nil {
-		return nil, err
-	}
-	resources, err := names("resources", req.GetResources(), l.maxResources)
+	l, resources, err := s.batch(req.GetLimits(), req.GetResources())
 	if err != nil {
 		return nil, err
 	}
