@@ -90,6 +90,16 @@ func SortTags(tags []Tag) {
 	slices.SortFunc(tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
 }
 
+// TagsOf returns the tags of a key -> value map, sorted by key.
+func TagsOf(m map[string]string) []Tag {
+	out := make([]Tag, 0, len(m))
+	for k, v := range m {
+		out = append(out, Tag{Key: k, Value: v})
+	}
+	SortTags(out)
+	return out
+}
+
 // Resource is a known resource and its tags, sorted by key.
 type Resource struct {
 	Name string

@@ -194,19 +194,10 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 			continue
 		}
 		if tags, ok := n.tags[name.Local()]; ok {
-			out = append(out, tagstore.Resource{Name: name.String(), Tags: sorted(tags)})
+			out = append(out, tagstore.Resource{Name: name.String(), Tags: tagstore.TagsOf(tags)})
 		}
 	}
 	return out, nil
-}
-
-func sorted(tags map[string]string) []tagstore.Tag {
-	out := make([]tagstore.Tag, 0, len(tags))
-	for k, v := range tags {
-		out = append(out, tagstore.Tag{Key: k, Value: v})
-	}
-	tagstore.SortTags(out)
-	return out
 }
 
 // Namespaces implements tagstore.Store.
@@ -252,7 +243,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 				res.More, res.Next = true, local
 				return false
 			}
-			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Tags: sorted(tags)})
+			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Tags: tagstore.TagsOf(tags)})
 		}
 		if q.Budget > 0 && res.Examined >= q.Budget {
 			res.More, res.Next = true, tagstore.Successor(local)

@@ -265,18 +265,9 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 		if len(m) == 0 && known[i].Err() != nil {
 			continue
 		}
-		out = append(out, tagstore.Resource{Name: n.String(), Tags: sortedTags(m)})
+		out = append(out, tagstore.Resource{Name: n.String(), Tags: tagstore.TagsOf(m)})
 	}
 	return out, nil
-}
-
-func sortedTags(m map[string]string) []tagstore.Tag {
-	out := make([]tagstore.Tag, 0, len(m))
-	for k, v := range m {
-		out = append(out, tagstore.Tag{Key: k, Value: v})
-	}
-	tagstore.SortTags(out)
-	return out
 }
 
 // Namespaces implements tagstore.Store.
