@@ -75,8 +75,10 @@ func TestScope(t *testing.T) {
 		{Scope{Regions: []string{"us-east-1", ""}}, true, true},
 		{Scope{Regions: []string{"us-east-1"}}, true, false},
 		{Scope{Accounts: []string{""}}, false, true},
-		{Scope{Services: []string{"ec2"}, Type: "instance"}, true, false},
-		{Scope{Services: []string{"ec2"}, Type: "volume"}, false, false},
+		{Scope{Services: []string{"ec2"}, Types: []string{"instance"}}, true, false},
+		{Scope{Services: []string{"ec2"}, Types: []string{"volume"}}, false, false},
+		{Scope{Types: []string{""}}, false, true},
+		{Scope{Types: []string{"instance", ""}}, true, true},
 	}
 	for i, tc := range cases {
 		if tc.scope.Match(inst) != tc.inst || tc.scope.Match(bucket) != tc.bucket {
@@ -96,7 +98,8 @@ func TestPrefix(t *testing.T) {
 		{nil, "arn:"},
 		{[]Scope{{}}, "arn:"},
 		{[]Scope{{Partitions: []string{"aws"}}}, "arn:aws:"},
-		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}, Regions: []string{"r"}, Accounts: []string{"a"}, Type: "instance"}}, "arn:aws:ec2:r:a:instance"},
+		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}, Regions: []string{"r"}, Accounts: []string{"a"}, Types: []string{"instance"}}}, "arn:aws:ec2:r:a:instance"},
+		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}, Regions: []string{"r"}, Accounts: []string{"a"}, Types: []string{"a", "b"}}}, "arn:aws:ec2:r:a:"},
 		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}}, {Partitions: []string{"aws"}, Services: []string{"s3"}}}, "arn:aws:"},
 		{[]Scope{{Partitions: []string{"aws", "aws-cn"}}}, "arn:"},
 		{[]Scope{{Partitions: []string{"aws"}}, {Partitions: []string{"aws-cn"}}}, "arn:aws"},

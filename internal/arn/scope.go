@@ -4,14 +4,13 @@ import "strings"
 
 // Scope selects namespaces by their fields. An empty list matches every value
 // of its field; a list holding "" matches the empty value (resources without
-// a region or account).
+// a region, an account or a type).
 type Scope struct {
 	Partitions []string
 	Services   []string
 	Regions    []string
 	Accounts   []string
-	// Type is the resource type to match exactly; empty matches any type.
-	Type string
+	Types      []string
 }
 
 // Match reports whether s selects ns.
@@ -20,7 +19,7 @@ func (s Scope) Match(ns Namespace) bool {
 		anyOf(s.Services, ns.Service) &&
 		anyOf(s.Regions, ns.Region) &&
 		anyOf(s.Accounts, ns.Account) &&
-		(s.Type == "" || s.Type == ns.Type)
+		anyOf(s.Types, ns.Type)
 }
 
 func anyOf(list []string, v string) bool {
@@ -78,5 +77,8 @@ func (s Scope) prefix() string {
 		}
 		p += f[0] + ":"
 	}
-	return p + s.Type
+	if len(s.Types) == 1 {
+		p += s.Types[0]
+	}
+	return p
 }

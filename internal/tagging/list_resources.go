@@ -28,9 +28,13 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	if req.GetUntaggedOnly() && len(filters) > 0 {
 		return nil, invalid("untagged_only", -1, "cannot be combined with tag_filters")
 	}
+	maxTags := int(req.GetMaxPageTags())
+	if maxTags < 0 {
+		return nil, invalid("max_page_tags", -1, "is negative")
+	}
 	query := fingerprint(req, func(m proto.Message) {
 		r := m.(*tagwayv1.ListResourcesRequest)
-		r.PageSize, r.PageToken = 0, ""
+		r.PageSize, r.PageToken, r.MaxPageTags = 0, "", 0
 	})
 	startNS, startFrom := "", ""
 	if tok := req.GetPageToken(); tok != "" {
@@ -48,6 +52,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	resp := &tagwayv1.ListResourcesResponse{}
 	budget := pageBaseBudget + 10*size
 	found := make([]tagstore.Resource, 0, min(size, 64))
+	tags := 0 // counted as max_page_tags counts them
 	visited := 0
 	for i, ns := range nss {
 		key := ns.String()
@@ -65,6 +70,18 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 		if err != nil {
 			return nil, s.storeFailed(ctx, err)
 		}
+		if cut := tagCut(r.Resources, len(found), tags, maxTags); cut < len(r.Resources) {
+			found = append(found, r.Resources[:cut]...)
+			next := from // nothing of this namespace fit: resume where it began
+			if cut > 0 {
+				next = tagstore.Successor(r.Resources[cut-1].Name[len(key):])
+			}
+			resp.NextPageToken = s.tokens.Encode(query, key, next)
+			break
+		}
+		for _, res := range r.Resources {
+			tags += max(1, len(res.Tags))
+		}
 		found = append(found, r.Resources...)
 		budget -= r.Examined
 		visited++
@@ -81,6 +98,22 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	}
 	resp.Resources = toProto(found)
 	return resp, nil
+}
+
+// tagCut returns how many of rs fit in a page that already holds n
+// resources carrying tags tags, under maxTags (0: no limit). A resource
+// without tags counts as one, and a page always takes its first resource.
+func tagCut(rs []tagstore.Resource, n, tags, maxTags int) int {
+	if maxTags == 0 {
+		return len(rs)
+	}
+	for i, r := range rs {
+		tags += max(1, len(r.Tags))
+		if tags > maxTags && n+i > 0 {
+			return i
+		}
+	}
+	return len(rs)
 }
 
 // tagFilters converts and checks tag filters.

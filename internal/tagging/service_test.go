@@ -277,7 +277,7 @@ func TestValidation(t *testing.T) {
 			return err
 		}, "scopes", 1},
 		{"scope type with slash", func() error {
-			_, err := s.ListTagKeys(ctx, &tagwayv1.ListTagKeysRequest{Scopes: []*tagwayv1.ResourceScope{{ResourceType: "a/b"}}})
+			_, err := s.ListTagKeys(ctx, &tagwayv1.ListTagKeysRequest{Scopes: []*tagwayv1.ResourceScope{{ResourceTypes: []string{"a/b"}}}})
 			return err
 		}, "scopes", 0},
 		{"no tag key", func() error {
@@ -442,6 +442,57 @@ func TestListResourcesPages(t *testing.T) {
 	})
 }
 
+// TestMaxPageTags checks that pages respect a tag budget without splitting
+// a resource, and still add up to everything.
+func TestMaxPageTags(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(*testing.T) tagstore.Store) {
+		s := newService(t, newStore(t))
+		var want []string
+		for i := range 12 {
+			r := fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%02d", i)
+			if i == 11 {
+				r = "arn:aws:s3:::0zz" // another namespace, first to resume in
+			}
+			var kv []string
+			for k := range i % 5 * 10 { // 0, 10, 20, 30 or 40 tags
+				kv = append(kv, fmt.Sprint("k", k), "v")
+			}
+			if len(kv) == 0 {
+				kv = []string{"gone", "x"}
+			}
+			mustTag(t, s, []string{r}, kv...)
+			if i%5 == 0 {
+				if _, err := s.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{r}, TagKeys: []string{"gone"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want = append(want, r)
+		}
+		req := &tagwayv1.ListResourcesRequest{PageSize: 100, MaxPageTags: 45}
+		var got []string
+		for {
+			resp, err := s.ListResources(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			count := 0
+			for _, r := range resp.GetResources() {
+				count += max(1, len(r.GetTags()))
+				got = append(got, r.GetResource())
+			}
+			if count > 45 && len(resp.GetResources()) > 1 {
+				t.Fatalf("page of %d tags over a budget of 45: %v", count, resp.GetResources())
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("got %v\nwant %v", got, want)
+		}
+	})
+}
+
 func TestListResourcesUntagged(t *testing.T) {
 	backends(t, func(t *testing.T, newStore func(*testing.T) tagstore.Store) {
 		s := newService(t, newStore(t))
@@ -483,9 +534,10 @@ func TestScopes(t *testing.T) {
 			{"partition", []*tagwayv1.ResourceScope{{Partitions: []string{"aws"}}}, pick("arn:aws:")},
 			{"region or global", []*tagwayv1.ResourceScope{{Partitions: []string{"aws"}, Regions: []string{"us-east-1", ""}}}, pick("arn:aws:ec2:us-east-1:", "arn:aws:s3:")},
 			{"account", []*tagwayv1.ResourceScope{{Accounts: []string{"222222222222", "333333333333"}}}, pick("arn:aws:ec2:us-west-2", "arn:aws-cn:")},
-			{"service and type", []*tagwayv1.ResourceScope{{Services: []string{"ec2"}, ResourceType: "instance"}}, pick("arn:aws:ec2:us-east-1:111111111111:instance", "arn:aws:ec2:us-west-2", "arn:aws-cn:")},
-			{"two scopes", []*tagwayv1.ResourceScope{{Services: []string{"s3"}}, {Partitions: []string{"huaweicloud"}, ResourceType: "ou"}}, pick("arn:aws:s3:", "arn:huaweicloud:")},
+			{"service and type", []*tagwayv1.ResourceScope{{Services: []string{"ec2"}, ResourceTypes: []string{"instance"}}}, pick("arn:aws:ec2:us-east-1:111111111111:instance", "arn:aws:ec2:us-west-2", "arn:aws-cn:")},
+			{"two scopes", []*tagwayv1.ResourceScope{{Services: []string{"s3"}}, {Partitions: []string{"huaweicloud"}, ResourceTypes: []string{"ou"}}}, pick("arn:aws:s3:", "arn:huaweicloud:")},
 			{"nothing", []*tagwayv1.ResourceScope{{Partitions: []string{"gcp"}}}, nil},
+			{"untyped only", []*tagwayv1.ResourceScope{{ResourceTypes: []string{""}}}, pick("arn:aws:s3:")},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

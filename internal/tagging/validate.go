@@ -162,23 +162,24 @@ func scopes(raw []*tagwayv1.ResourceScope) ([]arn.Scope, error) {
 			vs   []string
 		}{
 			{"partitions", sc.GetPartitions()}, {"services", sc.GetServices()},
-			{"regions", sc.GetRegions()}, {"accounts", sc.GetAccounts()},
+			{"regions", sc.GetRegions()}, {"accounts", sc.GetAccounts()}, {"resource_types", sc.GetResourceTypes()},
 		} {
 			if len(f.vs) > MaxScopes {
 				return nil, invalid("scopes", i, "%s has %d items, at most %d are allowed", f.name, len(f.vs), MaxScopes)
 			}
 			for _, v := range f.vs {
-				if err := arn.CheckField(v); err != nil {
+				if f.name == "resource_types" {
+					if strings.ContainsAny(v, ":/") || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+						return nil, invalid("scopes", i, "resource_types: %q contains ':', '/' or a control character", v)
+					}
+				} else if err := arn.CheckField(v); err != nil {
 					return nil, invalid("scopes", i, "%s: %v", f.name, err)
 				}
 			}
 		}
-		if t := sc.GetResourceType(); strings.ContainsAny(t, ":/") {
-			return nil, invalid("scopes", i, "resource_type %q contains ':' or '/'", t)
-		}
 		out = append(out, arn.Scope{
 			Partitions: sc.GetPartitions(), Services: sc.GetServices(),
-			Regions: sc.GetRegions(), Accounts: sc.GetAccounts(), Type: sc.GetResourceType(),
+			Regions: sc.GetRegions(), Accounts: sc.GetAccounts(), Types: sc.GetResourceTypes(),
 		})
 	}
 	return out, nil

@@ -686,9 +686,10 @@ type ResourceScope struct {
 	// Accounts to match (the fifth field); "" matches resources without an
 	// account.
 	Accounts []string `protobuf:"bytes,4,rep,name=accounts,proto3" json:"accounts,omitempty"`
-	// Resource type to match: the text of the sixth field before its first "/"
-	// or ":" (for example "instance" in "instance/i-1"). Empty matches any.
-	ResourceType  string `protobuf:"bytes,5,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	// Resource types to match: the text of the sixth field before its first
+	// "/" or ":" (for example "instance" in "instance/i-1"); "" matches names
+	// without a type (for example "arn:aws:s3:::bucket").
+	ResourceTypes []string `protobuf:"bytes,5,rep,name=resource_types,json=resourceTypes,proto3" json:"resource_types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -751,11 +752,11 @@ func (x *ResourceScope) GetAccounts() []string {
 	return nil
 }
 
-func (x *ResourceScope) GetResourceType() string {
+func (x *ResourceScope) GetResourceTypes() []string {
 	if x != nil {
-		return x.ResourceType
+		return x.ResourceTypes
 	}
-	return ""
+	return nil
 }
 
 // TagFilter selects resources carrying a key. With values, the resource's
@@ -830,7 +831,11 @@ type ListResourcesRequest struct {
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A next_page_token from an earlier response to the same request. Tokens
 	// expire (15 minutes by default).
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Most tags in the page, counting a resource without tags as one; a page
+	// never splits the tags of one resource, and holds at least one resource.
+	// 0 means no limit.
+	MaxPageTags   int32 `protobuf:"varint,6,opt,name=max_page_tags,json=maxPageTags,proto3" json:"max_page_tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -898,6 +903,13 @@ func (x *ListResourcesRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListResourcesRequest) GetMaxPageTags() int32 {
+	if x != nil {
+		return x.MaxPageTags
+	}
+	return 0
 }
 
 // ListResourcesResponse is one page of resources.
@@ -1249,18 +1261,18 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\tresources\x18\x01 \x03(\v2\x17.tagway.v1.ResourceTagsR\tresources\"N\n" +
 	"\fResourceTags\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\"\n" +
-	"\x04tags\x18\x02 \x03(\v2\x0e.tagway.v1.TagR\x04tags\"\xa6\x01\n" +
+	"\x04tags\x18\x02 \x03(\v2\x0e.tagway.v1.TagR\x04tags\"\xa8\x01\n" +
 	"\rResourceScope\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x01 \x03(\tR\n" +
 	"partitions\x12\x1a\n" +
 	"\bservices\x18\x02 \x03(\tR\bservices\x12\x18\n" +
 	"\aregions\x18\x03 \x03(\tR\aregions\x12\x1a\n" +
-	"\baccounts\x18\x04 \x03(\tR\baccounts\x12#\n" +
-	"\rresource_type\x18\x05 \x01(\tR\fresourceType\"5\n" +
+	"\baccounts\x18\x04 \x03(\tR\baccounts\x12%\n" +
+	"\x0eresource_types\x18\x05 \x03(\tR\rresourceTypes\"5\n" +
 	"\tTagFilter\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"\xe0\x01\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\x84\x02\n" +
 	"\x14ListResourcesRequest\x120\n" +
 	"\x06scopes\x18\x01 \x03(\v2\x18.tagway.v1.ResourceScopeR\x06scopes\x125\n" +
 	"\vtag_filters\x18\x02 \x03(\v2\x14.tagway.v1.TagFilterR\n" +
@@ -1268,7 +1280,8 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\runtagged_only\x18\x03 \x01(\bR\funtaggedOnly\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"v\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\"\n" +
+	"\rmax_page_tags\x18\x06 \x01(\x05R\vmaxPageTags\"v\n" +
 	"\x15ListResourcesResponse\x125\n" +
 	"\tresources\x18\x01 \x03(\v2\x17.tagway.v1.ResourceTagsR\tresources\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
