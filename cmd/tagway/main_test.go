@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +19,7 @@ import (
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/redistest"
+	"github.com/tagway/tagway/internal/tagwaytest"
 )
 
 var binary string
@@ -31,104 +29,17 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "tagway")
-	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	root, err := tagwaytest.ModuleRoot()
+	if err == nil {
+		binary, err = tagwaytest.Build(root, dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// proc is a running tagway.
-type proc struct {
-	cmd        *exec.Cmd
-	grpc, http string
-	log        chan string // stderr lines after the listening line
-	done       chan error
-}
-
-var listening = regexp.MustCompile(`msg="tagway listening" grpc=(\S+) http=(\S+)`)
-
-func startTagway(t *testing.T, args ...string) *proc {
-	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = []string{}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, log: make(chan string, 100), done: make(chan error, 1)}
-	sc := bufio.NewScanner(stderr)
-	addrs := make(chan []string, 1)
-	go func() {
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addrs <- m[1:]
-				continue
-			}
-			p.log <- sc.Text()
-		}
-		close(p.log)
-		p.done <- cmd.Wait()
-	}()
-	select {
-	case a := <-addrs:
-		p.grpc, p.http = a[0], a[1]
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("tagway did not log its addresses")
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.http + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/healthz never answered: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return p
-}
-
-// stop signals tagway and checks it exits 0 within 10 s.
-func (p *proc) stop(t *testing.T, sig syscall.Signal) []string {
-	t.Helper()
-	start := time.Now()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for l := range p.log {
-		lines = append(lines, l)
-	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("tagway exited with %v after %v; log:\n%s", err, sig, strings.Join(lines, "\n"))
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("tagway did not exit within 10s of %v", sig)
-	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("exit took %v", d)
-	}
-	return lines
 }
 
 func dial(t *testing.T, addr string) *grpc.ClientConn {
@@ -142,8 +53,8 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 }
 
 func TestServeOverGRPCAndStop(t *testing.T) {
-	p := startTagway(t)
-	conn := dial(t, p.grpc)
+	p := tagwaytest.Start(t, binary)
+	conn := dial(t, p.GRPC)
 	ctx := context.Background()
 
 	// Reflection describes the core service, as grpcurl would use it.
@@ -173,13 +84,13 @@ func TestServeOverGRPCAndStop(t *testing.T) {
 	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health = %v, %v", h, err)
 	}
-	r, err := http.Get("http://" + p.http + "/readyz")
+	r, err := http.Get(p.URL() + "/readyz")
 	if err != nil || r.StatusCode != 200 {
 		t.Fatalf("/readyz = %v, %v", r, err)
 	}
 	r.Body.Close()
 
-	lines := p.stop(t, syscall.SIGINT)
+	lines := p.Stop(t, syscall.SIGINT)
 	if last := lines[len(lines)-1]; !strings.Contains(last, "stopped") {
 		t.Fatalf("last log line %q", last)
 	}
@@ -190,15 +101,15 @@ func TestServeOverGRPCAndStop(t *testing.T) {
 func TestRedisStore(t *testing.T) {
 	srv := redistest.Run(t)
 	arn := "arn:aws:s3:::persisted"
-	p := startTagway(t, "--store", srv.URL())
-	c := tagwayv1.NewTaggingServiceClient(dial(t, p.grpc))
+	p := tagwaytest.Start(t, binary, "--store", srv.URL())
+	c := tagwayv1.NewTaggingServiceClient(dial(t, p.GRPC))
 	if _, err := c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{arn}, Tags: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)
 	}
-	p.stop(t, syscall.SIGTERM)
+	p.Stop(t, syscall.SIGTERM)
 
-	p = startTagway(t, "--store", srv.URL())
-	c = tagwayv1.NewTaggingServiceClient(dial(t, p.grpc))
+	p = tagwaytest.Start(t, binary, "--store", srv.URL())
+	c = tagwayv1.NewTaggingServiceClient(dial(t, p.GRPC))
 	got, err := c.GetResourceTags(context.Background(), &tagwayv1.GetResourceTagsRequest{Resources: []string{arn}})
 	if err != nil || len(got.GetResources()) != 1 || got.GetResources()[0].GetTags()[0].GetValue() != "v" {
 		t.Fatalf("after restart: %v, %v", got, err)
@@ -206,7 +117,7 @@ func TestRedisStore(t *testing.T) {
 	srv.Stop()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		r, err := http.Get("http://" + p.http + "/readyz")
+		r, err := http.Get(p.URL() + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +131,7 @@ func TestRedisStore(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.stop(t, syscall.SIGTERM)
+	p.Stop(t, syscall.SIGTERM)
 }
 
 // TestStartErrors checks that bad configurations give one line and a

@@ -1,0 +1,153 @@
+// Package tagwaytest builds the real tagway binary and runs it for tests, as
+// a user would: flags on the command line, addresses read from its log,
+// readiness from /healthz, and a signal to stop it.
+package tagwaytest
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Build compiles ./cmd/tagway of the module at root into dir, with the race
+// detector, and returns the binary's path.
+func Build(root, dir string) (string, error) {
+	bin := filepath.Join(dir, "tagway")
+	cmd := exec.Command("go", "build", "-race", "-o", bin, "./cmd/tagway")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/tagway: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Proc is a running tagway.
+type Proc struct {
+	cmd *exec.Cmd
+	// GRPC and HTTP are the addresses it listens on.
+	GRPC, HTTP string
+	log        chan string // stderr lines after the listening line
+	done       chan error
+}
+
+// URL returns the base URL of the HTTP listener.
+func (p *Proc) URL() string { return "http://" + p.HTTP }
+
+var listening = regexp.MustCompile(`msg="tagway listening" grpc=(\S+) http=(\S+)`)
+
+// Start runs the binary on free loopback ports with extra flags, waits
+// until /healthz answers, and kills it when the test ends unless Stop did.
+func Start(t testing.TB, binary string, args ...string) *Proc {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = []string{}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &Proc{cmd: cmd, log: make(chan string, 1000), done: make(chan error, 1)}
+	addrs := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addrs <- m[1:]
+				continue
+			}
+			select {
+			case p.log <- sc.Text():
+			default: // a test that never reads the log must not block tagway
+			}
+		}
+		close(p.log)
+		p.done <- cmd.Wait()
+	}()
+	select {
+	case a := <-addrs:
+		p.GRPC, p.HTTP = a[0], a[1]
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("tagway did not log its addresses")
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(p.URL() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz never answered: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop sends sig, checks that tagway exits 0 within 10 s, and returns what
+// it logged after it started listening.
+func (p *Proc) Stop(t testing.TB, sig syscall.Signal) []string {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.log:
+			if ok {
+				lines = append(lines, l)
+				continue
+			}
+			select {
+			case err := <-p.done:
+				if err != nil {
+					t.Fatalf("tagway exited with %v after %v; log:\n%s", err, sig, strings.Join(lines, "\n"))
+				}
+				return lines
+			case <-timeout:
+			}
+		case <-timeout:
+		}
+		t.Fatalf("tagway did not exit within 10s of %v", sig)
+	}
+}
+
+// ModuleRoot returns the directory of the tagway module, found by walking up
+// from the working directory to the go.mod that declares it.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && regexp.MustCompile(`(?m)^module github\.com/tagway/tagway$`).Match(b) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod of github.com/tagway/tagway above the working directory")
+		}
+		dir = parent
+	}
+}
