@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tagway/tagway/internal/dialect/aws"
 	"github.com/tagway/tagway/internal/server"
 	"github.com/tagway/tagway/internal/tagging"
 	"github.com/tagway/tagway/internal/tagstore"
@@ -143,6 +144,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	srv, err := server.New(server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: svc, Ready: store.Ping,
+		Dialects:   []server.Dialect{aws.New(svc)},
 		DrainDelay: c.drainDelay, ShutdownTimeout: c.shutdownTimeout,
 		Log: log,
 	})

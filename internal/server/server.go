@@ -32,9 +32,10 @@ type Config struct {
 	Service tagwayv1.TaggingServiceServer
 	// Ready reports whether the store is reachable.
 	Ready func(context.Context) error
-	// Handler serves every HTTP path but /healthz and /readyz; nil answers
+	// Dialects serve the REST APIs: each request but /healthz and /readyz
+	// goes to the first dialect that claims it; one no dialect claims gets a
 	// 404.
-	Handler http.Handler
+	Dialects []Dialect
 	// DrainDelay is how long to keep serving, reporting not ready, after
 	// shutdown begins, so that load balancers stop sending traffic first.
 	DrainDelay time.Duration
@@ -43,6 +44,13 @@ type Config struct {
 	// HealthInterval is how often the gRPC health status follows Ready.
 	HealthInterval time.Duration
 	Log            *slog.Logger
+}
+
+// Dialect is a REST API served on the HTTP port.
+type Dialect interface {
+	http.Handler
+	// Claims reports whether the request is in this dialect.
+	Claims(*http.Request) bool
 }
 
 // Server holds the listeners.
@@ -89,9 +97,15 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { plain(w, http.StatusOK, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
-	if cfg.Handler != nil {
-		mux.Handle("/", cfg.Handler)
-	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		for _, d := range cfg.Dialects {
+			if d.Claims(r) {
+				d.ServeHTTP(w, r)
+				return
+			}
+		}
+		plain(w, http.StatusNotFound, "404 page not found: "+r.URL.Path)
+	})
 	s.http = &http.Server{
 		Handler:           s.recoverHTTP(mux),
 		ReadHeaderTimeout: 10 * time.Second,

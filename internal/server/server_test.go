@@ -157,13 +157,13 @@ func TestGracefulStop(t *testing.T) {
 	release := make(chan struct{})
 	h := start(t, server.Config{
 		DrainDelay: 300 * time.Millisecond,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Dialects: []server.Dialect{dialect{func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/slow" {
 				close(entered)
 				<-release
 			}
 			io.WriteString(w, "done")
-		}),
+		}}},
 	})
 	slow := make(chan string, 1)
 	go func() {
@@ -198,7 +198,7 @@ func TestGracefulStop(t *testing.T) {
 }
 
 func TestPanicBecomes500(t *testing.T) {
-	h := start(t, server.Config{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })})
+	h := start(t, server.Config{Dialects: []server.Dialect{dialect{func(http.ResponseWriter, *http.Request) { panic("boom") }}}})
 	if code, _ := get(t, h.base+"/x"); code != 500 {
 		t.Fatalf("panicking handler = %d", code)
 	}
@@ -207,9 +207,26 @@ func TestPanicBecomes500(t *testing.T) {
 	}
 }
 
-func TestUnknownPath404(t *testing.T) {
-	h := start(t, server.Config{})
+// dialect claims every request under /a or /slow or /x and serves it with f.
+type dialect struct{ f http.HandlerFunc }
+
+func (d dialect) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.f(w, r) }
+func (d dialect) Claims(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/a") || r.URL.Path == "/slow" || r.URL.Path == "/x"
+}
+
+func TestDialectRouting(t *testing.T) {
+	h := start(t, server.Config{Dialects: []server.Dialect{
+		dialect{func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "first") }},
+		dialect{func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "second") }},
+	}})
+	if code, body := get(t, h.base+"/a/b"); code != 200 || body != "first" {
+		t.Fatalf("/a/b = %d %q", code, body)
+	}
 	if code, _ := get(t, h.base+"/nope"); code != 404 {
-		t.Fatalf("unknown path = %d", code)
+		t.Fatalf("unclaimed path = %d", code)
+	}
+	if code, body := get(t, h.base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz = %d %q", code, body)
 	}
 }

@@ -1,0 +1,70 @@
+package aws
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tagway/tagway/internal/arn"
+)
+
+// maxARNLength is the longest ARN the service model accepts.
+const maxARNLength = 1011
+
+// partitions are the AWS partitions; the dialect neither reads nor writes
+// names in any other.
+var partitions = []string{"aws", "aws-cn", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-us-gov"}
+
+var (
+	servicePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	regionPattern  = regexp.MustCompile(`^[a-z0-9-]*$`)
+	accountPattern = regexp.MustCompile(`^([0-9]{12})?$`)
+)
+
+// parseARN checks an ARN the way the tagging API does before anything else:
+// a malformed ARN fails the whole request.
+func parseARN(s string) (arn.Name, *apiError) {
+	bad := func() (arn.Name, *apiError) {
+		return arn.Name{}, invalidParameter("%s is not a valid AmazonResourceName (ARN)", s)
+	}
+	if s == "" || utf8.RuneCountInString(s) > maxARNLength {
+		return bad()
+	}
+	n, err := arn.Parse(s)
+	if err != nil || !slices.Contains(partitions, n.Partition) || !servicePattern.MatchString(n.Service) ||
+		!regionPattern.MatchString(n.Region) || !accountPattern.MatchString(n.Account) {
+		return bad()
+	}
+	return n, nil
+}
+
+// partitionOf returns the partition a region belongs to.
+func partitionOf(region string) string {
+	for _, p := range []struct{ prefix, partition string }{
+		{"cn-", "aws-cn"}, {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"}, {"us-isof-", "aws-iso-f"},
+		{"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"}, {"eusc-", "aws-eusc"},
+	} {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.partition
+		}
+	}
+	return "aws"
+}
+
+// inScope checks that an ARN may be changed from the region the API is
+// invoked in: the same partition, and the same region unless the resource
+// is global. A request that is not signed names no region and is not
+// scoped.
+func inScope(n arn.Name, region string) *apiError {
+	if region == "" {
+		return nil
+	}
+	if p := partitionOf(region); n.Partition != p {
+		return invalidParameter("the partition of the ARN %s does not match the partition %s of the region %s in which the API is invoked", n, p, region)
+	}
+	if n.Region != "" && n.Region != region {
+		return invalidParameter("Region in the ARN %s does not match with the region in which the API is invoked (%s)", n, region)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+// Package aws serves the AWS Resource Groups Tagging API (awsJson1.1) over
+// HTTP: a grpc-gateway mux for the tagway.aws.v1 dialect proto, a front
+// handler that routes on X-Amz-Target, and errors in AWS's shape. It
+// translates every call onto the core tagway.v1.TaggingService. See
+// docs/aws.md.
+package aws
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+)
+
+const (
+	// TargetPrefix starts the X-Amz-Target of every operation.
+	TargetPrefix = "ResourceGroupsTaggingAPI_20170126."
+	// ContentType is the media type of requests and responses.
+	ContentType = "application/x-amz-json-1.1"
+	// MaxBodyBytes bounds a request body; the largest valid request is
+	// about 100 KB.
+	MaxBodyBytes = 1 << 20
+	// targetPath is where the front handler moves a request for the mux.
+	targetPath = "/x-amz-target/"
+)
+
+// targetPattern accepts X-Amz-Target values; anything else, such as a "/" or
+// "..", could reach another route after the rewrite.
+var targetPattern = regexp.MustCompile(`^[A-Za-z0-9_]+\.[A-Za-z0-9]+$`)
+
+// Handler serves the dialect. It is an http.Handler that also reports, via
+// Claims, which requests are its.
+type Handler struct {
+	mux *runtime.ServeMux
+}
+
+// New returns the dialect's handler over the core service.
+func New(core tagwayv1.TaggingServiceServer) *Handler {
+	m := &awsJSON{JSONPb: &runtime.JSONPb{
+		// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
+		// "PaginationToken":""), absent messages are not.
+		MarshalOptions:   protojson.MarshalOptions{EmitDefaultValues: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+	}}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
+		runtime.WithMarshalerOption(ContentType, m),
+		runtime.WithErrorHandler(writeError),
+		runtime.WithRoutingErrorHandler(func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, _ int) {
+			writeAPIError(w, unknownOperation(r.Header.Get("X-Amz-Target")))
+		}),
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
+		// Pass no request headers on as gRPC metadata: the service reads
+		// what it needs from the request context.
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+	)
+	if err := awsv1.RegisterResourceGroupsTaggingServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
+		panic(err) // only fails for a nil mux or server
+	}
+	return &Handler{mux: mux}
+}
+
+// Claims reports whether r is an AWS request: it names an X-Amz-Target, or
+// posts to the root path, where a missing target is AWS's error to report.
+func (h *Handler) Claims(r *http.Request) bool {
+	return r.Header.Get("X-Amz-Target") != "" || r.Method == http.MethodPost && r.URL.Path == "/"
+}
+
+// ServeHTTP handles one AWS request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-amzn-RequestId", newRequestID())
+	target := r.Header.Get("X-Amz-Target")
+	if r.Method != http.MethodPost || !targetPattern.MatchString(target) {
+		writeAPIError(w, unknownOperation(target))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		writeAPIError(w, &apiError{Type: "SerializationException", Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error()})
+		return
+	}
+	if len(body) > MaxBodyBytes {
+		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
+		return
+	}
+	ctx := context.WithValue(r.Context(), callKey{}, call{region: signingRegion(r.Header.Get("Authorization"))})
+	r2 := r.Clone(ctx)
+	r2.URL.Path, r2.URL.RawPath = targetPath+target, ""
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	h.mux.ServeHTTP(w, r2)
+}
+
+// call is what the front handler learned about a request.
+type call struct {
+	// region is the region of the request's SigV4 credential scope, the
+	// region the API is "invoked in"; "" when the request is not signed.
+	region string
+}
+
+type callKey struct{}
+
+func callOf(ctx context.Context) call {
+	c, _ := ctx.Value(callKey{}).(call)
+	return c
+}
+
+// signingRegion returns the region of a SigV4 Authorization header's
+// credential scope (Credential=AKID/date/region/service/aws4_request).
+func signingRegion(auth string) string {
+	_, rest, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ := strings.Cut(rest, ",")
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) != 5 || !regionPattern.MatchString(parts[2]) {
+		return ""
+	}
+	return parts[2]
+}
+
+// newRequestID returns a random UUID, as AWS request ids are.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// awsJSON is protojson with AWS's media type.
+type awsJSON struct{ *runtime.JSONPb }
+
+// ContentType implements runtime.Marshaler.
+func (awsJSON) ContentType(any) string { return ContentType }

@@ -1,0 +1,63 @@
+package aws
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestSigningRegion(t *testing.T) {
+	for auth, want := range map[string]string{
+		"AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/tagging/aws4_request, SignedHeaders=host, Signature=abc": "us-east-1",
+		"AWS4-HMAC-SHA256 Credential=AKID/20261123/cn-north-1/tagging/aws4_request,SignedHeaders=host":                "cn-north-1",
+		"AWS4-HMAC-SHA256 Credential=AKID/20261123/US EAST/tagging/aws4_request":                                      "",
+		"AWS4-HMAC-SHA256 Credential=AKID/us-east-1":                                                                  "",
+		"Bearer x": "",
+		"":         "",
+	} {
+		if got := signingRegion(auth); got != want {
+			t.Errorf("signingRegion(%q) = %q, want %q", auth, got, want)
+		}
+	}
+}
+
+func TestPartitionOf(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1": "aws", "eu-central-2": "aws", "cn-north-1": "aws-cn", "cn-northwest-1": "aws-cn",
+		"us-gov-west-1": "aws-us-gov", "us-iso-east-1": "aws-iso", "us-isob-east-1": "aws-iso-b",
+		"eu-isoe-west-1": "aws-iso-e", "us-isof-south-1": "aws-iso-f", "eusc-de-east-1": "aws-eusc",
+	} {
+		if got := partitionOf(region); got != want {
+			t.Errorf("partitionOf(%q) = %q, want %q", region, got, want)
+		}
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	a, b := newRequestID(), newRequestID()
+	if !uuid.MatchString(a) || a == b {
+		t.Fatalf("request ids %q, %q", a, b)
+	}
+}
+
+func TestToAPIError(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		typ    string
+		status int
+	}{
+		{status.Error(codes.InvalidArgument, "proto: syntax error"), "SerializationException", http.StatusBadRequest},
+		{errors.New("boom"), "InternalServiceException", http.StatusInternalServerError},
+		{invalidParameter("x"), "InvalidParameterException", http.StatusBadRequest},
+		{noTagPolicies("Op"), "ConstraintViolationException", http.StatusBadRequest},
+	} {
+		if e := toAPIError(tc.err); e.Type != tc.typ || e.Status != tc.status {
+			t.Errorf("toAPIError(%v) = %+v, want %s %d", tc.err, e, tc.typ, tc.status)
+		}
+	}
+}

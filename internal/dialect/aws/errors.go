@@ -1,0 +1,108 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tagway/tagway/internal/tagging"
+)
+
+// apiError is an error as AWS sends it: an exception name, a status and a
+// message.
+type apiError struct {
+	Type    string
+	Status  int
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Type + ": " + e.Message }
+
+func invalidParameter(format string, args ...any) *apiError {
+	return &apiError{Type: "InvalidParameterException", Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+func unknownOperation(target string) *apiError {
+	if target == "" {
+		return &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: "the request names no operation: the X-Amz-Target header is missing"}
+	}
+	return &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: fmt.Sprintf("unknown operation %q; operations are %s<Operation>", target, TargetPrefix)}
+}
+
+// fieldNames maps core request fields to the AWS members they come from.
+var fieldNames = map[string]string{
+	"resources":   "ResourceARNList",
+	"tag_keys":    "TagKeys",
+	"tags":        "Tags",
+	"tag_filters": "TagFilters",
+	"scopes":      "ResourceTypeFilters",
+	"page_token":  "PaginationToken",
+	"page_size":   "ResourcesPerPage",
+	"tag_key":     "Key",
+}
+
+// toAPIError maps any error a call produced to the AWS error to send.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	info := tagging.Info(err)
+	switch info.GetReason() {
+	case tagging.ReasonInvalidParameter:
+		v, _ := tagging.ViolationOf(err)
+		field := fieldNames[v.Field]
+		if field == "" {
+			field = v.Field
+		}
+		if v.Index >= 0 {
+			field = fmt.Sprintf("%s[%d]", field, v.Index)
+		}
+		return invalidParameter("%s: %s", field, v.Problem)
+	case tagging.ReasonInvalidPageToken:
+		return invalidParameter("PaginationToken: %s", strings.TrimPrefix(status.Convert(err).Message(), "page_token: "))
+	case tagging.ReasonPageTokenExpired:
+		return &apiError{Type: "PaginationTokenExpiredException", Status: http.StatusBadRequest, Message: "PaginationToken has expired; start again without it"}
+	case tagging.ReasonStoreUnavailable:
+		return &apiError{Type: "InternalServiceException", Status: http.StatusInternalServerError, Message: "the tag store is unavailable; retry the request"}
+	}
+	if status.Code(err) == codes.InvalidArgument {
+		// The gateway could not decode the body into the input shape.
+		return &apiError{Type: "SerializationException", Status: http.StatusBadRequest, Message: "the request body is not valid JSON for this operation: " + status.Convert(err).Message()}
+	}
+	if status.Code(err) == codes.Canceled {
+		return &apiError{Type: "RequestCanceled", Status: 499, Message: "the client cancelled the request"}
+	}
+	return &apiError{Type: "InternalServiceException", Status: http.StatusInternalServerError, Message: "internal error"}
+}
+
+// writeError is the mux's error handler.
+func writeError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+	writeAPIError(w, toAPIError(err))
+}
+
+// writeAPIError writes e as awsJson1.1 does: the name in __type and in
+// X-Amzn-ErrorType, the text in Message.
+func writeAPIError(w http.ResponseWriter, e *apiError) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
+		Type    string `json:"__type"`
+		Message string `json:"Message"`
+	}{e.Type, e.Message})
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("X-Amzn-ErrorType", e.Type)
+	h.Del("Content-Length")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
+}

@@ -1,0 +1,272 @@
+package aws
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+
+	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+)
+
+// AWS's rules, handed to the core as data.
+var limits = &tagwayv1.Limits{
+	MaxResources:        20,
+	MaxTags:             50,
+	MaxTagsPerResource:  50,
+	MaxValueLength:      256,
+	ReservedKeyPrefixes: []string{"aws:"},
+}
+
+const (
+	maxTokenLength          = 2048
+	maxReadARNs             = 100
+	maxResourceTypeFilters  = 100
+	defaultResourcesPerPage = 100
+	tagKeysPageSize         = 500
+)
+
+// service implements awsv1.ResourceGroupsTaggingServiceServer on the core.
+type service struct {
+	awsv1.UnimplementedResourceGroupsTaggingServiceServer
+	core tagwayv1.TaggingServiceServer
+}
+
+// arns checks the ARNs of a Tag or Untag call.
+func arns(ctx context.Context, list []string) ([]string, error) {
+	region := callOf(ctx).region
+	for _, s := range list {
+		n, err := parseARN(s)
+		if err != nil {
+			return nil, err
+		}
+		if err := inScope(n, region); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+func (s *service) UntagResources(ctx context.Context, req *awsv1.UntagResourcesRequest) (*awsv1.UntagResourcesResponse, error) {
+	resources, err := arns(ctx, req.GetResourceArnList())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: resources, TagKeys: req.GetTagKeys(), Limits: limits})
+	if err != nil {
+		return nil, err
+	}
+	return &awsv1.UntagResourcesResponse{FailedResourcesMap: failures(resp.GetFailedResources())}, nil
+}
+
+func (s *service) TagResources(ctx context.Context, req *awsv1.TagResourcesRequest) (*awsv1.TagResourcesResponse, error) {
+	resources, err := arns(ctx, req.GetResourceArnList())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: resources, Tags: req.GetTags(), Limits: limits})
+	if err != nil {
+		return nil, err
+	}
+	return &awsv1.TagResourcesResponse{FailedResourcesMap: failures(resp.GetFailedResources())}, nil
+}
+
+// failures maps the core's per-resource failures to AWS FailureInfo.
+func failures(in map[string]*tagwayv1.ResourceFailure) map[string]*awsv1.FailureInfo {
+	out := make(map[string]*awsv1.FailureInfo, len(in))
+	for name, f := range in {
+		info := &awsv1.FailureInfo{StatusCode: http.StatusBadRequest, ErrorCode: "InvalidParameterException", ErrorMessage: f.GetMessage()}
+		if codes.Code(f.GetCode()) != codes.InvalidArgument {
+			info.StatusCode, info.ErrorCode = http.StatusInternalServerError, "InternalServiceException"
+		}
+		out[name] = info
+	}
+	return out
+}
+
+// scopes returns the core scopes for a read: the partition and region the
+// API is invoked in (global resources included), narrowed by resource type
+// filters ("service" or "service:type").
+func scopes(ctx context.Context, filters []string) ([]*tagwayv1.ResourceScope, error) {
+	base := &tagwayv1.ResourceScope{Partitions: partitions}
+	if region := callOf(ctx).region; region != "" {
+		base = &tagwayv1.ResourceScope{Partitions: []string{partitionOf(region)}, Regions: []string{region, ""}}
+	}
+	if len(filters) == 0 {
+		return []*tagwayv1.ResourceScope{base}, nil
+	}
+	if len(filters) > maxResourceTypeFilters {
+		return nil, invalidParameter("ResourceTypeFilters: has %d items, at most %d are allowed", len(filters), maxResourceTypeFilters)
+	}
+	out := make([]*tagwayv1.ResourceScope, 0, len(filters))
+	for i, f := range filters {
+		svc, typ, typed := strings.Cut(f, ":")
+		if !servicePattern.MatchString(svc) || typed && (typ == "" || strings.ContainsAny(typ, ":/") || utf8.RuneCountInString(f) > 256) {
+			return nil, invalidParameter("ResourceTypeFilters[%d]: %q is not of the form service or service:resourceType (for example ec2 or ec2:instance)", i, f)
+		}
+		sc := &tagwayv1.ResourceScope{Partitions: base.GetPartitions(), Regions: base.GetRegions(), Services: []string{svc}}
+		if typed {
+			// An ARN without a type ("arn:aws:s3:::bucket") is of its
+			// service's main type, so s3:bucket must match it.
+			sc.ResourceTypes = []string{typ, ""}
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+func (s *service) GetResources(ctx context.Context, req *awsv1.GetResourcesRequest) (*awsv1.GetResourcesResponse, error) {
+	if req.GetExcludeCompliantResources() && !req.GetIncludeComplianceDetails() {
+		return nil, invalidParameter("ExcludeCompliantResources can only be set with IncludeComplianceDetails")
+	}
+	if len(req.GetPaginationToken()) > maxTokenLength {
+		return nil, invalidParameter("PaginationToken: is longer than %d characters", maxTokenLength)
+	}
+	var mappings []*tagwayv1.ResourceTags
+	next := ""
+	if len(req.GetResourceArnList()) > 0 {
+		for _, other := range []struct {
+			name string
+			set  bool
+		}{
+			{"TagFilters", len(req.GetTagFilters()) > 0},
+			{"ResourceTypeFilters", len(req.GetResourceTypeFilters()) > 0},
+			{"ResourcesPerPage", req.ResourcesPerPage != nil},
+			{"TagsPerPage", req.TagsPerPage != nil},
+			{"PaginationToken", req.GetPaginationToken() != ""},
+		} {
+			if other.set {
+				return nil, invalidParameter("ResourceARNList cannot be combined with %s", other.name)
+			}
+		}
+		var err error
+		if mappings, err = s.byARN(ctx, req.GetResourceArnList()); err != nil {
+			return nil, err
+		}
+	} else {
+		size := int32(defaultResourcesPerPage)
+		if req.ResourcesPerPage != nil {
+			if size = req.GetResourcesPerPage(); size < 1 || size > 100 {
+				return nil, invalidParameter("ResourcesPerPage: is %d; it must be between 1 and 100", size)
+			}
+		}
+		var maxTags int32
+		if req.TagsPerPage != nil {
+			if maxTags = req.GetTagsPerPage(); maxTags < 100 || maxTags > 500 {
+				return nil, invalidParameter("TagsPerPage: is %d; it must be between 100 and 500", maxTags)
+			}
+		}
+		sc, err := scopes(ctx, req.GetResourceTypeFilters())
+		if err != nil {
+			return nil, err
+		}
+		filters := make([]*tagwayv1.TagFilter, len(req.GetTagFilters()))
+		for i, f := range req.GetTagFilters() {
+			filters[i] = &tagwayv1.TagFilter{Key: f.GetKey(), Values: f.GetValues()}
+		}
+		resp, err := s.core.ListResources(ctx, &tagwayv1.ListResourcesRequest{
+			Scopes: sc, TagFilters: filters, PageSize: size, MaxPageTags: maxTags, PageToken: req.GetPaginationToken(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		mappings, next = resp.GetResources(), resp.GetNextPageToken()
+	}
+	out := &awsv1.GetResourcesResponse{PaginationToken: next, ResourceTagMappingList: []*awsv1.ResourceTagMapping{}}
+	if req.GetExcludeCompliantResources() {
+		// Without tag policies every resource complies, so none is left.
+		return out, nil
+	}
+	for _, r := range mappings {
+		m := &awsv1.ResourceTagMapping{ResourceArn: r.GetResource(), Tags: make([]*awsv1.Tag, len(r.GetTags()))}
+		for i, t := range r.GetTags() {
+			m.Tags[i] = &awsv1.Tag{Key: t.GetKey(), Value: t.GetValue()}
+		}
+		if req.GetIncludeComplianceDetails() {
+			m.ComplianceDetails = &awsv1.ComplianceDetails{NoncompliantKeys: []string{}, KeysWithNoncompliantValues: []string{}, ComplianceStatus: true}
+		}
+		out.ResourceTagMappingList = append(out.ResourceTagMappingList, m)
+	}
+	return out, nil
+}
+
+// byARN reads named resources. ARNs outside the invoked region, like ARNs
+// never tagged, are left out.
+func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.ResourceTags, error) {
+	if len(list) > maxReadARNs {
+		return nil, invalidParameter("ResourceARNList: has %d items, at most %d are allowed", len(list), maxReadARNs)
+	}
+	region := callOf(ctx).region
+	var keep []string
+	for _, a := range list {
+		n, err := parseARN(a)
+		if err != nil {
+			return nil, err
+		}
+		if inScope(n, region) == nil {
+			keep = append(keep, a)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, nil
+	}
+	resp, err := s.core.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: keep})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetResources(), nil
+}
+
+func (s *service) GetTagKeys(ctx context.Context, req *awsv1.GetTagKeysRequest) (*awsv1.GetTagKeysResponse, error) {
+	if len(req.GetPaginationToken()) > maxTokenLength {
+		return nil, invalidParameter("PaginationToken: is longer than %d characters", maxTokenLength)
+	}
+	sc, _ := scopes(ctx, nil)
+	resp, err := s.core.ListTagKeys(ctx, &tagwayv1.ListTagKeysRequest{Scopes: sc, PageSize: tagKeysPageSize, PageToken: req.GetPaginationToken()})
+	if err != nil {
+		return nil, err
+	}
+	return &awsv1.GetTagKeysResponse{TagKeys: nonNil(resp.GetTagKeys()), PaginationToken: resp.GetNextPageToken()}, nil
+}
+
+func (s *service) GetTagValues(ctx context.Context, req *awsv1.GetTagValuesRequest) (*awsv1.GetTagValuesResponse, error) {
+	if len(req.GetPaginationToken()) > maxTokenLength {
+		return nil, invalidParameter("PaginationToken: is longer than %d characters", maxTokenLength)
+	}
+	sc, _ := scopes(ctx, nil)
+	resp, err := s.core.ListTagValues(ctx, &tagwayv1.ListTagValuesRequest{Scopes: sc, TagKey: req.GetKey(), PageSize: tagKeysPageSize, PageToken: req.GetPaginationToken()})
+	if err != nil {
+		return nil, err
+	}
+	return &awsv1.GetTagValuesResponse{TagValues: nonNil(resp.GetTagValues()), PaginationToken: resp.GetNextPageToken()}, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// noTagPolicies answers the compliance operations.
+func noTagPolicies(op string) error {
+	return &apiError{
+		Type: "ConstraintViolationException", Status: http.StatusBadRequest,
+		Message: op + " needs AWS Organizations tag policies, which tagway does not implement; tag compliance cannot be reported",
+	}
+}
+
+func (s *service) GetComplianceSummary(context.Context, *awsv1.GetComplianceSummaryRequest) (*awsv1.GetComplianceSummaryResponse, error) {
+	return nil, noTagPolicies("GetComplianceSummary")
+}
+
+func (s *service) StartReportCreation(context.Context, *awsv1.StartReportCreationRequest) (*awsv1.StartReportCreationResponse, error) {
+	return nil, noTagPolicies("StartReportCreation")
+}
+
+func (s *service) DescribeReportCreation(context.Context, *awsv1.DescribeReportCreationRequest) (*awsv1.DescribeReportCreationResponse, error) {
+	return nil, noTagPolicies("DescribeReportCreation")
+}
