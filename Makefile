@@ -1,16 +1,22 @@
-# Tasks for tagway. `make test` is the whole suite; it needs redis-server on
-# PATH (the tests start their own servers) and nothing else.
+# Tasks for tagway. `make test` is the whole suite: the product module, then
+# the test-only e2e module that drives the real binary with the official
+# clients. It needs redis-server on PATH (the tests start their own servers);
+# the AWS CLI and boto3 tests run when /usr/bin/aws and python3-boto3 are
+# installed, and CI (TAGWAY_E2E_REQUIRE_CLIENTS=1) requires them.
 
 BUF := go tool -modfile=tools/go.mod buf
+GOFILES = $(shell git ls-files '*.go' | grep -v '^gen/')
 
 .PHONY: test lint generate check-generated bench
 
 test:
 	go test -race ./...
+	cd e2e && go test -race ./...
 
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); exit 1; }
+	@test -z "$$(gofmt -l $(GOFILES))" || { echo "gofmt:"; gofmt -l $(GOFILES); exit 1; }
 	go vet ./...
+	cd e2e && go vet ./...
 	$(BUF) lint
 	$(BUF) format -d --exit-code
 
