@@ -232,6 +232,10 @@ func TestValidation(t *testing.T) {
 			_, err := s.TagResources(ctx, r)
 			return err
 		}, "limits.max_tags", -1},
+		{"expected value for a key not removed", func() error {
+			_, err := s.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{r1}, TagKeys: []string{"a"}, ExpectedValues: map[string]string{"b": "x"}})
+			return err
+		}, "expected_values", -1},
 		{"no keys", func() error {
 			_, err := s.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{r1}})
 			return err
@@ -296,6 +300,26 @@ func TestValidation(t *testing.T) {
 			t.Fatalf("%s was changed by a refused call: %v", r, got)
 		}
 	}
+}
+
+func TestUntagExpectedValues(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(*testing.T) tagstore.Store) {
+		s := newService(t, newStore(t))
+		mustTag(t, s, []string{r1, r2}, "env", "prod", "team", "a")
+		mustTag(t, s, []string{r2}, "env", "dev")
+		resp, err := s.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{
+			Resources: []string{r1, r2}, TagKeys: []string{"env", "team"}, ExpectedValues: map[string]string{"env": "prod"},
+		})
+		if err != nil || len(resp.GetFailedResources()) != 0 {
+			t.Fatal(resp, err)
+		}
+		if got := tagsOf(t, s, r1); len(got) != 0 {
+			t.Fatalf("r1 = %v", got)
+		}
+		if got := tagsOf(t, s, r2); fmt.Sprint(got) != "map[env:dev]" {
+			t.Fatalf("r2 = %v", got)
+		}
+	})
 }
 
 func TestLimits(t *testing.T) {

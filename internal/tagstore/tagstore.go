@@ -71,12 +71,25 @@ type Change struct {
 	// Remove lists keys to delete; absent keys are ignored. A change that
 	// only removes never makes an unknown resource known.
 	Remove []string
+	// Expect holds, for keys of Remove, the value the key must have to be
+	// removed; a key whose value differs is left alone.
+	Expect map[string]string
 	// MaxTags, when positive, refuses a change that would leave the resource
 	// with more than MaxTags counted keys and more than it had before.
 	MaxTags int
 	// ExemptPrefixes are key prefixes, in lower case, matched without regard
 	// to ASCII case, whose keys do not count toward MaxTags.
 	ExemptPrefixes []string
+}
+
+// Removes reports whether c removes key from a resource where it has the
+// value current.
+func (c Change) Removes(key, current string) bool {
+	if !slices.Contains(c.Remove, key) {
+		return false
+	}
+	want, ok := c.Expect[key]
+	return !ok || want == current
 }
 
 // Tag is a key and its value.

@@ -95,13 +95,13 @@ func (s *Store) apply(c tagstore.Change) error {
 		for k := range cur {
 			if !tagstore.Exempt(k, c.ExemptPrefixes) {
 				before++
-				if !slices.Contains(c.Remove, k) {
+				if !c.Removes(k, cur[k]) {
 					after++
 				}
 			}
 		}
 		for k := range c.Set {
-			if _, had := cur[k]; (!had || slices.Contains(c.Remove, k)) && !tagstore.Exempt(k, c.ExemptPrefixes) {
+			if old, had := cur[k]; (!had || c.Removes(k, old)) && !tagstore.Exempt(k, c.ExemptPrefixes) {
 				after++
 			}
 		}
@@ -124,7 +124,7 @@ func (s *Store) apply(c tagstore.Change) error {
 		n.known.ReplaceOrInsert(local)
 	}
 	for _, k := range c.Remove {
-		if old, ok := cur[k]; ok {
+		if old, ok := cur[k]; ok && c.Removes(k, old) {
 			delete(cur, k)
 			n.unindex(local, k, old)
 		}

@@ -4,7 +4,8 @@
 --
 -- ARGV: key prefix of the namespace ("tagway:{<namespace>}:"), local part,
 -- max tags (0: none), E then E exempt prefixes (lower case), S then S
--- key/value pairs to set, R then R keys to remove.
+-- key/value pairs to set, R then R triples (key, "1" if the removal expects a
+-- value else "0", expected value) to remove.
 -- Returns 0 when applied, or {count} when the limit refused the change.
 local p, loc, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local i = 4
@@ -15,7 +16,9 @@ local sets = {}
 for j = 1, tonumber(ARGV[i]) do sets[j] = {ARGV[i + 2 * j - 1], ARGV[i + 2 * j]} end
 i = i + 2 * #sets + 1
 local removes = {}
-for j = 1, tonumber(ARGV[i]) do removes[j] = ARGV[i + j] end
+for j = 1, tonumber(ARGV[i]) do
+  removes[j] = {ARGV[i + 3 * j - 2], ARGV[i + 3 * j - 1] == '1', ARGV[i + 3 * j]}
+end
 
 local known = redis.call('ZSCORE', p .. 'known', loc)
 if not known and #sets == 0 then return 0 end
@@ -23,6 +26,14 @@ if not known and #sets == 0 then return 0 end
 local cur = {}
 local flat = redis.call('HGETALL', KEYS[1])
 for j = 1, #flat, 2 do cur[flat[j]] = flat[j + 1] end
+
+-- removing[k]: the change removes k, which is present with the expected
+-- value, if any.
+local removing = {}
+for _, r in ipairs(removes) do
+  local old = cur[r[1]]
+  if old ~= nil and (not r[2] or old == r[3]) then removing[r[1]] = true end
+end
 
 local function counted(k)
   for _, e in ipairs(exempt) do
@@ -32,8 +43,6 @@ local function counted(k)
 end
 
 if max > 0 then
-  local removing = {}
-  for _, k in ipairs(removes) do removing[k] = true end
   local before, after = 0, 0
   for k in pairs(cur) do
     if counted(k) then
@@ -58,15 +67,13 @@ local function dropValue(k, v)
   if redis.call('EXISTS', vk) == 0 then redis.call('ZREM', p .. 'vals:' .. k, v) end
 end
 
-for _, k in ipairs(removes) do
+for k in pairs(removing) do
   local old = cur[k]
-  if old ~= nil then
-    cur[k] = nil
-    redis.call('HDEL', KEYS[1], k)
-    redis.call('ZREM', p .. 'k:' .. k, loc)
-    if redis.call('EXISTS', p .. 'k:' .. k) == 0 then redis.call('ZREM', p .. 'keys', k) end
-    dropValue(k, old)
-  end
+  cur[k] = nil
+  redis.call('HDEL', KEYS[1], k)
+  redis.call('ZREM', p .. 'k:' .. k, loc)
+  if redis.call('EXISTS', p .. 'k:' .. k) == 0 then redis.call('ZREM', p .. 'keys', k) end
+  dropValue(k, old)
 end
 for _, kv in ipairs(sets) do
   local k, v = kv[1], kv[2]

@@ -204,7 +204,7 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 func (s *Store) applyArgs(c tagstore.Change) ([]string, []any) {
 	p := s.nsPrefix(c.Resource.Namespace().String())
 	local := c.Resource.Local()
-	args := make([]any, 0, 6+len(c.ExemptPrefixes)+2*len(c.Set)+len(c.Remove))
+	args := make([]any, 0, 6+len(c.ExemptPrefixes)+2*len(c.Set)+3*len(c.Remove))
 	args = append(args, p, local, c.MaxTags, len(c.ExemptPrefixes))
 	for _, e := range c.ExemptPrefixes {
 		args = append(args, e)
@@ -215,7 +215,12 @@ func (s *Store) applyArgs(c tagstore.Change) ([]string, []any) {
 	}
 	args = append(args, len(c.Remove))
 	for _, k := range c.Remove {
-		args = append(args, k)
+		want, expect := c.Expect[k]
+		flag := "0"
+		if expect {
+			flag = "1"
+		}
+		args = append(args, k, flag, want)
 	}
 	return []string{p + "r:" + local}, args
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
 		{"TagOverwritesValue", testTagOverwritesValue},
 		{"UntagAbsentIsNoOp", testUntagAbsentIsNoOp},
 		{"UntagLastTagKeepsResourceKnown", testUntagLastTagKeepsResourceKnown},
+		{"ConditionalRemove", testConditionalRemove},
 		{"LimitRefusesWholeChange", testLimitRefusesWholeChange},
 		{"LimitExemptPrefixes", testLimitExemptPrefixes},
 		{"LimitAllowsOverwriteWhenOver", testLimitAllowsOverwriteWhenOver},
@@ -232,6 +233,32 @@ func testUntagLastTagKeepsResourceKnown(t *testing.T, s tagstore.Store) {
 		t.Fatalf("untagged resource listed with tags %v", all[0].Tags)
 	}
 	equal(t, "keys", scanKeys(t, s, []arn.Namespace{ns(t, i1)}), []string(nil))
+}
+
+func testConditionalRemove(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "a", "1", "b", "2", "c", "3", "d", ""))
+	c := remove(t, i1, "a", "b", "c", "d", "absent")
+	c.Expect = map[string]string{"a": "1", "b": "wrong", "d": "", "absent": "x"}
+	apply(t, s, c)
+	wantTags(t, s, i1, "b", "2") // a matched, b did not, c had no expectation, d matched ""
+	equal(t, "keys", scanKeys(t, s, []arn.Namespace{ns(t, i1)}), []string{"b"})
+	// A mismatch leaves an unknown resource unknown and a known one intact.
+	c = remove(t, i2, "a")
+	c.Expect = map[string]string{"a": "1"}
+	apply(t, s, c)
+	if _, known := tags(t, s, i2); known {
+		t.Fatal("a conditional removal made a resource known")
+	}
+	// The cap counts a key removed only when its expectation holds.
+	apply(t, s, set(t, i3, "x", "1", "y", "2"))
+	c = set(t, i3, "z", "3")
+	c.Remove, c.Expect, c.MaxTags = []string{"x"}, map[string]string{"x": "no"}, 2
+	if err := s.Apply(context.Background(), []tagstore.Change{c})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatalf("a removal that does not happen made room: %v", err)
+	}
+	c.Expect = map[string]string{"x": "1"}
+	apply(t, s, c)
+	wantTags(t, s, i3, "y", "2", "z", "3")
 }
 
 func manyTags(prefix string, n int) []string {

@@ -248,9 +248,14 @@ type UntagResourcesRequest struct {
 	// Keys to remove, 1 to 50 of them.
 	TagKeys []string `protobuf:"bytes,2,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
 	// Rules for this call.
-	Limits        *Limits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Limits *Limits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
+	// Values the keys must have to be removed: a key listed here is removed
+	// only while the resource's value for it equals this one, and otherwise
+	// left alone. Keys of tag_keys not listed are removed whatever their
+	// value. Every key listed must be in tag_keys.
+	ExpectedValues map[string]string `protobuf:"bytes,4,rep,name=expected_values,json=expectedValues,proto3" json:"expected_values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UntagResourcesRequest) Reset() {
@@ -300,6 +305,13 @@ func (x *UntagResourcesRequest) GetTagKeys() []string {
 func (x *UntagResourcesRequest) GetLimits() *Limits {
 	if x != nil {
 		return x.Limits
+	}
+	return nil
+}
+
+func (x *UntagResourcesRequest) GetExpectedValues() map[string]string {
+	if x != nil {
+		return x.ExpectedValues
 	}
 	return nil
 }
@@ -1229,11 +1241,15 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x15max_tags_per_resource\x18\x03 \x01(\x05R\x12maxTagsPerResource\x12(\n" +
 	"\x10max_value_length\x18\x04 \x01(\x05R\x0emaxValueLength\x122\n" +
 	"\x15reserved_key_prefixes\x18\x05 \x03(\tR\x13reservedKeyPrefixes\x12/\n" +
-	"\x13restrict_characters\x18\x06 \x01(\bR\x12restrictCharacters\"{\n" +
+	"\x13restrict_characters\x18\x06 \x01(\bR\x12restrictCharacters\"\x9d\x02\n" +
 	"\x15UntagResourcesRequest\x12\x1c\n" +
 	"\tresources\x18\x01 \x03(\tR\tresources\x12\x19\n" +
 	"\btag_keys\x18\x02 \x03(\tR\atagKeys\x12)\n" +
-	"\x06limits\x18\x03 \x01(\v2\x11.tagway.v1.LimitsR\x06limits\"\xdb\x01\n" +
+	"\x06limits\x18\x03 \x01(\v2\x11.tagway.v1.LimitsR\x06limits\x12]\n" +
+	"\x0fexpected_values\x18\x04 \x03(\v24.tagway.v1.UntagResourcesRequest.ExpectedValuesEntryR\x0eexpectedValues\x1aA\n" +
+	"\x13ExpectedValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdb\x01\n" +
 	"\x16UntagResourcesResponse\x12a\n" +
 	"\x10failed_resources\x18\x01 \x03(\v26.tagway.v1.UntagResourcesResponse.FailedResourcesEntryR\x0ffailedResources\x1a^\n" +
 	"\x14FailedResourcesEntry\x12\x10\n" +
@@ -1330,7 +1346,7 @@ func file_tagway_v1_tagging_proto_rawDescGZIP() []byte {
 }
 
 var file_tagway_v1_tagging_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_tagway_v1_tagging_proto_goTypes = []any{
 	(FailureReason)(0),              // 0: tagway.v1.FailureReason
 	(*Tag)(nil),                     // 1: tagway.v1.Tag
@@ -1351,43 +1367,45 @@ var file_tagway_v1_tagging_proto_goTypes = []any{
 	(*ListTagKeysResponse)(nil),     // 16: tagway.v1.ListTagKeysResponse
 	(*ListTagValuesRequest)(nil),    // 17: tagway.v1.ListTagValuesRequest
 	(*ListTagValuesResponse)(nil),   // 18: tagway.v1.ListTagValuesResponse
-	nil,                             // 19: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	nil,                             // 20: tagway.v1.TagResourcesRequest.TagsEntry
-	nil,                             // 21: tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	nil,                             // 19: tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	nil,                             // 20: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	nil,                             // 21: tagway.v1.TagResourcesRequest.TagsEntry
+	nil,                             // 22: tagway.v1.TagResourcesResponse.FailedResourcesEntry
 }
 var file_tagway_v1_tagging_proto_depIdxs = []int32{
 	2,  // 0: tagway.v1.UntagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	19, // 1: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	20, // 2: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
-	2,  // 3: tagway.v1.TagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	21, // 4: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
-	0,  // 5: tagway.v1.ResourceFailure.reason:type_name -> tagway.v1.FailureReason
-	10, // 6: tagway.v1.GetResourceTagsResponse.resources:type_name -> tagway.v1.ResourceTags
-	1,  // 7: tagway.v1.ResourceTags.tags:type_name -> tagway.v1.Tag
-	11, // 8: tagway.v1.ListResourcesRequest.scopes:type_name -> tagway.v1.ResourceScope
-	12, // 9: tagway.v1.ListResourcesRequest.tag_filters:type_name -> tagway.v1.TagFilter
-	10, // 10: tagway.v1.ListResourcesResponse.resources:type_name -> tagway.v1.ResourceTags
-	11, // 11: tagway.v1.ListTagKeysRequest.scopes:type_name -> tagway.v1.ResourceScope
-	11, // 12: tagway.v1.ListTagValuesRequest.scopes:type_name -> tagway.v1.ResourceScope
-	7,  // 13: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	7,  // 14: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	3,  // 15: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
-	5,  // 16: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
-	8,  // 17: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
-	13, // 18: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
-	15, // 19: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
-	17, // 20: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
-	4,  // 21: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
-	6,  // 22: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
-	9,  // 23: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
-	14, // 24: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
-	16, // 25: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
-	18, // 26: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	19, // 1: tagway.v1.UntagResourcesRequest.expected_values:type_name -> tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	20, // 2: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	21, // 3: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
+	2,  // 4: tagway.v1.TagResourcesRequest.limits:type_name -> tagway.v1.Limits
+	22, // 5: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	0,  // 6: tagway.v1.ResourceFailure.reason:type_name -> tagway.v1.FailureReason
+	10, // 7: tagway.v1.GetResourceTagsResponse.resources:type_name -> tagway.v1.ResourceTags
+	1,  // 8: tagway.v1.ResourceTags.tags:type_name -> tagway.v1.Tag
+	11, // 9: tagway.v1.ListResourcesRequest.scopes:type_name -> tagway.v1.ResourceScope
+	12, // 10: tagway.v1.ListResourcesRequest.tag_filters:type_name -> tagway.v1.TagFilter
+	10, // 11: tagway.v1.ListResourcesResponse.resources:type_name -> tagway.v1.ResourceTags
+	11, // 12: tagway.v1.ListTagKeysRequest.scopes:type_name -> tagway.v1.ResourceScope
+	11, // 13: tagway.v1.ListTagValuesRequest.scopes:type_name -> tagway.v1.ResourceScope
+	7,  // 14: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	7,  // 15: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	3,  // 16: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
+	5,  // 17: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
+	8,  // 18: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
+	13, // 19: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
+	15, // 20: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
+	17, // 21: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
+	4,  // 22: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
+	6,  // 23: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
+	9,  // 24: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
+	14, // 25: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
+	16, // 26: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
+	18, // 27: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_tagway_v1_tagging_proto_init() }
@@ -1401,7 +1419,7 @@ func file_tagway_v1_tagging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tagway_v1_tagging_proto_rawDesc), len(file_tagway_v1_tagging_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
