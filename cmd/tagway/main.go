@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tagway/tagway/internal/dialect/aws"
+	"github.com/tagway/tagway/internal/dialect/huawei"
 	"github.com/tagway/tagway/internal/server"
 	"github.com/tagway/tagway/internal/tagging"
 	"github.com/tagway/tagway/internal/tagstore"
@@ -144,7 +145,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	srv, err := server.New(server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: svc, Ready: store.Ping,
-		Dialects:   []server.Dialect{aws.New(svc)},
+		Dialects:   []server.Dialect{aws.New(svc), huawei.New(svc)},
 		DrainDelay: c.drainDelay, ShutdownTimeout: c.shutdownTimeout,
 		Log: log,
 	})

@@ -1,0 +1,101 @@
+package huawei
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tagway/tagway/internal/tagging"
+)
+
+// Error codes tagway sends. Huawei does not publish the Organizations codes
+// for these conditions, so they are tagway's own, in a range the published
+// table does not use; docs/huawei.md lists them.
+const (
+	CodeInvalidParameter = "Organizations.9001" // 400: a field, id, key, value or count is invalid
+	CodeMalformed        = "Organizations.9002" // 400: the body is missing, not JSON, or of the wrong shape
+	CodeTagLimit         = "Organizations.9003" // 400: the resource would carry more than 20 tags
+	CodeStoreUnavailable = "Organizations.9500" // 500: the tag store failed; retry
+	CodeNoSuchAPI        = "APIGW.0101"         // 404: no API at this method and path
+)
+
+// apiError is an error as Huawei Cloud sends it.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func invalid(format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidParameter, Message: fmt.Sprintf(format, args...)}
+}
+
+func malformed(format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: CodeMalformed, Message: fmt.Sprintf(format, args...)}
+}
+
+func noSuchAPI(r *http.Request) *apiError {
+	return &apiError{Status: http.StatusNotFound, Code: CodeNoSuchAPI, Message: fmt.Sprintf("The API does not exist or has not been published in the environment: %s %s", r.Method, r.URL.Path)}
+}
+
+// fieldNames maps core request fields to the dialect's.
+var fieldNames = map[string]string{
+	"resources":   "resource_id",
+	"tag_keys":    "tag_keys",
+	"tags":        "tags",
+	"tag_filters": "tags",
+}
+
+// toAPIError maps any error of a call to the error to send.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	switch tagging.Info(err).GetReason() {
+	case tagging.ReasonInvalidParameter:
+		v, _ := tagging.ViolationOf(err)
+		field := fieldNames[v.Field]
+		if field == "" {
+			field = v.Field
+		}
+		if v.Index >= 0 && v.Field != "resources" {
+			field = fmt.Sprintf("%s[%d]", field, v.Index)
+		}
+		return invalid("%s: %s", field, v.Problem)
+	case tagging.ReasonStoreUnavailable:
+		return &apiError{Status: http.StatusInternalServerError, Code: CodeStoreUnavailable, Message: "the tag store is unavailable; retry the request"}
+	}
+	switch status.Code(err) {
+	case codes.InvalidArgument:
+		// The gateway could not decode the body or a query parameter.
+		return malformed("the request is malformed: %s", status.Convert(err).Message())
+	case codes.Canceled:
+		return &apiError{Status: 499, Code: "Organizations.9499", Message: "the client cancelled the request"}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: CodeStoreUnavailable, Message: "internal error"}
+}
+
+// writeAPIError writes e as Huawei Cloud does.
+func writeAPIError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
+		Code      string `json:"error_code"`
+		Message   string `json:"error_msg"`
+		RequestID string `json:"request_id"`
+	}{e.Code, e.Message, w.Header().Get("X-Request-Id")})
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Del("Content-Length")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
+}

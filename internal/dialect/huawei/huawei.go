@@ -1,0 +1,121 @@
+// Package huawei serves the tag API of Huawei Cloud Organizations over HTTP:
+// a grpc-gateway mux for the tagway.huawei.v1 dialect proto under
+// /v1/organizations/, with Huawei's error shape and request ids. It
+// translates every call onto the core tagway.v1.TaggingService. See
+// docs/huawei.md.
+package huawei
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	huaweiv1 "github.com/tagway/tagway/gen/go/tagway/huawei/v1"
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+)
+
+const (
+	// PathPrefix starts every path of the dialect.
+	PathPrefix = "/v1/organizations/"
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes = 1 << 20
+)
+
+// Handler serves the dialect.
+type Handler struct {
+	mux *runtime.ServeMux
+}
+
+// New returns the dialect's handler over the core service.
+func New(core tagwayv1.TaggingServiceServer) *Handler {
+	m := &huaweiJSON{JSONPb: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitDefaultValues: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+	}}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
+		runtime.WithErrorHandler(func(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			writeAPIError(w, r, toAPIError(err))
+		}),
+		runtime.WithRoutingErrorHandler(func(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, _ int) {
+			writeAPIError(w, r, noSuchAPI(r))
+		}),
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+	)
+	if err := huaweiv1.RegisterOrganizationsServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
+		panic(err) // only fails for a nil mux or server
+	}
+	return &Handler{mux: mux}
+}
+
+// Claims reports whether r is a Huawei Cloud Organizations request.
+func (h *Handler) Claims(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, PathPrefix)
+}
+
+// ServeHTTP handles one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		writeAPIError(w, r, malformed("the request body could not be read: %v", err))
+		return
+	}
+	if len(body) > MaxBodyBytes {
+		writeAPIError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "APIGW.0201", Message: fmt.Sprintf("Request entity too large: the body is over %d bytes", MaxBodyBytes)})
+		return
+	}
+	ctx := context.WithValue(r.Context(), callKey{}, call{requestID: id, noBody: len(bytes.TrimSpace(body)) == 0})
+	r2 := r.WithContext(ctx)
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	h.mux.ServeHTTP(w, r2)
+}
+
+// call is what the front handler learned about a request.
+type call struct {
+	requestID string
+	noBody    bool
+}
+
+type callKey struct{}
+
+func callOf(ctx context.Context) call {
+	c, _ := ctx.Value(callKey{}).(call)
+	return c
+}
+
+// newRequestID returns 32 random hex digits, the form of Huawei request ids.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// huaweiJSON is protojson that sends no body at all for a message without
+// fields: the mutating calls answer 200 with an empty body.
+type huaweiJSON struct{ *runtime.JSONPb }
+
+// Marshal implements runtime.Marshaler.
+func (m huaweiJSON) Marshal(v any) ([]byte, error) {
+	if msg, ok := v.(proto.Message); ok && msg.ProtoReflect().Descriptor().Fields().Len() == 0 {
+		return nil, nil
+	}
+	return m.JSONPb.Marshal(v)
+}
+
+// ContentType implements runtime.Marshaler.
+func (huaweiJSON) ContentType(any) string { return "application/json;charset=UTF-8" }

@@ -1,0 +1,79 @@
+package huawei
+
+import (
+	"regexp"
+	"strings"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+)
+
+// canonicalPrefix starts the canonical name of every Organizations
+// resource: arn:huaweicloud:organizations:::<type>/<id>.
+const canonicalPrefix = "arn:huaweicloud:organizations:::"
+
+// kind is one of the four taggable Organizations entities.
+type kind struct {
+	name string         // the type in canonical names: root, ou, account, policy
+	path string         // the {resource_type} of the API: organizations:roots, ...
+	id   *regexp.Regexp // what its ids look like
+}
+
+var kinds = []kind{
+	{"root", "organizations:roots", regexp.MustCompile(`^r-[0-9a-z]{1,32}$`)},
+	{"ou", "organizations:ous", regexp.MustCompile(`^ou-[0-9a-z]{1,32}$`)},
+	{"account", "organizations:accounts", regexp.MustCompile(`^[0-9a-f]{32}$`)},
+	{"policy", "organizations:policies", regexp.MustCompile(`^p-[0-9A-Za-z_]{1,127}$`)},
+}
+
+// kindOfID derives the kind of a resource from its id.
+func kindOfID(id string) (kind, *apiError) {
+	for _, k := range kinds {
+		if k.id.MatchString(id) {
+			return k, nil
+		}
+	}
+	return kind{}, invalid("resource_id: %q is not the id of a root (r-...), an organizational unit (ou-...), an account (32 hexadecimal digits) or a policy (p-...)", id)
+}
+
+// kindOfPath resolves a {resource_type} path parameter.
+func kindOfPath(resourceType string) (kind, *apiError) {
+	for _, k := range kinds {
+		if k.path == resourceType {
+			return k, nil
+		}
+	}
+	return kind{}, invalid("resource_type: %q is not one of organizations:roots, organizations:ous, organizations:accounts, organizations:policies", resourceType)
+}
+
+// resolve checks an id, and when a type is given that the id is of that
+// type, and returns the canonical name.
+func resolve(resourceType, id string) (string, *apiError) {
+	k, err := kindOfID(id)
+	if err != nil {
+		return "", err
+	}
+	if resourceType != "" {
+		want, err := kindOfPath(resourceType)
+		if err != nil {
+			return "", err
+		}
+		if want.name != k.name {
+			return "", invalid("resource_id: %q is not of resource_type %s", id, resourceType)
+		}
+	}
+	return canonicalPrefix + k.name + "/" + id, nil
+}
+
+// idOf returns the Organizations id of a canonical name.
+func idOf(name string) string {
+	_, id, _ := strings.Cut(strings.TrimPrefix(name, canonicalPrefix), "/")
+	return id
+}
+
+// scope selects every resource of one kind.
+func scope(k kind) []*tagwayv1.ResourceScope {
+	return []*tagwayv1.ResourceScope{{
+		Partitions: []string{"huaweicloud"}, Services: []string{"organizations"},
+		Regions: []string{""}, Accounts: []string{""}, ResourceTypes: []string{k.name},
+	}}
+}

@@ -1,0 +1,32 @@
+package huawei
+
+import "testing"
+
+func TestResolve(t *testing.T) {
+	good := []struct{ typ, id, name string }{
+		{"", "r-abc1", "arn:huaweicloud:organizations:::root/r-abc1"},
+		{"", "ou-taowxgy4xbme6m4x3c2iijbxw7yj8fcw", "arn:huaweicloud:organizations:::ou/ou-taowxgy4xbme6m4x3c2iijbxw7yj8fcw"},
+		{"", "05261f923e80d3890f33c0056e9b3f80", "arn:huaweicloud:organizations:::account/05261f923e80d3890f33c0056e9b3f80"},
+		{"", "p-Tag_Policy1", "arn:huaweicloud:organizations:::policy/p-Tag_Policy1"},
+		{"organizations:ous", "ou-1", "arn:huaweicloud:organizations:::ou/ou-1"},
+		{"organizations:policies", "p-1", "arn:huaweicloud:organizations:::policy/p-1"},
+	}
+	for _, tc := range good {
+		name, err := resolve(tc.typ, tc.id)
+		if err != nil || name != tc.name {
+			t.Errorf("resolve(%q, %q) = %q, %v", tc.typ, tc.id, name, err)
+		}
+		if idOf(name) != tc.id {
+			t.Errorf("idOf(%q) = %q", name, idOf(name))
+		}
+	}
+	for _, tc := range []struct{ typ, id string }{
+		{"", ""}, {"", "ou-"}, {"", "OU-1"}, {"", "ou-a_b"}, {"", "r-" + string(make([]byte, 33))},
+		{"", "05261F923E80D3890F33C0056E9B3F80"}, {"", "0526"}, {"", "p-a/b"}, {"", "i-123"},
+		{"organizations:ous", "r-1"}, {"organizations:users", "ou-1"}, {"ous", "ou-1"},
+	} {
+		if name, err := resolve(tc.typ, tc.id); err == nil || err.Status != 400 || err.Code != CodeInvalidParameter {
+			t.Errorf("resolve(%q, %q) = %q, %v; want a 400", tc.typ, tc.id, name, err)
+		}
+	}
+}

@@ -1,0 +1,337 @@
+package huawei
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	huaweiv1 "github.com/tagway/tagway/gen/go/tagway/huawei/v1"
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+)
+
+// Huawei Cloud's rules, handed to the core as data.
+var limits = &tagwayv1.Limits{
+	MaxResources:        1,
+	MaxTags:             20,
+	MaxTagsPerResource:  20,
+	MaxValueLength:      255,
+	ReservedKeyPrefixes: []string{"_sys_"},
+	RestrictCharacters:  true,
+}
+
+const (
+	defaultTagLimit      = 200
+	maxTagLimit          = 2000
+	defaultInstanceLimit = 1000
+	maxInstanceLimit     = 1000
+	maxFilterKeys        = 10
+	maxFilterValues      = 10
+	maxMarkerLength      = 1024
+	listPageSize         = 1000
+)
+
+// service implements huaweiv1.OrganizationsServiceServer on the core.
+type service struct {
+	huaweiv1.UnimplementedOrganizationsServiceServer
+	core tagwayv1.TaggingServiceServer
+}
+
+// needBody refuses a mutating call that came without a body.
+func needBody(ctx context.Context) error {
+	if callOf(ctx).noBody {
+		return malformed("the request body is missing")
+	}
+	return nil
+}
+
+func (s *service) TagResource(ctx context.Context, req *huaweiv1.TagResourceRequest) (*huaweiv1.TagResourceResponse, error) {
+	return &huaweiv1.TagResourceResponse{}, s.tag(ctx, "", req.GetResourceId(), req.GetTags())
+}
+
+func (s *service) CreateTagResource(ctx context.Context, req *huaweiv1.CreateTagResourceRequest) (*huaweiv1.CreateTagResourceResponse, error) {
+	return &huaweiv1.CreateTagResourceResponse{}, s.tag(ctx, req.GetResourceType(), req.GetResourceId(), req.GetTags())
+}
+
+func (s *service) tag(ctx context.Context, resourceType, id string, tags []*huaweiv1.TagDto) error {
+	if err := needBody(ctx); err != nil {
+		return err
+	}
+	name, aerr := resolve(resourceType, id)
+	if aerr != nil {
+		return aerr
+	}
+	m := make(map[string]string, len(tags))
+	for i, t := range tags {
+		if _, dup := m[t.GetKey()]; dup {
+			return invalid("tags[%d]: the key %q is given twice", i, t.GetKey())
+		}
+		m[t.GetKey()] = t.GetValue()
+	}
+	resp, err := s.core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: []string{name}, Tags: m, Limits: limits})
+	if err != nil {
+		return err
+	}
+	return failure(resp.GetFailedResources()[name])
+}
+
+func (s *service) UntagResource(ctx context.Context, req *huaweiv1.UntagResourceRequest) (*huaweiv1.UntagResourceResponse, error) {
+	if err := needBody(ctx); err != nil {
+		return nil, err
+	}
+	name, aerr := resolve("", req.GetResourceId())
+	if aerr != nil {
+		return nil, aerr
+	}
+	return &huaweiv1.UntagResourceResponse{}, s.untag(ctx, name, req.GetTagKeys(), nil)
+}
+
+func (s *service) DeleteTagResource(ctx context.Context, req *huaweiv1.DeleteTagResourceRequest) (*huaweiv1.DeleteTagResourceResponse, error) {
+	if err := needBody(ctx); err != nil {
+		return nil, err
+	}
+	name, aerr := resolve(req.GetResourceType(), req.GetResourceId())
+	if aerr != nil {
+		return nil, aerr
+	}
+	keys := make([]string, len(req.GetTags()))
+	expect := map[string]string{}
+	for i, t := range req.GetTags() {
+		if slices.Contains(keys[:i], t.GetKey()) {
+			return nil, invalid("tags[%d]: the key %q is given twice", i, t.GetKey())
+		}
+		keys[i] = t.GetKey()
+		if t.GetValue() != "" {
+			expect[t.GetKey()] = t.GetValue()
+		}
+	}
+	return &huaweiv1.DeleteTagResourceResponse{}, s.untag(ctx, name, keys, expect)
+}
+
+func (s *service) untag(ctx context.Context, name string, keys []string, expect map[string]string) error {
+	resp, err := s.core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{name}, TagKeys: keys, ExpectedValues: expect, Limits: limits})
+	if err != nil {
+		return err
+	}
+	return failure(resp.GetFailedResources()[name])
+}
+
+// failure maps the core's report on the one resource of a call to an error.
+func failure(f *tagwayv1.ResourceFailure) error {
+	switch f.GetReason() {
+	case tagwayv1.FailureReason_FAILURE_REASON_UNSPECIFIED:
+		return nil
+	case tagwayv1.FailureReason_FAILURE_REASON_TAG_LIMIT_EXCEEDED:
+		return &apiError{Status: http.StatusBadRequest, Code: CodeTagLimit, Message: "tags: " + f.GetMessage() + " (a root, OU, account or policy has at most 20 tags)"}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: CodeStoreUnavailable, Message: "the tag store is unavailable; the change may not have been applied, and retrying it is safe"}
+}
+
+func (s *service) ListTagsForResource(ctx context.Context, req *huaweiv1.ListTagsForResourceRequest) (*huaweiv1.ListTagsForResourceResponse, error) {
+	tags, info, err := s.listTags(ctx, "", req.GetResourceId(), req.Limit, req.GetMarker())
+	if err != nil {
+		return nil, err
+	}
+	return &huaweiv1.ListTagsForResourceResponse{Tags: tags, PageInfo: info}, nil
+}
+
+func (s *service) ListTagResources(ctx context.Context, req *huaweiv1.ListTagResourcesRequest) (*huaweiv1.ListTagResourcesResponse, error) {
+	resourceType := req.GetResourceType()
+	if resourceType == "resources" {
+		// GET /v1/organizations/resources/{id}/tags is ListTagsForResource,
+		// which this route shadows in the gateway; the answer is the same.
+		resourceType = ""
+	}
+	tags, info, err := s.listTags(ctx, resourceType, req.GetResourceId(), req.Limit, req.GetMarker())
+	if err != nil {
+		return nil, err
+	}
+	return &huaweiv1.ListTagResourcesResponse{Tags: tags, PageInfo: info}, nil
+}
+
+// listTags pages through one resource's tags in key order. The marker is
+// the last key of the previous page, base64url-encoded.
+func (s *service) listTags(ctx context.Context, resourceType, id string, limit *int32, marker string) ([]*huaweiv1.TagDto, *huaweiv1.PageInfoDto, error) {
+	name, aerr := resolve(resourceType, id)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	n := defaultTagLimit
+	if limit != nil {
+		if n = int(*limit); n < 1 || n > maxTagLimit {
+			return nil, nil, invalid("limit: is %d; it must be between 1 and %d", n, maxTagLimit)
+		}
+	}
+	after := ""
+	if marker != "" {
+		b, err := base64.RawURLEncoding.DecodeString(marker)
+		if err != nil || len(marker) > maxMarkerLength || len(b) == 0 || !utf8.Valid(b) {
+			return nil, nil, invalid("marker: %q is not a next_marker this service issued", marker)
+		}
+		after = string(b)
+	}
+	resp, err := s.core.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: []string{name}})
+	if err != nil {
+		return nil, nil, err
+	}
+	tags := []*huaweiv1.TagDto{}
+	info := &huaweiv1.PageInfoDto{}
+	for _, r := range resp.GetResources() {
+		for _, t := range r.GetTags() {
+			if marker != "" && t.GetKey() <= after {
+				continue
+			}
+			if len(tags) == n {
+				next := base64.RawURLEncoding.EncodeToString([]byte(tags[n-1].GetKey()))
+				info.NextMarker = &next
+				break
+			}
+			tags = append(tags, &huaweiv1.TagDto{Key: t.GetKey(), Value: t.GetValue()})
+		}
+	}
+	info.CurrentCount = int32(len(tags))
+	return tags, info, nil
+}
+
+func (s *service) ListResourceTags(ctx context.Context, req *huaweiv1.ListResourceTagsRequest) (*huaweiv1.ListResourceTagsResponse, error) {
+	k, aerr := kindOfPath(req.GetResourceType())
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := &huaweiv1.ListResourceTagsResponse{Tags: []*huaweiv1.TagsDto{}}
+	keysReq := &tagwayv1.ListTagKeysRequest{Scopes: scope(k), PageSize: listPageSize}
+	for {
+		keys, err := s.core.ListTagKeys(ctx, keysReq)
+		if err != nil {
+			return nil, err
+		}
+		for _, key := range keys.GetTagKeys() {
+			dto := &huaweiv1.TagsDto{Key: key, Values: []string{}}
+			valuesReq := &tagwayv1.ListTagValuesRequest{Scopes: scope(k), TagKey: key, PageSize: listPageSize}
+			for {
+				values, err := s.core.ListTagValues(ctx, valuesReq)
+				if err != nil {
+					return nil, err
+				}
+				dto.Values = append(dto.Values, values.GetTagValues()...)
+				if valuesReq.PageToken = values.GetNextPageToken(); valuesReq.PageToken == "" {
+					break
+				}
+			}
+			out.Tags = append(out.Tags, dto)
+		}
+		if keysReq.PageToken = keys.GetNextPageToken(); keysReq.PageToken == "" {
+			return out, nil
+		}
+	}
+}
+
+func (s *service) ListResourceInstances(ctx context.Context, req *huaweiv1.ListResourceInstancesRequest) (*huaweiv1.ListResourceInstancesResponse, error) {
+	limit := defaultInstanceLimit
+	if req.Limit != nil {
+		if limit = int(req.GetLimit()); limit < 1 || limit > maxInstanceLimit {
+			return nil, invalid("limit: is %d; it must be between 1 and %d", limit, maxInstanceLimit)
+		}
+	}
+	offset := 0
+	if o := req.GetOffset(); o != "" {
+		var err error
+		if offset, err = strconv.Atoi(o); err != nil || offset < 0 {
+			return nil, invalid("offset: %q is not a whole number from 0 up", o)
+		}
+	}
+	all, err := s.instances(ctx, req.GetResourceType(), req.GetBody())
+	if err != nil {
+		return nil, err
+	}
+	out := &huaweiv1.ListResourceInstancesResponse{Resources: []*huaweiv1.ResourceDto{}, TotalCount: int32(len(all))}
+	if offset < len(all) {
+		out.Resources = all[offset:min(offset+limit, len(all))]
+	}
+	return out, nil
+}
+
+func (s *service) ShowResourceInstancesCount(ctx context.Context, req *huaweiv1.ShowResourceInstancesCountRequest) (*huaweiv1.ShowResourceInstancesCountResponse, error) {
+	all, err := s.instances(ctx, req.GetResourceType(), req.GetBody())
+	if err != nil {
+		return nil, err
+	}
+	return &huaweiv1.ShowResourceInstancesCountResponse{TotalCount: int32(len(all))}, nil
+}
+
+// instances returns every resource of a type that body selects, in order of
+// id. Organizations has at most a few thousand entities, so the whole
+// selection is read to count it.
+func (s *service) instances(ctx context.Context, resourceType string, body *huaweiv1.ResourceInstanceReqBody) ([]*huaweiv1.ResourceDto, error) {
+	k, aerr := kindOfPath(resourceType)
+	if aerr != nil {
+		return nil, aerr
+	}
+	filters, err := filtersOf(body)
+	if err != nil {
+		return nil, err
+	}
+	var contains []string
+	for i, m := range body.GetMatches() {
+		if m.GetKey() != "resource_name" {
+			return nil, invalid("matches[%d]: key %q is not supported; the only key is resource_name", i, m.GetKey())
+		}
+		contains = append(contains, m.GetValue())
+	}
+	req := &tagwayv1.ListResourcesRequest{Scopes: scope(k), PageSize: listPageSize}
+	if body.GetWithoutAnyTag() {
+		req.UntaggedOnly = true
+	} else {
+		req.TagFilters = filters
+	}
+	var out []*huaweiv1.ResourceDto
+	for {
+		page, err := s.core.ListResources(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+	resources:
+		for _, r := range page.GetResources() {
+			id := idOf(r.GetResource())
+			for _, c := range contains {
+				if !strings.Contains(id, c) {
+					continue resources
+				}
+			}
+			dto := &huaweiv1.ResourceDto{ResourceId: id, ResourceName: id, Tags: make([]*huaweiv1.Match, len(r.GetTags()))}
+			for i, t := range r.GetTags() {
+				dto.Tags[i] = &huaweiv1.Match{Key: t.GetKey(), Value: t.GetValue()}
+			}
+			out = append(out, dto)
+		}
+		if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
+			return out, nil
+		}
+	}
+}
+
+// filtersOf checks the tag filters of a selection: at most 10 keys, unique,
+// each with at most 10 unique values.
+func filtersOf(body *huaweiv1.ResourceInstanceReqBody) ([]*tagwayv1.TagFilter, error) {
+	tags := body.GetTags()
+	if len(tags) > maxFilterKeys {
+		return nil, invalid("tags: has %d items, at most %d are allowed", len(tags), maxFilterKeys)
+	}
+	out := make([]*tagwayv1.TagFilter, len(tags))
+	for i, t := range tags {
+		if slices.ContainsFunc(tags[:i], func(o *huaweiv1.TagsDto) bool { return o.GetKey() == t.GetKey() }) {
+			return nil, invalid("tags[%d]: the key %q is given twice", i, t.GetKey())
+		}
+		if len(t.GetValues()) > maxFilterValues {
+			return nil, invalid("tags[%d]: has %d values, at most %d are allowed", i, len(t.GetValues()), maxFilterValues)
+		}
+		if len(slices.Compact(slices.Sorted(slices.Values(t.GetValues())))) != len(t.GetValues()) {
+			return nil, invalid("tags[%d]: a value is given twice", i)
+		}
+		out[i] = &tagwayv1.TagFilter{Key: t.GetKey(), Values: t.GetValues()}
+	}
+	return out, nil
+}
