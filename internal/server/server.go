@@ -94,10 +94,18 @@ func New(cfg Config) (*Server, error) {
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { plain(w, http.StatusOK, "ok") })
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// No http.ServeMux here: it answers paths with "//" or "." segments with
+	// a redirect, which the Huawei SDK takes for success (an empty
+	// resource_id makes such a path). Each dialect sees the path as sent.
+	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			plain(w, http.StatusOK, "ok")
+			return
+		case r.URL.Path == "/readyz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			s.readyz(w, r)
+			return
+		}
 		for _, d := range cfg.Dialects {
 			if d.Claims(r) {
 				d.ServeHTTP(w, r)
@@ -107,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 		plain(w, http.StatusNotFound, "404 page not found: "+r.URL.Path)
 	})
 	s.http = &http.Server{
-		Handler:           s.recoverHTTP(mux),
+		Handler:           s.recoverHTTP(routes),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),

@@ -229,4 +229,17 @@ func TestDialectRouting(t *testing.T) {
 	if code, body := get(t, h.base+"/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("/healthz = %d %q", code, body)
 	}
+	// Paths reach the dialect as sent: no redirect for "//" or "..".
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/a//b", "/a/./b", "/a/../a"} {
+		resp, err := client.Get(h.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "first" {
+			t.Fatalf("%s = %d %q", path, resp.StatusCode, b)
+		}
+	}
 }

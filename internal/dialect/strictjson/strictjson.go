@@ -1,0 +1,64 @@
+// Package strictjson is the grpc-gateway marshaler of the REST dialects:
+// protojson that emits empty lists, maps and strings, ignores unknown
+// members, refuses a body that is anything but one JSON value, and sends a
+// dialect's own media type.
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Marshaler implements runtime.Marshaler.
+type Marshaler struct {
+	*runtime.JSONPb
+	contentType string
+}
+
+// New returns a Marshaler whose responses have the given media type.
+func New(contentType string) *Marshaler {
+	return &Marshaler{
+		JSONPb: &runtime.JSONPb{
+			// Empty lists, maps and strings are sent; absent messages and
+			// optional fields are not.
+			MarshalOptions:   protojson.MarshalOptions{EmitDefaultValues: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+		},
+		contentType: contentType,
+	}
+}
+
+// ContentType implements runtime.Marshaler.
+func (m *Marshaler) ContentType(any) string { return m.contentType }
+
+// ErrTrailingData reports a body with more than one JSON value.
+var ErrTrailingData = errors.New("the body holds data after its JSON value")
+
+// NewDecoder implements runtime.Marshaler. It reads the whole body: an
+// empty one decodes as io.EOF (no input), one that is not exactly one JSON
+// value is an error.
+func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
+	return runtime.DecoderFunc(func(v any) error {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return io.EOF
+		}
+		if !json.Valid(b) {
+			dec := json.NewDecoder(bytes.NewReader(b))
+			var first json.RawMessage
+			if err := dec.Decode(&first); err != nil {
+				return err
+			}
+			return ErrTrailingData
+		}
+		return m.JSONPb.Unmarshal(b, v)
+	})
+}
