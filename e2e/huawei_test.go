@@ -149,6 +149,11 @@ func TestHuaweiTagUntagList(t *testing.T) {
 			if got := listHW(t, c, tc.id, 5); strings.Join(got, ",") != "c=3" {
 				t.Fatalf("%s after DeleteTagResource: %v", tc.typ, got)
 			}
+			_, err = c.DeleteTagResource(&model.DeleteTagResourceRequest{ResourceType: dt, ResourceId: tc.id, Body: &model.TagResourceReqBody{Tags: hwTags("ok", "", "_sys_x", "")}})
+			var se *sdkerr.ServiceResponseError
+			if !errors.As(err, &se) || se.StatusCode != 400 || !strings.HasPrefix(se.ErrorMessage, "tags[1]: ") {
+				t.Fatalf("DeleteTagResource with a reserved key: %v", err)
+			}
 		}
 	})
 }
@@ -183,6 +188,7 @@ func TestHuaweiLimits(t *testing.T) {
 		_ = ctAcc.UnmarshalJSON([]byte(`"organizations:ous"`))
 		_, mismatch := c.CreateTagResource(&model.CreateTagResourceRequest{ResourceType: ctAcc, ResourceId: account, Body: &model.TagResourceReqBody{Tags: n(1)}})
 		_, noBody := c.TagResource(&model.TagResourceRequest{ResourceId: ou1})
+		_, noType := c.CreateTagResource(&model.CreateTagResourceRequest{ResourceId: ou1, Body: &model.TagResourceReqBody{Tags: n(1)}})
 		_, noUntagBody := c.UntagResource(&model.UntagResourceRequest{ResourceId: ou1})
 		for _, tc := range []struct {
 			name string
@@ -210,6 +216,9 @@ func TestHuaweiLimits(t *testing.T) {
 			{"upper-case account id", tag(strings.ToUpper(account), n(1)), "Organizations.9001"},
 			{"131-character policy id", tag("p-"+strings.Repeat("a", 128), n(1)), "Organizations.9001"},
 			{"type mismatch", mismatch, "Organizations.9001"},
+			{"empty id", tag("", n(1)), "Organizations.9001"},
+			{"untag empty id", untag("", keys(1)), "Organizations.9001"},
+			{"no type", noType, "Organizations.9001"},
 		} {
 			t.Run(tc.name, func(t *testing.T) { wantHWError(t, tc.err, 400, tc.code) })
 		}
@@ -370,6 +379,14 @@ func TestHuaweiResourceTagsAndInstances(t *testing.T) {
 		wantHWError(t, err, 400, "Organizations.9001")
 		_, err = c.ListTagsForResource(&model.ListTagsForResourceRequest{ResourceId: ou1, Limit: &zero})
 		wantHWError(t, err, 400, "Organizations.9001")
+		_, err = c.ListResourceInstances(&model.ListResourceInstancesRequest{ResourceType: lt, Body: filter("env", []string{strings.Repeat("v", 256)})})
+		wantHWError(t, err, 400, "Organizations.9001")
+		long := []model.Match{{Key: "resource_name", Value: strings.Repeat("v", 256)}}
+		_, err = c.ListResourceInstances(&model.ListResourceInstancesRequest{ResourceType: lt, Body: &model.ResourceInstanceReqBody{Matches: &long}})
+		wantHWError(t, err, 400, "Organizations.9001")
+		plus := "+1"
+		_, err = c.ListResourceInstances(&model.ListResourceInstancesRequest{ResourceType: lt, Offset: &plus})
+		wantHWError(t, err, 400, "Organizations.9001")
 	})
 }
 
@@ -426,7 +443,12 @@ func TestHuaweiWire(t *testing.T) {
 			{"not JSON", "POST", base + "resources/" + ou1 + "/tag", `{"tags":[`, 400, "Organizations.9002", ""},
 			{"wrong type", "POST", base + "resources/" + ou1 + "/untag", `{"tag_keys":"k"}`, 400, "Organizations.9002", ""},
 			{"wrong item type", "POST", base + "resources/" + ou1 + "/tag", `{"tags":[{"key":1,"value":"v"}]}`, 400, "Organizations.9002", ""},
-			{"null value", "POST", base + "resources/" + ou1 + "/tag", `{"tags":[{"key":"k","value":null}]}`, 200, "", ""},
+			{"null value", "POST", base + "resources/" + ou1 + "/tag", `{"tags":[{"key":"k","value":null}]}`, 400, "Organizations.9001", ""},
+			{"trailing data", "POST", base + "resources/" + ou1 + "/tag", `{"tags":[{"key":"k","value":"v"}]} x`, 400, "Organizations.9002", ""},
+			{"empty id", "POST", base + "resources//tag", `{"tags":[{"key":"k","value":"v"}]}`, 400, "Organizations.9001", ""},
+			{"dot id", "POST", base + "resources/./tag", `{"tags":[{"key":"k","value":"v"}]}`, 400, "Organizations.9001", ""},
+			{"resources as a type", "POST", base + "resources/" + ou1 + "/tags/create", `{"tags":[{"key":"k","value":"v"}]}`, 404, "APIGW.0101", ""},
+			{"no trailing slash", "GET", "/v1/organizations", ``, 404, "APIGW.0101", ""},
 			{"empty body", "POST", base + "resources/" + ou1 + "/tag", ``, 400, "Organizations.9002", ""},
 			{"limit not a number", "GET", base + "resources/" + ou1 + "/tags?limit=ten", ``, 400, "Organizations.9002", ""},
 			{"unknown path", "GET", base + "nope", ``, 404, "APIGW.0101", ""},

@@ -16,10 +16,10 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/dialect/strictjson"
 )
 
 const (
@@ -46,12 +46,9 @@ type Handler struct {
 
 // New returns the dialect's handler over the core service.
 func New(core tagwayv1.TaggingServiceServer) *Handler {
-	m := &awsJSON{JSONPb: &runtime.JSONPb{
-		// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
-		// "PaginationToken":""), absent messages are not.
-		MarshalOptions:   protojson.MarshalOptions{EmitDefaultValues: true},
-		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
-	}}
+	// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
+	// "PaginationToken":""), absent messages are not.
+	m := strictjson.New(ContentType)
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
 		runtime.WithMarshalerOption(ContentType, m),
@@ -140,9 +137,3 @@ func newRequestID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
-
-// awsJSON is protojson with AWS's media type.
-type awsJSON struct{ *runtime.JSONPb }
-
-// ContentType implements runtime.Marshaler.
-func (awsJSON) ContentType(any) string { return ContentType }

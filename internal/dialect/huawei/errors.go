@@ -53,6 +53,18 @@ var fieldNames = map[string]string{
 	"tag_filters": "tags",
 }
 
+// renamed reports the core's complaints about field from as complaints
+// about field to, for calls whose request names it differently.
+func renamed(err error, from, to string) error {
+	if v, ok := tagging.ViolationOf(err); ok && v.Field == from {
+		if v.Index >= 0 {
+			return invalid("%s[%d]: %s", to, v.Index, v.Problem)
+		}
+		return invalid("%s: %s", to, v.Problem)
+	}
+	return err
+}
+
 // toAPIError maps any error of a call to the error to send.
 func toAPIError(err error) *apiError {
 	var ae *apiError

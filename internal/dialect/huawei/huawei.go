@@ -16,11 +16,11 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	huaweiv1 "github.com/tagway/tagway/gen/go/tagway/huawei/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/dialect/strictjson"
 )
 
 const (
@@ -37,10 +37,7 @@ type Handler struct {
 
 // New returns the dialect's handler over the core service.
 func New(core tagwayv1.TaggingServiceServer) *Handler {
-	m := &huaweiJSON{JSONPb: &runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{EmitDefaultValues: true},
-		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
-	}}
+	m := huaweiJSON{strictjson.New("application/json;charset=UTF-8")}
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
 		runtime.WithErrorHandler(func(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
@@ -62,7 +59,7 @@ func New(core tagwayv1.TaggingServiceServer) *Handler {
 
 // Claims reports whether r is a Huawei Cloud Organizations request.
 func (h *Handler) Claims(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, PathPrefix)
+	return strings.HasPrefix(r.URL.Path, PathPrefix) || r.URL.Path == strings.TrimSuffix(PathPrefix, "/")
 }
 
 // ServeHTTP handles one request.
@@ -78,7 +75,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "APIGW.0201", Message: fmt.Sprintf("Request entity too large: the body is over %d bytes", MaxBodyBytes)})
 		return
 	}
-	ctx := context.WithValue(r.Context(), callKey{}, call{requestID: id, noBody: len(bytes.TrimSpace(body)) == 0})
+	ctx := context.WithValue(r.Context(), callKey{}, call{requestID: id, body: body, noBody: len(bytes.TrimSpace(body)) == 0})
 	r2 := r.WithContext(ctx)
 	r2.Body = io.NopCloser(bytes.NewReader(body))
 	r2.ContentLength = int64(len(body))
@@ -88,6 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // call is what the front handler learned about a request.
 type call struct {
 	requestID string
+	body      []byte
 	noBody    bool
 }
 
@@ -105,17 +103,14 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// huaweiJSON is protojson that sends no body at all for a message without
-// fields: the mutating calls answer 200 with an empty body.
-type huaweiJSON struct{ *runtime.JSONPb }
+// huaweiJSON sends no body at all for a message without fields: the
+// mutating calls answer 200 with an empty body.
+type huaweiJSON struct{ *strictjson.Marshaler }
 
 // Marshal implements runtime.Marshaler.
 func (m huaweiJSON) Marshal(v any) ([]byte, error) {
 	if msg, ok := v.(proto.Message); ok && msg.ProtoReflect().Descriptor().Fields().Len() == 0 {
 		return nil, nil
 	}
-	return m.JSONPb.Marshal(v)
+	return m.Marshaler.Marshal(v)
 }
-
-// ContentType implements runtime.Marshaler.
-func (huaweiJSON) ContentType(any) string { return "application/json;charset=UTF-8" }

@@ -1,6 +1,7 @@
 package huawei
 
 import (
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -35,8 +36,12 @@ func kindOfID(id string) (kind, *apiError) {
 	return kind{}, invalid("resource_id: %q is not the id of a root (r-...), an organizational unit (ou-...), an account (32 hexadecimal digits) or a policy (p-...)", id)
 }
 
-// kindOfPath resolves a {resource_type} path parameter.
+// kindOfPath resolves a {resource_type} path parameter. "resources" is the
+// literal segment of the untyped operations: as a type it names no API.
 func kindOfPath(resourceType string) (kind, *apiError) {
+	if resourceType == "resources" {
+		return kind{}, &apiError{Status: http.StatusNotFound, Code: CodeNoSuchAPI, Message: "The API does not exist or has not been published in the environment"}
+	}
 	for _, k := range kinds {
 		if k.path == resourceType {
 			return k, nil
@@ -45,21 +50,29 @@ func kindOfPath(resourceType string) (kind, *apiError) {
 	return kind{}, invalid("resource_type: %q is not one of organizations:roots, organizations:ous, organizations:accounts, organizations:policies", resourceType)
 }
 
-// resolve checks an id, and when a type is given that the id is of that
-// type, and returns the canonical name.
-func resolve(resourceType, id string) (string, *apiError) {
+// resolveID checks an id of the untyped operations and returns its
+// canonical name.
+func resolveID(id string) (string, *apiError) {
 	k, err := kindOfID(id)
 	if err != nil {
 		return "", err
 	}
-	if resourceType != "" {
-		want, err := kindOfPath(resourceType)
-		if err != nil {
-			return "", err
-		}
-		if want.name != k.name {
-			return "", invalid("resource_id: %q is not of resource_type %s", id, resourceType)
-		}
+	return canonicalPrefix + k.name + "/" + id, nil
+}
+
+// resolveTyped checks the {resource_type} and id of the typed operations:
+// the id must be of that type.
+func resolveTyped(resourceType, id string) (string, *apiError) {
+	want, err := kindOfPath(resourceType)
+	if err != nil {
+		return "", err
+	}
+	k, err := kindOfID(id)
+	if err != nil {
+		return "", err
+	}
+	if want.name != k.name {
+		return "", invalid("resource_id: %q is not of resource_type %s", id, resourceType)
 	}
 	return canonicalPrefix + k.name + "/" + id, nil
 }

@@ -11,6 +11,12 @@ func TestResolve(t *testing.T) {
 		{"organizations:ous", "ou-1", "arn:huaweicloud:organizations:::ou/ou-1"},
 		{"organizations:policies", "p-1", "arn:huaweicloud:organizations:::policy/p-1"},
 	}
+	resolve := func(typ, id string) (string, *apiError) {
+		if typ == "" {
+			return resolveID(id)
+		}
+		return resolveTyped(typ, id)
+	}
 	for _, tc := range good {
 		name, err := resolve(tc.typ, tc.id)
 		if err != nil || name != tc.name {
@@ -28,5 +34,11 @@ func TestResolve(t *testing.T) {
 		if name, err := resolve(tc.typ, tc.id); err == nil || err.Status != 400 || err.Code != CodeInvalidParameter {
 			t.Errorf("resolve(%q, %q) = %q, %v; want a 400", tc.typ, tc.id, name, err)
 		}
+	}
+	if _, err := resolveTyped("", "ou-1"); err == nil || err.Status != 400 {
+		t.Errorf("an empty resource_type was accepted: %v", err)
+	}
+	if _, err := resolveTyped("resources", "ou-1"); err == nil || err.Status != 404 {
+		t.Errorf("resources as a type: %v", err)
 	}
 }

@@ -2,7 +2,7 @@ package huawei
 
 import (
 	"context"
-	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,7 +18,7 @@ var limits = &tagwayv1.Limits{
 	MaxResources:        1,
 	MaxTags:             20,
 	MaxTagsPerResource:  20,
-	MaxValueLength:      255,
+	MaxValueLength:      maxValueLength,
 	ReservedKeyPrefixes: []string{"_sys_"},
 	RestrictCharacters:  true,
 }
@@ -30,8 +30,8 @@ const (
 	maxInstanceLimit     = 1000
 	maxFilterKeys        = 10
 	maxFilterValues      = 10
-	maxMarkerLength      = 1024
 	listPageSize         = 1000
+	maxValueLength       = 255
 )
 
 // service implements huaweiv1.OrganizationsServiceServer on the core.
@@ -49,20 +49,27 @@ func needBody(ctx context.Context) error {
 }
 
 func (s *service) TagResource(ctx context.Context, req *huaweiv1.TagResourceRequest) (*huaweiv1.TagResourceResponse, error) {
-	return &huaweiv1.TagResourceResponse{}, s.tag(ctx, "", req.GetResourceId(), req.GetTags())
+	name, err := resolveID(req.GetResourceId())
+	if err != nil {
+		return nil, err
+	}
+	return &huaweiv1.TagResourceResponse{}, s.tag(ctx, name, req.GetTags())
 }
 
 func (s *service) CreateTagResource(ctx context.Context, req *huaweiv1.CreateTagResourceRequest) (*huaweiv1.CreateTagResourceResponse, error) {
-	return &huaweiv1.CreateTagResourceResponse{}, s.tag(ctx, req.GetResourceType(), req.GetResourceId(), req.GetTags())
+	name, err := resolveTyped(req.GetResourceType(), req.GetResourceId())
+	if err != nil {
+		return nil, err
+	}
+	return &huaweiv1.CreateTagResourceResponse{}, s.tag(ctx, name, req.GetTags())
 }
 
-func (s *service) tag(ctx context.Context, resourceType, id string, tags []*huaweiv1.TagDto) error {
+func (s *service) tag(ctx context.Context, name string, tags []*huaweiv1.TagDto) error {
 	if err := needBody(ctx); err != nil {
 		return err
 	}
-	name, aerr := resolve(resourceType, id)
-	if aerr != nil {
-		return aerr
+	if err := nullValues(callOf(ctx).body); err != nil {
+		return err
 	}
 	m := make(map[string]string, len(tags))
 	for i, t := range tags {
@@ -82,7 +89,7 @@ func (s *service) UntagResource(ctx context.Context, req *huaweiv1.UntagResource
 	if err := needBody(ctx); err != nil {
 		return nil, err
 	}
-	name, aerr := resolve("", req.GetResourceId())
+	name, aerr := resolveID(req.GetResourceId())
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -93,7 +100,7 @@ func (s *service) DeleteTagResource(ctx context.Context, req *huaweiv1.DeleteTag
 	if err := needBody(ctx); err != nil {
 		return nil, err
 	}
-	name, aerr := resolve(req.GetResourceType(), req.GetResourceId())
+	name, aerr := resolveTyped(req.GetResourceType(), req.GetResourceId())
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -108,7 +115,7 @@ func (s *service) DeleteTagResource(ctx context.Context, req *huaweiv1.DeleteTag
 			expect[t.GetKey()] = t.GetValue()
 		}
 	}
-	return &huaweiv1.DeleteTagResourceResponse{}, s.untag(ctx, name, keys, expect)
+	return &huaweiv1.DeleteTagResourceResponse{}, renamed(s.untag(ctx, name, keys, expect), "tag_keys", "tags")
 }
 
 func (s *service) untag(ctx context.Context, name string, keys []string, expect map[string]string) error {
@@ -117,6 +124,23 @@ func (s *service) untag(ctx context.Context, name string, keys []string, expect 
 		return err
 	}
 	return failure(resp.GetFailedResources()[name])
+}
+
+// nullValues refuses a tag whose value is JSON null, which Huawei does not
+// accept (protojson would read it as "").
+func nullValues(body []byte) error {
+	var b struct {
+		Tags []map[string]json.RawMessage `json:"tags"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return nil // the gateway has decoded the body already; not this shape
+	}
+	for i, t := range b.Tags {
+		if v, ok := t["value"]; ok && string(v) == "null" {
+			return invalid("tags[%d]: the value is null; use \"\" for an empty value", i)
+		}
+	}
+	return nil
 }
 
 // failure maps the core's report on the one resource of a call to an error.
@@ -131,7 +155,11 @@ func failure(f *tagwayv1.ResourceFailure) error {
 }
 
 func (s *service) ListTagsForResource(ctx context.Context, req *huaweiv1.ListTagsForResourceRequest) (*huaweiv1.ListTagsForResourceResponse, error) {
-	tags, info, err := s.listTags(ctx, "", req.GetResourceId(), req.Limit, req.GetMarker())
+	name, aerr := resolveID(req.GetResourceId())
+	if aerr != nil {
+		return nil, aerr
+	}
+	tags, info, err := s.listTags(ctx, name, req.Limit, req.GetMarker())
 	if err != nil {
 		return nil, err
 	}
@@ -139,58 +167,61 @@ func (s *service) ListTagsForResource(ctx context.Context, req *huaweiv1.ListTag
 }
 
 func (s *service) ListTagResources(ctx context.Context, req *huaweiv1.ListTagResourcesRequest) (*huaweiv1.ListTagResourcesResponse, error) {
-	resourceType := req.GetResourceType()
-	if resourceType == "resources" {
+	var name string
+	var aerr *apiError
+	if req.GetResourceType() == "resources" {
 		// GET /v1/organizations/resources/{id}/tags is ListTagsForResource,
 		// which this route shadows in the gateway; the answer is the same.
-		resourceType = ""
+		name, aerr = resolveID(req.GetResourceId())
+	} else {
+		name, aerr = resolveTyped(req.GetResourceType(), req.GetResourceId())
 	}
-	tags, info, err := s.listTags(ctx, resourceType, req.GetResourceId(), req.Limit, req.GetMarker())
+	if aerr != nil {
+		return nil, aerr
+	}
+	tags, info, err := s.listTags(ctx, name, req.Limit, req.GetMarker())
 	if err != nil {
 		return nil, err
 	}
 	return &huaweiv1.ListTagResourcesResponse{Tags: tags, PageInfo: info}, nil
 }
 
-// listTags pages through one resource's tags in key order. The marker is
-// the last key of the previous page, base64url-encoded.
-func (s *service) listTags(ctx context.Context, resourceType, id string, limit *int32, marker string) ([]*huaweiv1.TagDto, *huaweiv1.PageInfoDto, error) {
-	name, aerr := resolve(resourceType, id)
-	if aerr != nil {
-		return nil, nil, aerr
-	}
+// listTags pages through one resource's tags in key order.
+func (s *service) listTags(ctx context.Context, name string, limit *int32, marker string) ([]*huaweiv1.TagDto, *huaweiv1.PageInfoDto, error) {
 	n := defaultTagLimit
 	if limit != nil {
 		if n = int(*limit); n < 1 || n > maxTagLimit {
 			return nil, nil, invalid("limit: is %d; it must be between 1 and %d", n, maxTagLimit)
 		}
 	}
-	after := ""
-	if marker != "" {
-		b, err := base64.RawURLEncoding.DecodeString(marker)
-		if err != nil || len(marker) > maxMarkerLength || len(b) == 0 || !utf8.Valid(b) {
-			return nil, nil, invalid("marker: %q is not a next_marker this service issued", marker)
-		}
-		after = string(b)
-	}
 	resp, err := s.core.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: []string{name}})
 	if err != nil {
 		return nil, nil, err
 	}
+	var all []*tagwayv1.Tag
+	for _, r := range resp.GetResources() {
+		all = r.GetTags() // in ascending order of key
+	}
+	start := 0
+	if marker != "" {
+		keys := make([]string, len(all))
+		for i, t := range all {
+			keys[i] = t.GetKey()
+		}
+		var aerr *apiError
+		if start, aerr = resume(keys, marker); aerr != nil {
+			return nil, nil, aerr
+		}
+	}
 	tags := []*huaweiv1.TagDto{}
 	info := &huaweiv1.PageInfoDto{}
-	for _, r := range resp.GetResources() {
-		for _, t := range r.GetTags() {
-			if marker != "" && t.GetKey() <= after {
-				continue
-			}
-			if len(tags) == n {
-				next := base64.RawURLEncoding.EncodeToString([]byte(tags[n-1].GetKey()))
-				info.NextMarker = &next
-				break
-			}
-			tags = append(tags, &huaweiv1.TagDto{Key: t.GetKey(), Value: t.GetValue()})
+	for _, t := range all[start:] {
+		if len(tags) == n {
+			next := markerAfter(tags[n-1].GetKey())
+			info.NextMarker = &next
+			break
 		}
+		tags = append(tags, &huaweiv1.TagDto{Key: t.GetKey(), Value: t.GetValue()})
 	}
 	info.CurrentCount = int32(len(tags))
 	return tags, info, nil
@@ -239,7 +270,7 @@ func (s *service) ListResourceInstances(ctx context.Context, req *huaweiv1.ListR
 	offset := 0
 	if o := req.GetOffset(); o != "" {
 		var err error
-		if offset, err = strconv.Atoi(o); err != nil || offset < 0 {
+		if offset, err = strconv.Atoi(o); err != nil || strings.Trim(o, "0123456789") != "" {
 			return nil, invalid("offset: %q is not a whole number from 0 up", o)
 		}
 	}
@@ -278,6 +309,9 @@ func (s *service) instances(ctx context.Context, resourceType string, body *huaw
 	for i, m := range body.GetMatches() {
 		if m.GetKey() != "resource_name" {
 			return nil, invalid("matches[%d]: key %q is not supported; the only key is resource_name", i, m.GetKey())
+		}
+		if n := utf8.RuneCountInString(m.GetValue()); n > maxValueLength {
+			return nil, invalid("matches[%d]: the value is %d characters long, more than %d", i, n, maxValueLength)
 		}
 		contains = append(contains, m.GetValue())
 	}
@@ -330,6 +364,11 @@ func filtersOf(body *huaweiv1.ResourceInstanceReqBody) ([]*tagwayv1.TagFilter, e
 		}
 		if len(slices.Compact(slices.Sorted(slices.Values(t.GetValues())))) != len(t.GetValues()) {
 			return nil, invalid("tags[%d]: a value is given twice", i)
+		}
+		for _, v := range t.GetValues() {
+			if n := utf8.RuneCountInString(v); n > maxValueLength {
+				return nil, invalid("tags[%d]: a value is %d characters long, more than %d", i, n, maxValueLength)
+			}
 		}
 		out[i] = &tagwayv1.TagFilter{Key: t.GetKey(), Values: t.GetValues()}
 	}
