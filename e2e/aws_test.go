@@ -332,7 +332,7 @@ func TestAWSGetResourcesPages(t *testing.T) {
 		wantAWSError[*types.InvalidParameterException](t, err, "InvalidParameterException")
 		_, err = c.GetResources(ctxT(t), &rgta.GetResourcesInput{PaginationToken: aws.String("eyJwYWdlIjoyfQ")})
 		wantAWSError[*types.InvalidParameterException](t, err, "InvalidParameterException")
-		_, err = c.GetResources(ctxT(t), &rgta.GetResourcesInput{PaginationToken: aws.String(strings.Repeat("a", 2049))})
+		_, err = c.GetResources(ctxT(t), &rgta.GetResourcesInput{PaginationToken: aws.String(strings.Repeat("a", 8193))})
 		wantAWSError[*types.InvalidParameterException](t, err, "InvalidParameterException")
 
 		for name, in := range map[string]*rgta.GetResourcesInput{
@@ -362,6 +362,22 @@ func TestAWSGetResourcesPages(t *testing.T) {
 		out, err := c.GetResources(ctxT(t), &rgta.GetResourcesInput{ResourceARNList: []string{no[1], instance(999), yes[0]}})
 		if err != nil || len(out.ResourceTagMappingList) != 2 || *out.ResourceTagMappingList[0].ResourceARN != no[1] || aws.ToString(out.PaginationToken) != "" {
 			t.Fatalf("by ARN: %v, %v", out, err)
+		}
+	})
+}
+
+// TestAWSLongNamesPage checks that tagway accepts the tokens it issues even
+// when a page ends at a resource part of many non-ASCII characters.
+func TestAWSLongNamesPage(t *testing.T) {
+	eachStore(t, func(t *testing.T, tw *tagwaytest.Proc) {
+		c := awsClient(tw, region)
+		var want []string
+		for i := range 3 {
+			want = append(want, "arn:aws:s3:::"+strings.Repeat("桶", 520)+fmt.Sprint(i))
+		}
+		tagAWS(t, c, want, map[string]string{"k": "v"})
+		if got := pages(t, c, &rgta.GetResourcesInput{ResourcesPerPage: aws.Int32(1)}); !slices.Equal(got, want) {
+			t.Fatalf("listed %d of %d", len(got), len(want))
 		}
 	})
 }
@@ -397,6 +413,7 @@ func TestAWSResourceTypesAndUntagged(t *testing.T) {
 			{[]string{"ec2:instance"}, []string{inst, gone}},
 			{[]string{"s3:bucket"}, []string{bucket}},
 			{[]string{"rds:db", "s3"}, []string{db, bucket}},
+			{[]string{"s3:accesspoint"}, nil},
 			{[]string{"lambda"}, nil},
 		} {
 			got := pages(t, c, &rgta.GetResourcesInput{ResourceTypeFilters: tc.filters})
@@ -623,8 +640,9 @@ func TestAWSWire(t *testing.T) {
 			{"wrong type", op("TagResources"), `{"ResourceARNList":"arn:aws:s3:::w","Tags":{"k":"v"}}`, 400, "SerializationException", ""},
 			{"wrong item type", op("UntagResources"), `{"ResourceARNList":["arn:aws:s3:::w"],"TagKeys":[1]}`, 400, "SerializationException", ""},
 			{"array body", op("GetTagKeys"), `[]`, 400, "SerializationException", ""},
+			{"trailing data", op("GetTagKeys"), `{} {}`, 400, "SerializationException", ""},
 			{"invalid", op("UntagResources"), `{"ResourceARNList":[],"TagKeys":["k"]}`, 400, "InvalidParameterException", "ResourceARNList"},
-			{"too large", op("TagResources"), `{"Tags":{"k":"` + strings.Repeat("v", 1<<20) + `"}}`, 413, "RequestEntityTooLargeException", ""},
+			{"too large", op("TagResources"), `{"Tags":{"k":"` + strings.Repeat("v", 4<<20) + `"}}`, 413, "RequestEntityTooLargeException", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				resp, body := post(tc.target, tc.body)

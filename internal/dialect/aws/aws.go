@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,9 +28,10 @@ const (
 	TargetPrefix = "ResourceGroupsTaggingAPI_20170126."
 	// ContentType is the media type of requests and responses.
 	ContentType = "application/x-amz-json-1.1"
-	// MaxBodyBytes bounds a request body; the largest valid request is
-	// about 100 KB.
-	MaxBodyBytes = 1 << 20
+	// MaxBodyBytes bounds a request body. The largest valid request, a
+	// GetResources with 50 filters of 20 values of 256 characters that
+	// botocore escapes as \uXXXX, is about 1.6 MB.
+	MaxBodyBytes = 4 << 20
 	// targetPath is where the front handler moves a request for the mux.
 	targetPath = "/x-amz-target/"
 )
@@ -79,7 +81,11 @@ func (h *Handler) Claims(r *http.Request) bool {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", newRequestID())
 	target := r.Header.Get("X-Amz-Target")
-	if r.Method != http.MethodPost || !targetPattern.MatchString(target) {
+	if r.Method != http.MethodPost {
+		writeAPIError(w, &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: fmt.Sprintf("method %s is not supported; every operation is a POST", r.Method)})
+		return
+	}
+	if !targetPattern.MatchString(target) {
 		writeAPIError(w, unknownOperation(target))
 		return
 	}
@@ -92,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
 		return
 	}
-	ctx := context.WithValue(r.Context(), callKey{}, call{region: signingRegion(r.Header.Get("Authorization"))})
+	ctx := context.WithValue(r.Context(), callKey{}, call{region: signingRegion(r.Header.Get("Authorization")), body: body})
 	r2 := r.Clone(ctx)
 	r2.URL.Path, r2.URL.RawPath = targetPath+target, ""
 	r2.Body = io.NopCloser(bytes.NewReader(body))
@@ -105,6 +111,20 @@ type call struct {
 	// region is the region of the request's SigV4 credential scope, the
 	// region the API is "invoked in"; "" when the request is not signed.
 	region string
+	// body is the request body as sent.
+	body []byte
+}
+
+// sent reports whether the request body has the top-level member name
+// with a value other than null: proto3 cannot tell an empty list from an
+// absent one.
+func (c call) sent(name string) bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(c.body, &members) != nil {
+		return false
+	}
+	v, ok := members[name]
+	return ok && string(v) != "null"
 }
 
 type callKey struct{}

@@ -22,7 +22,11 @@ var limits = &tagwayv1.Limits{
 }
 
 const (
-	maxTokenLength          = 2048
+	// maxTokenLength bounds PaginationToken. AWS's limit is 2048; tagway's
+	// tokens carry the last name of the page and exceed it only for
+	// resource parts of several hundred non-ASCII characters, so it accepts
+	// what it issues.
+	maxTokenLength          = 8192
 	maxReadARNs             = 100
 	maxResourceTypeFilters  = 100
 	defaultResourcesPerPage = 100
@@ -87,6 +91,10 @@ func failures(in map[string]*tagwayv1.ResourceFailure) map[string]*awsv1.Failure
 	return out
 }
 
+// untypedIs names the resource type of the services whose ARNs have no type
+// in their resource part: arn:aws:s3:::bucket is an s3:bucket.
+var untypedIs = map[string]string{"s3": "bucket", "sqs": "queue", "sns": "topic"}
+
 // scopes returns the core scopes for a read: the partition and region the
 // API is invoked in (global resources included), narrowed by resource type
 // filters ("service" or "service:type").
@@ -109,9 +117,10 @@ func scopes(ctx context.Context, filters []string) ([]*tagwayv1.ResourceScope, e
 		}
 		sc := &tagwayv1.ResourceScope{Partitions: base.GetPartitions(), Regions: base.GetRegions(), Services: []string{svc}}
 		if typed {
-			// An ARN without a type ("arn:aws:s3:::bucket") is of its
-			// service's main type, so s3:bucket must match it.
-			sc.ResourceTypes = []string{typ, ""}
+			sc.ResourceTypes = []string{typ}
+			if untypedIs[svc] == typ {
+				sc.ResourceTypes = append(sc.ResourceTypes, "")
+			}
 		}
 		out = append(out, sc)
 	}
@@ -127,6 +136,9 @@ func (s *service) GetResources(ctx context.Context, req *awsv1.GetResourcesReque
 	}
 	var mappings []*tagwayv1.ResourceTags
 	next := ""
+	if len(req.GetResourceArnList()) == 0 && callOf(ctx).sent("ResourceARNList") {
+		return nil, invalidParameter("ResourceARNList: is empty; give 1 to %d ARNs, or leave it out", maxReadARNs)
+	}
 	if len(req.GetResourceArnList()) > 0 {
 		for _, other := range []struct {
 			name string
