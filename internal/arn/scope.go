@@ -1,7 +1,5 @@
 package arn
 
-import "strings"
-
 // Scope selects namespaces by their fields. An empty list matches every value
 // of its field; a list holding "" matches the empty value (resources without
 // a region, an account or a type).
@@ -53,16 +51,14 @@ func Prefix(scopes []Scope) string {
 	if len(scopes) == 0 {
 		return "arn:"
 	}
-	common := ""
-	for i, s := range scopes {
+	common := scopes[0].prefix()
+	for _, s := range scopes[1:] {
 		p := s.prefix()
-		if i == 0 {
-			common = p
-			continue
+		n := 0
+		for n < len(common) && n < len(p) && common[n] == p[n] {
+			n++
 		}
-		for !strings.HasPrefix(p, common) {
-			common = common[:len(common)-1]
-		}
+		common = common[:n]
 	}
 	return common
 }

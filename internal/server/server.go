@@ -62,6 +62,9 @@ type Server struct {
 	http     *http.Server
 	health   *health.Server
 	draining atomic.Bool
+	// inflight counts unary gRPC handlers running: shutdown waits for them,
+	// but not for streams (health Watch) that would never end by themselves.
+	inflight atomic.Int64
 }
 
 // healthServices are the names grpc.health.v1 answers for.
@@ -88,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
 
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.recoverUnary))
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.trackUnary, s.recoverUnary))
 	tagwayv1.RegisterTaggingServiceServer(s.grpc, cfg.Service)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -186,13 +189,44 @@ func (s *Server) shutdown() {
 		log.Warn("HTTP calls still running at the deadline; closing them", "error", err)
 		s.http.Close()
 	}
-	select {
-	case <-stopped:
-	case <-ctx.Done():
+	// GracefulStop also waits for streams, and a health Watch never ends:
+	// once no unary call runs, give replies a moment to flush, then stop.
+	if s.waitIdle(ctx) {
+		select {
+		case <-stopped:
+		case <-time.After(250 * time.Millisecond):
+		}
+	} else {
 		log.Warn("gRPC calls still running at the deadline; cancelling them")
-		s.grpc.Stop()
-		<-stopped
 	}
+	s.grpc.Stop()
+	<-stopped
+	// Stop does not wait for handlers: let cancelled ones return before the
+	// caller closes the store under them.
+	idle, cancelIdle := context.WithTimeout(context.Background(), time.Second)
+	defer cancelIdle()
+	s.waitIdle(idle)
+}
+
+// waitIdle waits until no unary call runs, or ctx ends; it reports which.
+func (s *Server) waitIdle(ctx context.Context) bool {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for s.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// trackUnary counts running unary calls for shutdown.
+func (s *Server) trackUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	return handler(ctx, req)
 }
 
 // setHealth makes the gRPC health status follow the store's readiness.
@@ -216,7 +250,8 @@ func (s *Server) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Ready(ctx); err != nil {
-		return fmt.Errorf("store unreachable: %w", err)
+		s.cfg.Log.Warn("not ready: the store does not answer", "error", err)
+		return errors.New("store unreachable")
 	}
 	return nil
 }

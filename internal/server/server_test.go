@@ -32,13 +32,14 @@ type harness struct {
 
 func start(t *testing.T, cfg server.Config) *harness {
 	t.Helper()
-	store := memstore.New()
-	svc, err := tagging.New(context.Background(), store)
-	if err != nil {
-		t.Fatal(err)
+	if cfg.Service == nil {
+		svc, err := tagging.New(context.Background(), memstore.New())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Service = svc
 	}
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Service = svc
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -96,7 +97,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 
 	storeDown.Store(true)
-	if code, body := get(t, h.base+"/readyz"); code != 503 || !strings.Contains(body, "store unreachable") {
+	if code, body := get(t, h.base+"/readyz"); code != 503 || !strings.Contains(body, "store unreachable") || strings.Contains(body, "refused") {
 		t.Fatalf("/readyz with the store down = %d %q", code, body)
 	}
 	if code, _ := get(t, h.base+"/healthz"); code != 200 {
@@ -194,6 +195,63 @@ func TestGracefulStop(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return")
+	}
+}
+
+// slowService blocks GetResourceTags until release is closed.
+type slowService struct {
+	tagwayv1.TaggingServiceServer
+	entered, release chan struct{}
+}
+
+func (s slowService) GetResourceTags(ctx context.Context, req *tagwayv1.GetResourceTagsRequest) (*tagwayv1.GetResourceTagsResponse, error) {
+	close(s.entered)
+	<-s.release
+	return s.TaggingServiceServer.GetResourceTags(ctx, req)
+}
+
+// TestStopFinishesGRPCCalls checks that a unary call under way when
+// shutdown begins gets its answer.
+func TestStopFinishesGRPCCalls(t *testing.T) {
+	svc, err := tagging.New(context.Background(), memstore.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := slowService{svc, make(chan struct{}), make(chan struct{})}
+	h := start(t, server.Config{Service: slow})
+	result := make(chan error, 1)
+	go func() {
+		_, err := tagwayv1.NewTaggingServiceClient(h.conn).GetResourceTags(context.Background(), &tagwayv1.GetResourceTagsRequest{Resources: []string{"arn:aws:s3:::b"}})
+		result <- err
+	}()
+	<-slow.entered
+	h.cancel()
+	time.Sleep(300 * time.Millisecond) // well past the flush grace: the call must still be waited for
+	close(slow.release)
+	if err := <-result; err != nil {
+		t.Fatalf("in-flight call: %v", err)
+	}
+}
+
+// TestStopWithHealthWatch checks that an open health Watch stream, which
+// never ends by itself, does not hold shutdown until its deadline.
+func TestStopWithHealthWatch(t *testing.T) {
+	h := start(t, server.Config{ShutdownTimeout: 8 * time.Second})
+	stream, err := healthpb.NewHealthClient(h.conn).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	h.cancel()
+	if err := <-h.done; err != nil {
+		t.Fatal(err)
+	}
+	h.done <- nil
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("shutdown took %v with a Watch open", d)
 	}
 }
 

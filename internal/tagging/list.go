@@ -3,11 +3,11 @@ package tagging
 import (
 	"context"
 	"log/slog"
-	"slices"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/tagstore"
 )
 
 // fingerprint identifies a list request without its paging fields, so a
@@ -19,13 +19,28 @@ func fingerprint(req proto.Message, clearPaging func(proto.Message)) []byte {
 	return append([]byte(string(req.ProtoReflect().Descriptor().FullName())+"\x00"), b...)
 }
 
-// namespaces returns the namespaces the scopes select, in order.
-func (s *Service) namespaces(ctx context.Context, sc []arn.Scope) ([]arn.Namespace, error) {
-	all, err := s.store.Namespaces(ctx, arn.Prefix(sc))
-	if err != nil {
-		return nil, err
+// namespaceBatch is how many namespaces one registry read returns.
+const namespaceBatch = 512
+
+// namespaces calls visit with the namespaces the scopes select, in order,
+// from the first not less than from, until visit returns false.
+func (s *Service) namespaces(ctx context.Context, sc []arn.Scope, from string, visit func(arn.Namespace) bool) error {
+	prefix := arn.Prefix(sc)
+	for {
+		batch, err := s.store.Namespaces(ctx, prefix, from, namespaceBatch)
+		if err != nil {
+			return err
+		}
+		for _, ns := range batch {
+			if arn.MatchAny(sc, ns) && !visit(ns) {
+				return nil
+			}
+		}
+		if len(batch) < namespaceBatch {
+			return nil
+		}
+		from = tagstore.Successor(batch[len(batch)-1].String())
 	}
-	return slices.DeleteFunc(all, func(ns arn.Namespace) bool { return !arn.MatchAny(sc, ns) }), nil
 }
 
 func (s *Service) storeFailed(ctx context.Context, err error) error {

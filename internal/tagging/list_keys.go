@@ -47,9 +47,7 @@ func (s *Service) ListTagValues(ctx context.Context, req *tagwayv1.ListTagValues
 }
 
 // listDistinct pages through the distinct strings that scan finds across
-// the selected namespaces. Each namespace yields up to size+1 strings from
-// the cursor on; the smallest size+1 distinct strings of all of them are
-// exactly the page plus one look-ahead.
+// the selected namespaces.
 func (s *Service) listDistinct(ctx context.Context, req proto.Message, rawScopes []*tagwayv1.ResourceScope, rawSize int32, token string,
 	clearPaging func(proto.Message), scan func(nss []arn.Namespace, from string, limit int) ([][]string, error),
 ) ([]string, string, error) {
@@ -70,13 +68,30 @@ func (s *Service) listDistinct(ctx context.Context, req proto.Message, rawScopes
 		}
 		from = cursor[0]
 	}
-	nss, err := s.namespaces(ctx, sc)
+	var nss []arn.Namespace
+	if err := s.namespaces(ctx, sc, "", func(ns arn.Namespace) bool { nss = append(nss, ns); return true }); err != nil {
+		return nil, "", s.storeFailed(ctx, err)
+	}
+	page, more, err := mergeDistinct(nss, from, size, scan)
 	if err != nil {
 		return nil, "", s.storeFailed(ctx, err)
 	}
+	if !more {
+		return page, "", nil
+	}
+	return page, s.tokens.Encode(query, tagstore.Successor(page[size-1])), nil
+}
+
+// mergeDistinct returns the first size distinct strings not less than from
+// across namespaces, and whether more follow. It reads up to size+1 strings
+// from each namespace: the first size+1 distinct strings of the union are
+// all among them. When namespaces share their strings, as tag keys usually
+// do, every namespace must be read that far anyway, so a page costs up to
+// size+1 strings per namespace in scope.
+func mergeDistinct(nss []arn.Namespace, from string, size int, scan func([]arn.Namespace, string, int) ([][]string, error)) ([]string, bool, error) {
 	lists, err := scan(nss, from, size+1)
 	if err != nil {
-		return nil, "", s.storeFailed(ctx, err)
+		return nil, false, err
 	}
 	var all []string
 	for _, l := range lists {
@@ -84,9 +99,8 @@ func (s *Service) listDistinct(ctx context.Context, req proto.Message, rawScopes
 	}
 	slices.Sort(all)
 	all = slices.Compact(all)
-	if len(all) <= size {
-		return all, "", nil
+	if len(all) > size {
+		return all[:size], true, nil
 	}
-	page := all[:size]
-	return page, s.tokens.Encode(query, tagstore.Successor(page[size-1])), nil
+	return all, false, nil
 }

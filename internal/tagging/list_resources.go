@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
@@ -45,19 +46,18 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 		startNS, startFrom = cursor[0], cursor[1]
 	}
 
-	nss, err := s.namespaces(ctx, sc)
-	if err != nil {
-		return nil, s.storeFailed(ctx, err)
-	}
 	resp := &tagwayv1.ListResourcesResponse{}
 	budget := pageBaseBudget + 10*size
 	found := make([]tagstore.Resource, 0, min(size, 64))
 	tags := 0 // counted as max_page_tags counts them
 	visited := 0
-	for i, ns := range nss {
+	var scanErr error
+	var pending string // a namespace to resume at, once the page is full
+	err = s.namespaces(ctx, sc, startNS, func(ns arn.Namespace) bool {
 		key := ns.String()
-		if key < startNS {
-			continue
+		if pending == "" && (len(found) == size || budget <= 0 || visited == pageNamespaceBudget) {
+			pending = key
+			return false
 		}
 		from := ""
 		if key == startNS {
@@ -68,7 +68,8 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 			From: from, Limit: size - len(found), Budget: budget,
 		})
 		if err != nil {
-			return nil, s.storeFailed(ctx, err)
+			scanErr = err
+			return false
 		}
 		if cut := tagCut(r.Resources, len(found), tags, maxTags); cut < len(r.Resources) {
 			found = append(found, r.Resources[:cut]...)
@@ -77,7 +78,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 				next = tagstore.Successor(r.Resources[cut-1].Name[len(key):])
 			}
 			resp.NextPageToken = s.tokens.Encode(query, key, next)
-			break
+			return false
 		}
 		for _, res := range r.Resources {
 			tags += max(1, len(res.Tags))
@@ -87,14 +88,18 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 		visited++
 		if r.More {
 			resp.NextPageToken = s.tokens.Encode(query, key, r.Next)
-			break
+			return false
 		}
-		if len(found) == size || budget <= 0 || visited == pageNamespaceBudget {
-			if i+1 < len(nss) {
-				resp.NextPageToken = s.tokens.Encode(query, nss[i+1].String(), "")
-			}
-			break
-		}
+		return true
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return nil, s.storeFailed(ctx, err)
+	}
+	if pending != "" {
+		resp.NextPageToken = s.tokens.Encode(query, pending, "")
 	}
 	resp.Resources = toProto(found)
 	return resp, nil

@@ -20,14 +20,20 @@ const (
 	MaxResources       = 100 // resources per call
 	MaxTags            = 50  // tags or keys per call
 	MaxTagsPerResource = 50
-	MaxKeyLength       = 128 // Unicode characters
-	MaxValueLength     = 256 // Unicode characters
-	MaxFilters         = 50
-	MaxFilterValues    = 20
-	MaxScopes          = 100
-	DefaultPageSize    = 100
-	MaxPageSize        = 1000
-	DefaultTokenTTL    = 15 * time.Minute
+	// MaxTotalTagsPerResource bounds the tags of a resource including those
+	// with reserved prefixes, which MaxTagsPerResource does not count.
+	MaxTotalTagsPerResource = 2 * MaxTagsPerResource
+	MaxReservedPrefixes     = 10
+	MaxReservedPrefixLength = 64
+	MaxResourceTypeLength   = 128
+	MaxKeyLength            = 128 // Unicode characters
+	MaxValueLength          = 256 // Unicode characters
+	MaxFilters              = 50
+	MaxFilterValues         = 20
+	MaxScopes               = 100
+	DefaultPageSize         = 100
+	MaxPageSize             = 1000
+	DefaultTokenTTL         = 15 * time.Minute
 )
 
 // Work bounds for one page of ListResources: past them the page ends early,

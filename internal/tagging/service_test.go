@@ -517,6 +517,39 @@ func TestMaxPageTags(t *testing.T) {
 	})
 }
 
+// TestReservedPrefixesCannotLiftTheCeiling checks that a caller naming new
+// reserved prefixes, whose keys the per-resource cap does not count, still
+// cannot pass the server's total.
+func TestReservedPrefixesCannotLiftTheCeiling(t *testing.T) {
+	s := newService(t, memstore.New())
+	total := 0
+	for round := range 5 {
+		req := &tagwayv1.TagResourcesRequest{Resources: []string{r1}, Tags: map[string]string{}, Limits: &tagwayv1.Limits{}}
+		for p := range round {
+			req.Limits.ReservedKeyPrefixes = append(req.Limits.ReservedKeyPrefixes, fmt.Sprintf("p%d:", p))
+		}
+		for i := range 50 {
+			req.Tags[fmt.Sprintf("p%d:%02d", round, i)] = "v"
+		}
+		resp, err := s.TagResources(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetFailedResources()) == 0 {
+			total += 50
+		}
+	}
+	if got := len(tagsOf(t, s, r1)); got != total || got > tagging.MaxTotalTagsPerResource {
+		t.Fatalf("%d tags (%d applied), ceiling %d", got, total, tagging.MaxTotalTagsPerResource)
+	}
+	_, err := s.ListResources(ctx, &tagwayv1.ListResourcesRequest{Scopes: []*tagwayv1.ResourceScope{{ResourceTypes: []string{strings.Repeat("t", 129)}}}})
+	wantInvalid(t, err, tagging.ReasonInvalidParameter, "scopes", 0)
+	r := tagReq([]string{r2}, "k", "v")
+	r.Limits = &tagwayv1.Limits{ReservedKeyPrefixes: strings.Split("a,b,c,d,e,f,g,h,i,j,k", ",")}
+	_, err = s.TagResources(ctx, r)
+	wantInvalid(t, err, tagging.ReasonInvalidParameter, "limits.reserved_key_prefixes", -1)
+}
+
 func TestListResourcesUntagged(t *testing.T) {
 	backends(t, func(t *testing.T, newStore func(*testing.T) tagstore.Store) {
 		s := newService(t, newStore(t))

@@ -30,7 +30,7 @@ func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRe
 	}
 	changes := make([]tagstore.Change, len(resources))
 	for i, r := range resources {
-		changes[i] = tagstore.Change{Resource: r, Set: tags, MaxTags: l.maxTagsPerResource, ExemptPrefixes: l.reserved}
+		changes[i] = tagstore.Change{Resource: r, Set: tags, MaxTags: l.maxTagsPerResource, ExemptPrefixes: l.reserved, MaxTotal: MaxTotalTagsPerResource}
 	}
 	return &tagwayv1.TagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
 }

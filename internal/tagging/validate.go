@@ -44,9 +44,12 @@ func (s *Service) limits(l *tagwayv1.Limits) (limits, error) {
 			*f.dst = int(f.v)
 		}
 	}
+	if n := len(l.GetReservedKeyPrefixes()); n > MaxReservedPrefixes {
+		return eff, invalid("limits.reserved_key_prefixes", -1, "has %d items, at most %d are allowed", n, MaxReservedPrefixes)
+	}
 	for i, p := range l.GetReservedKeyPrefixes() {
-		if p == "" {
-			return eff, invalid("limits.reserved_key_prefixes", i, "is empty")
+		if p == "" || utf8.RuneCountInString(p) > MaxReservedPrefixLength {
+			return eff, invalid("limits.reserved_key_prefixes", i, "must be 1 to %d characters long", MaxReservedPrefixLength)
 		}
 	}
 	eff.reserved = append(lowerAll(l.GetReservedKeyPrefixes()), s.reserved...)
@@ -169,8 +172,8 @@ func scopes(raw []*tagwayv1.ResourceScope) ([]arn.Scope, error) {
 			}
 			for _, v := range f.vs {
 				if f.name == "resource_types" {
-					if strings.ContainsAny(v, ":/") || strings.IndexFunc(v, unicode.IsControl) >= 0 {
-						return nil, invalid("scopes", i, "resource_types: %q contains ':', '/' or a control character", v)
+					if strings.ContainsAny(v, ":/") || strings.IndexFunc(v, unicode.IsControl) >= 0 || utf8.RuneCountInString(v) > MaxResourceTypeLength {
+						return nil, invalid("scopes", i, "resource_types: %.40q is longer than %d characters or contains ':', '/' or a control character", v, MaxResourceTypeLength)
 					}
 				} else if err := arn.CheckField(v); err != nil {
 					return nil, invalid("scopes", i, "%s: %v", f.name, err)

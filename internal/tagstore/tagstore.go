@@ -34,9 +34,11 @@ type Store interface {
 	// known, with no tags, after its last tag is removed.
 	Get(ctx context.Context, names []arn.Name) ([]Resource, error)
 
-	// Namespaces returns, in ascending order, the namespaces holding at least
-	// one known resource whose String form starts with prefix.
-	Namespaces(ctx context.Context, prefix string) ([]arn.Namespace, error)
+	// Namespaces returns, in ascending order, up to limit namespaces whose
+	// String form starts with prefix and is not less than from. Every
+	// namespace with a known resource is among them; one whose first change
+	// was refused may be too, empty.
+	Namespaces(ctx context.Context, prefix, from string, limit int) ([]arn.Namespace, error)
 
 	// ScanResources returns known resources of one namespace, in ascending
 	// order of local part, that match q.
@@ -80,6 +82,10 @@ type Change struct {
 	// ExemptPrefixes are key prefixes, in lower case, matched without regard
 	// to ASCII case, whose keys do not count toward MaxTags.
 	ExemptPrefixes []string
+	// MaxTotal, when positive, refuses a change that would leave the
+	// resource with more than MaxTotal keys in all, exempt ones included,
+	// and more than it had before.
+	MaxTotal int
 }
 
 // Removes reports whether c removes key from a resource where it has the

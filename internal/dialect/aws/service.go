@@ -30,7 +30,10 @@ const (
 	maxReadARNs             = 100
 	maxResourceTypeFilters  = 100
 	defaultResourcesPerPage = 100
-	tagKeysPageSize         = 500
+	// tagKeysPageSize is the page of GetTagKeys and GetTagValues, which
+	// have no page size member. A page reads up to this many keys from each
+	// namespace in scope, so it is kept small.
+	tagKeysPageSize = 100
 )
 
 // service implements awsv1.ResourceGroupsTaggingServiceServer on the core.

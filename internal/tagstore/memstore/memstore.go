@@ -90,6 +90,22 @@ func (s *Store) apply(c tagstore.Change) error {
 		return nil // removing from an unknown resource changes nothing
 	}
 
+	if c.MaxTotal > 0 {
+		after := len(cur)
+		for k, old := range cur {
+			if c.Removes(k, old) {
+				after--
+			}
+		}
+		for k := range c.Set {
+			if old, had := cur[k]; !had || c.Removes(k, old) {
+				after++
+			}
+		}
+		if after > c.MaxTotal && after > len(cur) {
+			return &tagstore.LimitError{Count: after, Max: c.MaxTotal}
+		}
+	}
 	if c.MaxTags > 0 {
 		before, after := 0, 0
 		for k := range cur {
@@ -201,15 +217,15 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 }
 
 // Namespaces implements tagstore.Store.
-func (s *Store) Namespaces(ctx context.Context, prefix string) ([]arn.Namespace, error) {
+func (s *Store) Namespaces(ctx context.Context, prefix, from string, limit int) ([]arn.Namespace, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
 	var out []arn.Namespace
-	s.order.AscendGreaterOrEqual(prefix, func(k string) bool {
-		if !strings.HasPrefix(k, prefix) {
+	s.order.AscendGreaterOrEqual(max(prefix, from), func(k string) bool {
+		if !strings.HasPrefix(k, prefix) || len(out) == limit {
 			return false
 		}
 		out = append(out, s.nss[k].ns)

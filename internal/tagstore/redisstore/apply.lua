@@ -1,14 +1,18 @@
+#!lua
 -- apply.lua changes the tags of one resource and every index that mentions
 -- it, atomically. All keys share the namespace's hash tag, so the script
--- touches one Cluster slot; KEYS[1] (the resource hash) routes it.
+-- touches one Cluster slot; KEYS[1] (the resource hash) routes it, and the
+-- shebang makes Redis refuse any key of another slot.
 --
 -- ARGV: key prefix of the namespace ("tagway:{<namespace>}:"), local part,
--- max tags (0: none), E then E exempt prefixes (lower case), S then S
--- key/value pairs to set, R then R triples (key, "1" if the removal expects a
--- value else "0", expected value) to remove.
--- Returns 0 when applied, or {count} when the limit refused the change.
-local p, loc, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local i = 4
+-- max counted tags (0: none), max tags in all (0: none), E then E exempt
+-- prefixes (lower case), S then S key/value pairs to set, R then R triples
+-- (key, "1" if the removal expects a value else "0", expected value) to
+-- remove.
+-- Returns 0 when applied, or {count, 0} ({count, 1} for the total) when a
+-- limit refused the change.
+local p, loc, max, maxTotal = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local i = 5
 local exempt = {}
 for j = 1, tonumber(ARGV[i]) do exempt[j] = ARGV[i + j] end
 i = i + #exempt + 1
@@ -42,6 +46,18 @@ local function counted(k)
   return true
 end
 
+if maxTotal > 0 then
+  local before, after = 0, 0
+  for k in pairs(cur) do
+    before = before + 1
+    if not removing[k] then after = after + 1 end
+  end
+  for _, kv in ipairs(sets) do
+    if cur[kv[1]] == nil or removing[kv[1]] then after = after + 1 end
+  end
+  if after > maxTotal and after > before then return {after, 1} end
+end
+
 if max > 0 then
   local before, after = 0, 0
   for k in pairs(cur) do
@@ -53,7 +69,7 @@ if max > 0 then
   for _, kv in ipairs(sets) do
     if (cur[kv[1]] == nil or removing[kv[1]]) and counted(kv[1]) then after = after + 1 end
   end
-  if after > max and after > before then return {after} end
+  if after > max and after > before then return {after, 0} end
 end
 
 local function valueKey(k, v) return p .. 'v:' .. #k .. ':' .. k .. v end
@@ -66,6 +82,23 @@ local function dropValue(k, v)
   redis.call('ZREM', vk, loc)
   if redis.call('EXISTS', vk) == 0 then redis.call('ZREM', p .. 'vals:' .. k, v) end
 end
+
+-- Touch every key the change writes before writing any: while a Cluster
+-- slot migrates, a key already moved fails the script, and that must happen
+-- before the first write, since Redis does not undo a script's writes.
+local touch = {p .. 'known', p .. 'untagged', p .. 'keys'}
+for k in pairs(removing) do
+  touch[#touch + 1] = p .. 'k:' .. k
+  touch[#touch + 1] = p .. 'vals:' .. k
+  touch[#touch + 1] = valueKey(k, cur[k])
+end
+for _, kv in ipairs(sets) do
+  touch[#touch + 1] = p .. 'k:' .. kv[1]
+  touch[#touch + 1] = p .. 'vals:' .. kv[1]
+  touch[#touch + 1] = valueKey(kv[1], kv[2])
+  if cur[kv[1]] ~= nil then touch[#touch + 1] = valueKey(kv[1], cur[kv[1]]) end
+end
+for _, key in ipairs(touch) do redis.call('EXISTS', key) end
 
 for k in pairs(removing) do
   local old = cur[k]

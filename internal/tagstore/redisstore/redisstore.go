@@ -205,7 +205,7 @@ func (s *Store) applyArgs(c tagstore.Change) ([]string, []any) {
 	p := s.nsPrefix(c.Resource.Namespace().String())
 	local := c.Resource.Local()
 	args := make([]any, 0, 6+len(c.ExemptPrefixes)+2*len(c.Set)+3*len(c.Remove))
-	args = append(args, p, local, c.MaxTags, len(c.ExemptPrefixes))
+	args = append(args, p, local, c.MaxTags, c.MaxTotal, len(c.ExemptPrefixes))
 	for _, e := range c.ExemptPrefixes {
 		args = append(args, e)
 	}
@@ -230,10 +230,13 @@ func applyResult(cmd *redis.Cmd, c tagstore.Change) error {
 	if err != nil {
 		return err
 	}
-	if refused, ok := v.([]any); ok && len(refused) == 1 {
-		if n, ok := refused[0].(int64); ok {
-			return &tagstore.LimitError{Count: int(n), Max: c.MaxTags}
+	if refused, ok := v.([]any); ok && len(refused) == 2 {
+		n, _ := refused[0].(int64)
+		total, _ := refused[1].(int64)
+		if total == 1 {
+			return &tagstore.LimitError{Count: int(n), Max: c.MaxTotal}
 		}
+		return &tagstore.LimitError{Count: int(n), Max: c.MaxTags}
 	}
 	if n, ok := v.(int64); !ok || n != 0 {
 		return fmt.Errorf("redisstore: unexpected reply %v from apply script", v)
@@ -276,9 +279,12 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 }
 
 // Namespaces implements tagstore.Store.
-func (s *Store) Namespaces(ctx context.Context, prefix string) ([]arn.Namespace, error) {
+func (s *Store) Namespaces(ctx context.Context, prefix, from string, limit int) ([]arn.Namespace, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	// 0xff never occurs in UTF-8, so it bounds every string with the prefix.
-	strs, err := s.client.ZRangeByLex(ctx, s.registry(), &redis.ZRangeBy{Min: "[" + prefix, Max: "(" + prefix + "\xff"}).Result()
+	strs, err := s.client.ZRangeByLex(ctx, s.registry(), &redis.ZRangeBy{Min: "[" + max(prefix, from), Max: "(" + prefix + "\xff", Count: int64(limit)}).Result()
 	if err != nil {
 		return nil, err
 	}

@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- scan.lua lists the resources of one namespace that match tag filters, in
 -- ascending order of local part. It walks the smallest index that holds every
 -- match and examines at most a budget of candidates, so its cost follows the

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
 		{"LimitRefusesWholeChange", testLimitRefusesWholeChange},
 		{"LimitExemptPrefixes", testLimitExemptPrefixes},
 		{"LimitAllowsOverwriteWhenOver", testLimitAllowsOverwriteWhenOver},
+		{"LimitTotal", testLimitTotal},
 		{"ApplyReportsPerChange", testApplyReportsPerChange},
 		{"GetKeepsOrderAndSkipsUnknown", testGetKeepsOrderAndSkipsUnknown},
 		{"Namespaces", testNamespaces},
@@ -216,7 +217,7 @@ func testUntagAbsentIsNoOp(t *testing.T, s tagstore.Store) {
 		t.Fatal("removing tags from an unknown resource made it known")
 	}
 	apply(t, s, remove(t, b1, "env"))
-	got, err := s.Namespaces(context.Background(), "arn:")
+	got, err := s.Namespaces(context.Background(), "arn:", "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,6 +314,26 @@ func testLimitExemptPrefixes(t *testing.T, s tagstore.Store) {
 	}
 }
 
+// testLimitTotal checks MaxTotal, which exempt keys do not escape.
+func testLimitTotal(t *testing.T, s tagstore.Store) {
+	c := set(t, i1, append(manyTags("k", 3), "sys:a", "1", "sys:b", "2")...)
+	c.MaxTags, c.ExemptPrefixes, c.MaxTotal = 3, []string{"sys:"}, 5
+	apply(t, s, c)
+	c = set(t, i1, "sys:c", "3")
+	c.MaxTags, c.ExemptPrefixes, c.MaxTotal = 3, []string{"sys:"}, 5
+	err := s.Apply(context.Background(), []tagstore.Change{c})[0]
+	var le *tagstore.LimitError
+	if !errors.As(err, &le) || *le != (tagstore.LimitError{Count: 6, Max: 5}) {
+		t.Fatalf("a sixth key under MaxTotal 5: %v", err)
+	}
+	c.Remove = []string{"sys:a"} // replacing one is fine
+	apply(t, s, c)
+	got, _ := tags(t, s, i1)
+	if len(got) != 5 || got["sys:c"] != "3" {
+		t.Fatalf("tags %v", got)
+	}
+}
+
 func testLimitAllowsOverwriteWhenOver(t *testing.T, s tagstore.Store) {
 	apply(t, s, set(t, i1, manyTags("k", 30)...))
 	c := set(t, i1, "k00", "new")
@@ -359,7 +380,7 @@ func testNamespaces(t *testing.T, s tagstore.Store) {
 	ctx := context.Background()
 	apply(t, s, set(t, v1, "a", "1"), set(t, i1, "a", "1"), set(t, b1, "a", "1"),
 		set(t, "arn:huaweicloud:organizations:::ou/ou-1", "a", "1"))
-	got, err := s.Namespaces(ctx, "arn:")
+	got, err := s.Namespaces(ctx, "arn:", "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,11 +394,18 @@ func testNamespaces(t *testing.T, s tagstore.Store) {
 		"arn:aws:s3:::",
 		"arn:huaweicloud:organizations:::ou",
 	})
-	got, _ = s.Namespaces(ctx, "arn:aws:ec2:")
+	got, _ = s.Namespaces(ctx, "arn:aws:ec2:", "", 100)
 	equal(t, "ec2 namespaces", len(got), 2)
 	equal(t, "first", got[0], arn.Namespace{Partition: "aws", Service: "ec2", Region: "us-east-1", Account: "111111111111", Type: "instance"})
-	got, _ = s.Namespaces(ctx, "arn:gcp:")
+	got, _ = s.Namespaces(ctx, "arn:gcp:", "", 100)
 	equal(t, "no namespaces", len(got), 0)
+	// Paging: from is inclusive, limit bounds the answer.
+	got, _ = s.Namespaces(ctx, "arn:", "arn:aws:ec2:us-east-1:111111111111:volume", 2)
+	equal(t, "from volume, two", []string{got[0].String(), got[1].String()}, []string{"arn:aws:ec2:us-east-1:111111111111:volume", "arn:aws:s3:::"})
+	got, _ = s.Namespaces(ctx, "arn:aws:", "arn:b", 10)
+	equal(t, "from past the prefix", len(got), 0)
+	got, _ = s.Namespaces(ctx, "arn:aws:s3:", "arn:a", 10)
+	equal(t, "from before the prefix", len(got), 1)
 }
 
 func testScanFilters(t *testing.T, s tagstore.Store) {
@@ -701,6 +729,7 @@ func testConcurrentChangesAreAtomic(t *testing.T, s tagstore.Store) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	wantExactIndexes(t, s, ns(t, i1), resources)
 }
 
 // testConcurrentLimit races writers each adding one new key to the same
@@ -787,6 +816,50 @@ func testIndexesExactAfterStorm(t *testing.T, s tagstore.Store) {
 			got := resourceNames(scanAll(t, s, n[0], tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: k, Values: []string{v}}}, Limit: 5}))
 			equal(t, "matches of "+k+"="+v, got, truthMatch[k+"="+v])
 		}
+	}
+	wantExactIndexes(t, s, n[0], resources)
+}
+
+// wantExactIndexes checks every index of a namespace against the tags of
+// its resources. A scan examines each member of the index it walks, so an
+// index holding a stale member shows as Examined above the matches.
+func wantExactIndexes(t *testing.T, s tagstore.Store, n arn.Namespace, resources []string) {
+	t.Helper()
+	var known, untagged []string
+	withKey := map[string][]string{}
+	withValue := map[[2]string][]string{}
+	for _, r := range resources {
+		tg, ok := tags(t, s, r)
+		if !ok {
+			continue
+		}
+		known = append(known, r)
+		if len(tg) == 0 {
+			untagged = append(untagged, r)
+		}
+		for k, v := range tg {
+			withKey[k] = append(withKey[k], r)
+			withValue[[2]string{k, v}] = append(withValue[[2]string{k, v}], r)
+		}
+	}
+	check := func(what string, q tagstore.ScanQuery, want []string) {
+		t.Helper()
+		q.Limit = len(resources) + 1
+		r, err := s.ScanResources(context.Background(), n, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resourceNames(r.Resources); !slices.Equal(got, want) || r.Examined != len(want) || r.More {
+			t.Fatalf("%s: %v, %d examined, More %v; want %v", what, got, r.Examined, r.More, want)
+		}
+	}
+	check("known", tagstore.ScanQuery{}, known)
+	check("untagged", tagstore.ScanQuery{UntaggedOnly: true}, untagged)
+	for k, want := range withKey {
+		check("key "+k, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: k}}}, want)
+	}
+	for kv, want := range withValue {
+		check("value "+kv[0]+"="+kv[1], tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: kv[0], Values: []string{kv[1]}}}}, want)
 	}
 }
 
