@@ -12,6 +12,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi v1.41.10
 	github.com/aws/smithy-go v1.28.8
 	github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.207
+	github.com/prometheus/common v0.73.1
 	github.com/tagway/tagway v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
 )
@@ -26,6 +27,9 @@ require (
 	github.com/mattn/go-isatty v0.0.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180228061459-e0a39a4cb421 // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/pandatix/go-abnf v0.5.3 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/tjfoc/gmsm v1.4.1 // indirect
 	go.mongodb.org/mongo-driver v1.13.1 // indirect
 	golang.org/x/net v0.61.0 // indirect

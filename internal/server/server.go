@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/metrics"
 )
 
 // Config describes the servers.
@@ -43,7 +45,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HealthInterval is how often the gRPC health status follows Ready.
 	HealthInterval time.Duration
-	Log            *slog.Logger
+	// Metrics records every call; nil makes a registry of the server's own.
+	Metrics *metrics.Registry
+	Log     *slog.Logger
 }
 
 // Dialect is a REST API served on the HTTP port.
@@ -51,6 +55,11 @@ type Dialect interface {
 	http.Handler
 	// Claims reports whether the request is in this dialect.
 	Claims(*http.Request) bool
+	// Name names the dialect in metrics.
+	Name() string
+	// Operation names the operation of a claimed request, from a fixed set
+	// ("unknown" for none), for metrics.
+	Operation(*http.Request) string
 }
 
 // Server holds the listeners.
@@ -81,6 +90,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HealthInterval <= 0 {
 		cfg.HealthInterval = 5 * time.Second
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	s := &Server{cfg: cfg}
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
@@ -91,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
 
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.trackUnary, s.recoverUnary))
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.trackUnary, s.observeUnary, s.recoverUnary))
 	tagwayv1.RegisterTaggingServiceServer(s.grpc, cfg.Service)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -108,10 +120,17 @@ func New(cfg Config) (*Server, error) {
 		case r.URL.Path == "/readyz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			s.readyz(w, r)
 			return
+		case r.URL.Path == "/metrics" && r.Method == http.MethodGet:
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			_, _ = cfg.Metrics.WriteTo(w)
+			return
 		}
 		for _, d := range cfg.Dialects {
 			if d.Claims(r) {
-				d.ServeHTTP(w, r)
+				start := time.Now()
+				sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+				d.ServeHTTP(sw, r)
+				cfg.Metrics.Observe(d.Name(), d.Operation(r), strconv.Itoa(sw.code), time.Since(start))
 				return
 			}
 		}
@@ -222,6 +241,28 @@ func (s *Server) waitIdle(ctx context.Context) bool {
 	return true
 }
 
+// observeUnary records every gRPC call in the metrics.
+func (s *Server) observeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	s.cfg.Metrics.Observe("grpc", info.FullMethod, status.Code(err).String(), time.Since(start))
+	return resp, err
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // trackUnary counts running unary calls for shutdown.
 func (s *Server) trackUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	s.inflight.Add(1)
@@ -235,6 +276,7 @@ func (s *Server) setHealth(ctx context.Context) {
 	if err := s.ready(ctx); err != nil {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
+	s.cfg.Metrics.SetReady(st == healthpb.HealthCheckResponse_SERVING)
 	for _, name := range healthServices {
 		s.health.SetServingStatus(name, st)
 	}

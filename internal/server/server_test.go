@@ -198,6 +198,27 @@ func TestGracefulStop(t *testing.T) {
 	}
 }
 
+func TestMetrics(t *testing.T) {
+	h := start(t, server.Config{Dialects: []server.Dialect{dialect{func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	}}}})
+	get(t, h.base+"/a")
+	c := tagwayv1.NewTaggingServiceClient(h.conn)
+	c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::b"}, Tags: map[string]string{"k": "v"}})
+	c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{})
+	code, body := get(t, h.base+"/metrics")
+	for _, want := range []string{
+		`tagway_request_duration_seconds_count{surface="test",operation="a",code="418"} 1`,
+		`tagway_request_duration_seconds_count{surface="grpc",operation="/tagway.v1.TaggingService/TagResources",code="OK"} 1`,
+		`tagway_request_duration_seconds_count{surface="grpc",operation="/tagway.v1.TaggingService/TagResources",code="InvalidArgument"} 1`,
+		"tagway_store_ready 1",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics (%d) lacks %s:\n%s", code, want, body)
+		}
+	}
+}
+
 // slowService blocks GetResourceTags until release is closed.
 type slowService struct {
 	tagwayv1.TaggingServiceServer
@@ -269,6 +290,8 @@ func TestPanicBecomes500(t *testing.T) {
 type dialect struct{ f http.HandlerFunc }
 
 func (d dialect) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.f(w, r) }
+func (d dialect) Name() string                                     { return "test" }
+func (d dialect) Operation(r *http.Request) string                 { return strings.TrimPrefix(r.URL.Path, "/") }
 func (d dialect) Claims(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/a") || r.URL.Path == "/slow" || r.URL.Path == "/x"
 }

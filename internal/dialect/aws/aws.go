@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -75,6 +76,23 @@ func New(core tagwayv1.TaggingServiceServer) *Handler {
 // posts to the root path, where a missing target is AWS's error to report.
 func (h *Handler) Claims(r *http.Request) bool {
 	return r.Header.Get("X-Amz-Target") != "" || r.Method == http.MethodPost && r.URL.Path == "/"
+}
+
+// Name implements server.Dialect.
+func (h *Handler) Name() string { return "aws" }
+
+// operations are the operations of the API, for Operation.
+var operations = []string{
+	"TagResources", "UntagResources", "GetResources", "GetTagKeys", "GetTagValues",
+	"GetComplianceSummary", "StartReportCreation", "DescribeReportCreation",
+}
+
+// Operation implements server.Dialect.
+func (h *Handler) Operation(r *http.Request) string {
+	if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix); ok && slices.Contains(operations, op) {
+		return op
+	}
+	return "unknown"
 }
 
 // ServeHTTP handles one AWS request.

@@ -61,3 +61,17 @@ func TestToAPIError(t *testing.T) {
 		}
 	}
 }
+
+func TestOperation(t *testing.T) {
+	h := &Handler{}
+	for target, want := range map[string]string{
+		TargetPrefix + "UntagResources": "UntagResources", TargetPrefix + "Bogus": "unknown",
+		"Other.UntagResources": "unknown", "": "unknown",
+	} {
+		r, _ := http.NewRequest(http.MethodPost, "http://h/", nil)
+		r.Header.Set("X-Amz-Target", target)
+		if got := h.Operation(r); got != want {
+			t.Errorf("Operation(%q) = %q, want %q", target, got, want)
+		}
+	}
+}

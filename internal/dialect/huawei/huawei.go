@@ -62,6 +62,37 @@ func (h *Handler) Claims(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, PathPrefix) || r.URL.Path == strings.TrimSuffix(PathPrefix, "/")
 }
 
+// Name implements server.Dialect.
+func (h *Handler) Name() string { return "huawei" }
+
+// Operation implements server.Dialect: it names the operation a method
+// and path have the shape of.
+func (h *Handler) Operation(r *http.Request) string {
+	seg := strings.Split(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
+	last := seg[len(seg)-1]
+	switch {
+	case len(seg) == 3 && seg[0] == "resources" && r.Method == http.MethodPost && last == "tag":
+		return "TagResource"
+	case len(seg) == 3 && seg[0] == "resources" && r.Method == http.MethodPost && last == "untag":
+		return "UntagResource"
+	case len(seg) == 3 && seg[0] == "resources" && r.Method == http.MethodGet && last == "tags":
+		return "ListTagsForResource"
+	case len(seg) == 4 && r.Method == http.MethodPost && seg[2] == "tags" && last == "create":
+		return "CreateTagResource"
+	case len(seg) == 4 && r.Method == http.MethodPost && seg[2] == "tags" && last == "delete":
+		return "DeleteTagResource"
+	case len(seg) == 3 && r.Method == http.MethodGet && last == "tags":
+		return "ListTagResources"
+	case len(seg) == 2 && r.Method == http.MethodGet && last == "tags":
+		return "ListResourceTags"
+	case len(seg) == 3 && r.Method == http.MethodPost && seg[1] == "resource-instances" && last == "filter":
+		return "ListResourceInstances"
+	case len(seg) == 3 && r.Method == http.MethodPost && seg[1] == "resource-instances" && last == "count":
+		return "ShowResourceInstancesCount"
+	}
+	return "unknown"
+}
+
 // ServeHTTP handles one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()

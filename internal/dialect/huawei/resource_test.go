@@ -1,6 +1,9 @@
 package huawei
 
-import "testing"
+import (
+	"net/http"
+	"testing"
+)
 
 func TestResolve(t *testing.T) {
 	good := []struct{ typ, id, name string }{
@@ -40,5 +43,28 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := resolveTyped("resources", "ou-1"); err == nil || err.Status != 404 {
 		t.Errorf("resources as a type: %v", err)
+	}
+}
+
+func TestOperation(t *testing.T) {
+	h := &Handler{}
+	for _, tc := range []struct{ method, path, want string }{
+		{"POST", "resources/ou-1/tag", "TagResource"},
+		{"POST", "resources/ou-1/untag", "UntagResource"},
+		{"GET", "resources/ou-1/tags", "ListTagsForResource"},
+		{"POST", "organizations:ous/ou-1/tags/create", "CreateTagResource"},
+		{"POST", "organizations:ous/ou-1/tags/delete", "DeleteTagResource"},
+		{"GET", "organizations:ous/ou-1/tags", "ListTagResources"},
+		{"GET", "organizations:ous/tags", "ListResourceTags"},
+		{"POST", "organizations:ous/resource-instances/filter", "ListResourceInstances"},
+		{"POST", "organizations:ous/resource-instances/count", "ShowResourceInstancesCount"},
+		{"GET", "resources/ou-1/tag", "unknown"},
+		{"POST", "a/b/c/d/e", "unknown"},
+		{"GET", "", "unknown"},
+	} {
+		r, _ := http.NewRequest(tc.method, "http://h"+PathPrefix+tc.path, nil)
+		if got := h.Operation(r); got != tc.want {
+			t.Errorf("%s %s = %s, want %s", tc.method, tc.path, got, tc.want)
+		}
 	}
 }
