@@ -21,7 +21,7 @@ import (
 
 	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
-	"github.com/tagway/tagway/internal/dialect/strictjson"
+	"github.com/tagway/tagway/internal/dialect/gateway"
 )
 
 const (
@@ -51,20 +51,11 @@ type Handler struct {
 func New(core tagwayv1.TaggingServiceServer) *Handler {
 	// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
 	// "PaginationToken":""), absent messages are not.
-	m := strictjson.New(ContentType)
-	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
-		runtime.WithMarshalerOption(ContentType, m),
-		runtime.WithErrorHandler(writeError),
-		runtime.WithRoutingErrorHandler(func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, _ int) {
+	mux := gateway.NewMux(gateway.NewMarshaler(ContentType),
+		func(w http.ResponseWriter, _ *http.Request, err error) { writeAPIError(w, toAPIError(err)) },
+		func(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, unknownOperation(r.Header.Get("X-Amz-Target")))
-		}),
-		runtime.WithDisablePathLengthFallback(),
-		runtime.WithDisableHTTPMethodOverride(),
-		// Pass no request headers on as gRPC metadata: the service reads
-		// what it needs from the request context.
-		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
-		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		},
 	)
 	if err := awsv1.RegisterResourceGroupsTaggingServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
 		panic(err) // only fails for a nil mux or server

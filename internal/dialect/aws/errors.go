@@ -2,14 +2,12 @@ package aws
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -82,11 +80,6 @@ func toAPIError(err error) *apiError {
 		return &apiError{Type: "RequestCanceled", Status: 499, Message: "the client cancelled the request"}
 	}
 	return &apiError{Type: "InternalServiceException", Status: http.StatusInternalServerError, Message: "internal error"}
-}
-
-// writeError is the mux's error handler.
-func writeError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
-	writeAPIError(w, toAPIError(err))
 }
 
 // writeAPIError writes e as awsJson1.1 does: the name in __type and in

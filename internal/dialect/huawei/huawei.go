@@ -20,7 +20,7 @@ import (
 
 	huaweiv1 "github.com/tagway/tagway/gen/go/tagway/huawei/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
-	"github.com/tagway/tagway/internal/dialect/strictjson"
+	"github.com/tagway/tagway/internal/dialect/gateway"
 )
 
 const (
@@ -37,19 +37,9 @@ type Handler struct {
 
 // New returns the dialect's handler over the core service.
 func New(core tagwayv1.TaggingServiceServer) *Handler {
-	m := huaweiJSON{strictjson.New("application/json;charset=UTF-8")}
-	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
-		runtime.WithErrorHandler(func(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-			writeAPIError(w, r, toAPIError(err))
-		}),
-		runtime.WithRoutingErrorHandler(func(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, _ int) {
-			writeAPIError(w, r, noSuchAPI(r))
-		}),
-		runtime.WithDisablePathLengthFallback(),
-		runtime.WithDisableHTTPMethodOverride(),
-		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
-		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+	mux := gateway.NewMux(huaweiJSON{gateway.NewMarshaler("application/json;charset=UTF-8")},
+		func(w http.ResponseWriter, r *http.Request, err error) { writeAPIError(w, r, toAPIError(err)) },
+		func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, r, noSuchAPI(r)) },
 	)
 	if err := huaweiv1.RegisterOrganizationsServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
 		panic(err) // only fails for a nil mux or server
@@ -136,7 +126,7 @@ func newRequestID() string {
 
 // huaweiJSON sends no body at all for a message without fields: the
 // mutating calls answer 200 with an empty body.
-type huaweiJSON struct{ *strictjson.Marshaler }
+type huaweiJSON struct{ *gateway.Marshaler }
 
 // Marshal implements runtime.Marshaler.
 func (m huaweiJSON) Marshal(v any) ([]byte, error) {

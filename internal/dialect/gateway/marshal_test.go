@@ -1,4 +1,4 @@
-package strictjson
+package gateway
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestDecode(t *testing.T) {
-	m := New("application/x-test")
+	m := NewMarshaler("application/x-test")
 	for _, tc := range []struct {
 		body string
 		want error // nil: decodes

@@ -1,8 +1,6 @@
-// Package strictjson is the grpc-gateway marshaler of the REST dialects:
-// protojson that emits empty lists, maps and strings, ignores unknown
-// members, refuses a body that is anything but one JSON value, and sends a
-// dialect's own media type.
-package strictjson
+// Package gateway holds what the REST dialects build their grpc-gateway
+// muxes from: a strict JSON marshaler and the mux options they share.
+package gateway
 
 import (
 	"bytes"
@@ -14,14 +12,17 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// Marshaler implements runtime.Marshaler.
+// Marshaler is protojson that emits empty lists, maps and strings, ignores
+// unknown members, refuses a body that is anything but one JSON value, and
+// sends a dialect's own media type. It implements runtime.Marshaler.
 type Marshaler struct {
 	*runtime.JSONPb
 	contentType string
 }
 
-// New returns a Marshaler whose responses have the given media type.
-func New(contentType string) *Marshaler {
+// NewMarshaler returns a Marshaler whose responses have the given media
+// type.
+func NewMarshaler(contentType string) *Marshaler {
 	return &Marshaler{
 		JSONPb: &runtime.JSONPb{
 			// Empty lists, maps and strings are sent; absent messages and
