@@ -1,7 +1,6 @@
 package aws
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -16,11 +15,30 @@ const maxARNLength = 1011
 // names in any other.
 var partitions = []string{"aws", "aws-cn", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-us-gov"}
 
-var (
-	servicePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	regionPattern  = regexp.MustCompile(`^[a-z0-9-]*$`)
-	accountPattern = regexp.MustCompile(`^([0-9]{12})?$`)
-)
+// onlyOf reports whether s holds only bytes of the given classes: 'a' for
+// lower-case letters, '0' for digits, '-' for itself.
+func onlyOf(s, classes string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z' && strings.IndexByte(classes, 'a') >= 0:
+		case '0' <= c && c <= '9' && strings.IndexByte(classes, '0') >= 0:
+		case c == '-' && strings.IndexByte(classes, '-') >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validService: [a-z0-9][a-z0-9-]*
+func validService(s string) bool { return s != "" && s[0] != '-' && onlyOf(s, "a0-") }
+
+// validRegion: [a-z0-9-]*
+func validRegion(s string) bool { return onlyOf(s, "a0-") }
+
+// validAccount: empty or 12 digits.
+func validAccount(s string) bool { return s == "" || len(s) == 12 && onlyOf(s, "0") }
 
 // parseARN checks an ARN the way the tagging API does before anything else:
 // a malformed ARN fails the whole request.
@@ -32,8 +50,8 @@ func parseARN(s string) (arn.Name, *apiError) {
 		return bad()
 	}
 	n, err := arn.Parse(s)
-	if err != nil || !slices.Contains(partitions, n.Partition) || !servicePattern.MatchString(n.Service) ||
-		!regionPattern.MatchString(n.Region) || !accountPattern.MatchString(n.Account) {
+	if err != nil || !slices.Contains(partitions, n.Partition) || !validService(n.Service) ||
+		!validRegion(n.Region) || !validAccount(n.Account) {
 		return bad()
 	}
 	return n, nil

@@ -152,7 +152,7 @@ func signingRegion(auth string) string {
 	}
 	cred, _, _ := strings.Cut(rest, ",")
 	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) != 5 || !regionPattern.MatchString(parts[2]) {
+	if len(parts) != 5 || !validRegion(parts[2]) {
 		return ""
 	}
 	return parts[2]

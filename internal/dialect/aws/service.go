@@ -115,7 +115,7 @@ func scopes(ctx context.Context, filters []string) ([]*tagwayv1.ResourceScope, e
 	out := make([]*tagwayv1.ResourceScope, 0, len(filters))
 	for i, f := range filters {
 		svc, typ, typed := strings.Cut(f, ":")
-		if !servicePattern.MatchString(svc) || typed && (typ == "" || strings.ContainsAny(typ, ":/") || utf8.RuneCountInString(f) > 256) {
+		if !validService(svc) || typed && (typ == "" || strings.ContainsAny(typ, ":/") || utf8.RuneCountInString(f) > 256) {
 			return nil, invalidParameter("ResourceTypeFilters[%d]: %q is not of the form service or service:resourceType (for example ec2 or ec2:instance)", i, f)
 		}
 		sc := &tagwayv1.ResourceScope{Partitions: base.GetPartitions(), Regions: base.GetRegions(), Services: []string{svc}}

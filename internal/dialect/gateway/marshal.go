@@ -10,6 +10,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // Marshaler is protojson that emits empty lists, maps and strings, ignores
@@ -37,7 +38,8 @@ func NewMarshaler(contentType string) *Marshaler {
 // ContentType implements runtime.Marshaler.
 func (m *Marshaler) ContentType(any) string { return m.contentType }
 
-// ErrTrailingData reports a body with more than one JSON value.
+// ErrTrailingData reports a body that is not one JSON value, when decoding
+// into something other than a proto message.
 var ErrTrailingData = errors.New("the body holds data after its JSON value")
 
 // NewDecoder implements runtime.Marshaler. It reads the whole body: an
@@ -52,12 +54,12 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 		if len(bytes.TrimSpace(b)) == 0 {
 			return io.EOF
 		}
+		if msg, ok := v.(proto.Message); ok {
+			// protojson reads the body once and refuses anything after
+			// the value (JSONPb.Unmarshal would parse it twice).
+			return m.UnmarshalOptions.Unmarshal(b, msg)
+		}
 		if !json.Valid(b) {
-			dec := json.NewDecoder(bytes.NewReader(b))
-			var first json.RawMessage
-			if err := dec.Decode(&first); err != nil {
-				return err
-			}
 			return ErrTrailingData
 		}
 		return m.JSONPb.Unmarshal(b, v)
