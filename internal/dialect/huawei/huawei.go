@@ -96,7 +96,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "APIGW.0201", Message: fmt.Sprintf("Request entity too large: the body is over %d bytes", MaxBodyBytes)})
 		return
 	}
-	ctx := context.WithValue(r.Context(), callKey{}, call{requestID: id, body: body, noBody: len(bytes.TrimSpace(body)) == 0})
+	ctx := context.WithValue(r.Context(), callKey{}, call{body: body, noBody: len(bytes.TrimSpace(body)) == 0})
 	r2 := r.WithContext(ctx)
 	r2.Body = io.NopCloser(bytes.NewReader(body))
 	r2.ContentLength = int64(len(body))
@@ -105,9 +105,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // call is what the front handler learned about a request.
 type call struct {
-	requestID string
-	body      []byte
-	noBody    bool
+	body   []byte // as sent
+	noBody bool
 }
 
 type callKey struct{}
