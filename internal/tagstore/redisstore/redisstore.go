@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -76,7 +77,36 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("redis at %s: %w", Redact(rawURL), err)
 	}
+	info, err := client.Info(ctx, "server").Result()
+	if err == nil {
+		err = checkVersion(info)
+	}
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("redis at %s: %w", Redact(rawURL), err)
+	}
 	return New(client, DefaultPrefix), nil
+}
+
+// MinVersion is the oldest Redis tagway runs on: its scripts declare their
+// flags in a #!lua line, which Redis 7.0 introduced.
+const MinVersion = 7
+
+// checkVersion refuses a server older than MinVersion, from the text of
+// INFO server.
+func checkVersion(info string) error {
+	for _, line := range strings.Split(info, "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:")
+		if !ok {
+			continue
+		}
+		major, _, _ := strings.Cut(v, ".")
+		if n, err := strconv.Atoi(major); err != nil || n < MinVersion {
+			return fmt.Errorf("the server runs Redis %s; tagway needs Redis %d.0 or later", v, MinVersion)
+		}
+		return nil
+	}
+	return nil // a proxy that hides the version: the scripts will tell
 }
 
 // NewClient returns a go-redis client for rawURL (see Open) without

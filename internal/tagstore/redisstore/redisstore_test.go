@@ -265,3 +265,107 @@ func BenchmarkStore(b *testing.B) {
 		return s
 	})
 }
+
+// TestChangeDuringSlotMigration sets the slot of a namespace MIGRATING, as
+// a Cluster does while resharding, during which any access to a key that is
+// not on the node fails a script. A change must then either complete or
+// fail before its first write: never leave the indexes half-updated.
+func TestChangeDuringSlotMigration(t *testing.T) {
+	c := redistest.RunCluster(t)
+	s := open(t, c.URL())
+	defer s.Close()
+	ctx := context.Background()
+	res, other, bare := "arn:aws:ec2:us-east-1:111111111111:instance/i-1", "arn:aws:ec2:us-east-1:111111111111:instance/i-4", "arn:aws:ec2:us-east-1:111111111111:instance/i-9"
+	tag(t, s, res, "k", "v")
+	tag(t, s, other, "k", "other")
+	tag(t, s, bare, "gone", "x")
+	if err := s.Apply(ctx, []tagstore.Change{{Resource: mustParse(t, bare), Remove: []string{"gone"}}})[0]; err != nil {
+		t.Fatal(err)
+	}
+
+	slot, err := c.Nodes[0].Do("CLUSTER", "KEYSLOT", "tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:known")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var source, target *redistest.Server
+	for _, n := range c.Nodes {
+		if keys, _ := n.Do("CLUSTER", "COUNTKEYSINSLOT", slot); keys != "0" {
+			source = n
+		} else if target == nil {
+			target = n
+		}
+	}
+	id := func(n *redistest.Server) string {
+		v, err := n.Do("CLUSTER", "MYID")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if _, err := target.Do("CLUSTER", "SETSLOT", slot, "IMPORTING", id(source)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := source.Do("CLUSTER", "SETSLOT", slot, "MIGRATING", id(target)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every key this change touches is on the node; it removes the last
+	// member of an index (v:1:kv), which a script must not read afterwards.
+	if err := s.Apply(ctx, []tagstore.Change{{Resource: mustParse(t, res), Remove: []string{"k"}}})[0]; err != nil {
+		t.Fatalf("untag during migration: %v", err)
+	}
+	// This change needs keys that do not exist (k:new, ...): it must fail
+	// before writing anything.
+	if err := s.Apply(ctx, []tagstore.Change{{Resource: mustParse(t, other), Set: map[string]string{"new": "1"}}})[0]; err == nil {
+		t.Fatal("a change needing absent keys succeeded during migration")
+	}
+
+	for _, n := range []*redistest.Server{source, target} {
+		if _, err := n.Do("CLUSTER", "SETSLOT", slot, "STABLE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := s.Get(ctx, []arn.Name{mustParse(t, res), mustParse(t, other)})
+	if err != nil || len(rs) != 2 || len(rs[0].Tags) != 0 || len(rs[1].Tags) != 1 || rs[1].Tags[0].Value != "other" {
+		t.Fatalf("after migration: %+v, %v", rs, err)
+	}
+	ns := mustParse(t, res).Namespace()
+	for _, q := range []struct {
+		query tagstore.ScanQuery
+		want  int
+	}{
+		{tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "k"}}, Limit: 10}, 1},
+		{tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "k", Values: []string{"v"}}}, Limit: 10}, 0},
+		{tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "new"}}, Limit: 10}, 0},
+		{tagstore.ScanQuery{UntaggedOnly: true, Limit: 10}, 2},
+	} {
+		r, err := s.ScanResources(ctx, ns, q.query)
+		if err != nil || len(r.Resources) != q.want || r.Examined != q.want {
+			t.Fatalf("scan %+v: %d resources, %d examined, %v; want %d", q.query, len(r.Resources), r.Examined, err, q.want)
+		}
+	}
+	vals, err := s.ScanValues(ctx, []arn.Namespace{ns}, "k", "", 10)
+	if err != nil || strings.Join(vals[0], ",") != "other" {
+		t.Fatalf("values of k = %v, %v", vals, err)
+	}
+	keys, _ := s.ScanKeys(ctx, []arn.Namespace{ns}, "", 10)
+	if strings.Join(keys[0], ",") != "k" {
+		t.Fatalf("keys = %v", keys)
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	for info, ok := range map[string]bool{
+		"# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n": true,
+		"redis_version:7.2.4\r\n":  true,
+		"redis_version:8.0.0\r\n":  true,
+		"redis_version:6.2.14\r\n": false,
+		"redis_version:5.0.7\r\n":  false,
+		"redis_version:x\r\n":      false,
+		"# Server\r\n":             true,
+	} {
+		if err := redisstore.CheckVersion(info); (err == nil) != ok {
+			t.Errorf("checkVersion(%q) = %v", info, err)
+		}
+	}
+}

@@ -1,0 +1,4 @@
+package redisstore
+
+// CheckVersion exposes checkVersion to the external tests.
+var CheckVersion = checkVersion
