@@ -642,6 +642,7 @@ func TestAWSWire(t *testing.T) {
 			{"array body", op("GetTagKeys"), `[]`, 400, "SerializationException", ""},
 			{"trailing data", op("GetTagKeys"), `{} {}`, 400, "SerializationException", ""},
 			{"invalid", op("UntagResources"), `{"ResourceARNList":[],"TagKeys":["k"]}`, 400, "InvalidParameterException", "ResourceARNList"},
+			{"empty ARN list, proto name", op("GetResources"), `{"resource_arn_list":[]}`, 400, "InvalidParameterException", "ResourceARNList"},
 			{"too large", op("TagResources"), `{"Tags":{"k":"` + strings.Repeat("v", 4<<20) + `"}}`, 413, "RequestEntityTooLargeException", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ type config struct {
 func flagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("tagway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address: /healthz, /readyz and the REST dialects [TAGWAY_HTTP_ADDR]")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address: /healthz, /readyz, /metrics and the REST dialects [TAGWAY_HTTP_ADDR]")
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
 	fs.StringVar(&c.store, "store", "memory", "tag store: memory, or a Redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://) [TAGWAY_STORE]")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long while reporting not ready [TAGWAY_DRAIN_DELAY]")

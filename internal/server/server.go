@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
@@ -34,9 +35,9 @@ type Config struct {
 	Service tagwayv1.TaggingServiceServer
 	// Ready reports whether the store is reachable.
 	Ready func(context.Context) error
-	// Dialects serve the REST APIs: each request but /healthz and /readyz
-	// goes to the first dialect that claims it; one no dialect claims gets a
-	// 404.
+	// Dialects serve the REST APIs: each request but /healthz, /readyz and
+	// /metrics goes to the first dialect that claims it; one no dialect
+	// claims gets a 404.
 	Dialects []Dialect
 	// DrainDelay is how long to keep serving, reporting not ready, after
 	// shutdown begins, so that load balancers stop sending traffic first.
@@ -45,9 +46,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HealthInterval is how often the gRPC health status follows Ready.
 	HealthInterval time.Duration
-	// Metrics records every call; nil makes a registry of the server's own.
-	Metrics *metrics.Registry
-	Log     *slog.Logger
+	Log            *slog.Logger
 }
 
 // Dialect is a REST API served on the HTTP port.
@@ -71,9 +70,10 @@ type Server struct {
 	http     *http.Server
 	health   *health.Server
 	draining atomic.Bool
-	// inflight counts unary gRPC handlers running: shutdown waits for them,
-	// but not for streams (health Watch) that would never end by themselves.
-	inflight atomic.Int64
+	// calls counts gRPC calls under way: shutdown waits for them, but not
+	// for health Watch streams, which never end by themselves.
+	calls   callCounter
+	metrics *metrics.Registry
 }
 
 // healthServices are the names grpc.health.v1 answers for.
@@ -90,10 +90,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HealthInterval <= 0 {
 		cfg.HealthInterval = 5 * time.Second
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = metrics.New()
-	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, metrics: metrics.New()}
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listener: %w", err)
@@ -103,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
 
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.trackUnary, s.observeUnary, s.recoverUnary))
+	s.grpc = grpc.NewServer(grpc.StatsHandler(&s.calls), grpc.ChainUnaryInterceptor(s.observeUnary, s.recoverUnary))
 	tagwayv1.RegisterTaggingServiceServer(s.grpc, cfg.Service)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -120,9 +117,9 @@ func New(cfg Config) (*Server, error) {
 		case r.URL.Path == "/readyz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			s.readyz(w, r)
 			return
-		case r.URL.Path == "/metrics" && r.Method == http.MethodGet:
+		case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			_, _ = cfg.Metrics.WriteTo(w)
+			_, _ = s.metrics.WriteTo(w)
 			return
 		}
 		for _, d := range cfg.Dialects {
@@ -130,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 				start := time.Now()
 				sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 				d.ServeHTTP(sw, r)
-				cfg.Metrics.Observe(d.Name(), d.Operation(r), strconv.Itoa(sw.code), time.Since(start))
+				s.metrics.Observe(d.Name(), d.Operation(r), strconv.Itoa(sw.code), time.Since(start))
 				return
 			}
 		}
@@ -209,7 +206,8 @@ func (s *Server) shutdown() {
 		s.http.Close()
 	}
 	// GracefulStop also waits for streams, and a health Watch never ends:
-	// once no unary call runs, give replies a moment to flush, then stop.
+	// once no other call is under way, give replies a moment to flush, then
+	// stop.
 	if s.waitIdle(ctx) {
 		select {
 		case <-stopped:
@@ -220,18 +218,19 @@ func (s *Server) shutdown() {
 	}
 	s.grpc.Stop()
 	<-stopped
-	// Stop does not wait for handlers: let cancelled ones return before the
+	// Stop does not wait for handlers: let cancelled ones end before the
 	// caller closes the store under them.
 	idle, cancelIdle := context.WithTimeout(context.Background(), time.Second)
 	defer cancelIdle()
 	s.waitIdle(idle)
 }
 
-// waitIdle waits until no unary call runs, or ctx ends; it reports which.
+// waitIdle waits until no counted call is under way, or ctx ends; it
+// reports which.
 func (s *Server) waitIdle(ctx context.Context) bool {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for s.inflight.Load() > 0 {
+	for s.calls.n.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return false
@@ -245,7 +244,7 @@ func (s *Server) waitIdle(ctx context.Context) bool {
 func (s *Server) observeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	start := time.Now()
 	resp, err := handler(ctx, req)
-	s.cfg.Metrics.Observe("grpc", info.FullMethod, status.Code(err).String(), time.Since(start))
+	s.metrics.Observe("grpc", info.FullMethod, status.Code(err).String(), time.Since(start))
 	return resp, err
 }
 
@@ -263,12 +262,35 @@ func (w *statusWriter) WriteHeader(code int) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// trackUnary counts running unary calls for shutdown.
-func (s *Server) trackUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	s.inflight.Add(1)
-	defer s.inflight.Add(-1)
-	return handler(ctx, req)
+// callCounter is a gRPC stats handler counting calls from their first
+// byte, before their request has arrived, to their last; health Watch
+// streams are left out.
+type callCounter struct{ n atomic.Int64 }
+
+type countedKey struct{}
+
+func (c *callCounter) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if info.FullMethodName == healthpb.Health_Watch_FullMethodName {
+		return ctx
+	}
+	return context.WithValue(ctx, countedKey{}, true)
 }
+
+func (c *callCounter) HandleRPC(ctx context.Context, st stats.RPCStats) {
+	if ctx.Value(countedKey{}) == nil {
+		return
+	}
+	switch st.(type) {
+	case *stats.Begin:
+		c.n.Add(1)
+	case *stats.End:
+		c.n.Add(-1)
+	}
+}
+
+func (c *callCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+func (c *callCounter) HandleConn(context.Context, stats.ConnStats) {}
 
 // setHealth makes the gRPC health status follow the store's readiness.
 func (s *Server) setHealth(ctx context.Context) {
@@ -276,7 +298,7 @@ func (s *Server) setHealth(ctx context.Context) {
 	if err := s.ready(ctx); err != nil {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
-	s.cfg.Metrics.SetReady(st == healthpb.HealthCheckResponse_SERVING)
+	s.metrics.SetReady(st == healthpb.HealthCheckResponse_SERVING)
 	for _, name := range healthServices {
 		s.health.SetServingStatus(name, st)
 	}

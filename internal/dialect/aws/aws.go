@@ -124,16 +124,20 @@ type call struct {
 	body []byte
 }
 
-// sent reports whether the request body has the top-level member name
-// with a value other than null: proto3 cannot tell an empty list from an
-// absent one.
-func (c call) sent(name string) bool {
+// sent reports whether the request body has a top-level member under any
+// of names (protojson accepts the JSON and the proto name) with a value
+// other than null: proto3 cannot tell an empty list from an absent one.
+func (c call) sent(names ...string) bool {
 	var members map[string]json.RawMessage
 	if json.Unmarshal(c.body, &members) != nil {
 		return false
 	}
-	v, ok := members[name]
-	return ok && string(v) != "null"
+	for _, n := range names {
+		if v, ok := members[n]; ok && string(v) != "null" {
+			return true
+		}
+	}
+	return false
 }
 
 type callKey struct{}

@@ -139,7 +139,7 @@ func (s *service) GetResources(ctx context.Context, req *awsv1.GetResourcesReque
 	}
 	var mappings []*tagwayv1.ResourceTags
 	next := ""
-	if len(req.GetResourceArnList()) == 0 && callOf(ctx).sent("ResourceARNList") {
+	if len(req.GetResourceArnList()) == 0 && callOf(ctx).sent("ResourceARNList", "resource_arn_list") {
 		return nil, invalidParameter("ResourceARNList: is empty; give 1 to %d ARNs, or leave it out", maxReadARNs)
 	}
 	if len(req.GetResourceArnList()) > 0 {

@@ -60,6 +60,10 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 			return m.UnmarshalOptions.Unmarshal(b, msg)
 		}
 		if !json.Valid(b) {
+			var first json.RawMessage
+			if err := json.NewDecoder(bytes.NewReader(b)).Decode(&first); err != nil {
+				return err
+			}
 			return ErrTrailingData
 		}
 		return m.JSONPb.Unmarshal(b, v)

@@ -30,6 +30,18 @@ func TestDecode(t *testing.T) {
 			t.Errorf("Decode(%q) = %v", tc.body, err)
 		}
 	}
+	// Not a proto message (the gateway decodes a body member through a
+	// pointer): syntax errors and trailing data are told apart.
+	var inner *structpb.Struct
+	if err := m.NewDecoder(strings.NewReader(`{"a":`)).Decode(&inner); err == nil || errors.Is(err, ErrTrailingData) {
+		t.Errorf("truncated body: %v", err)
+	}
+	if err := m.NewDecoder(strings.NewReader(`{} x`)).Decode(&inner); !errors.Is(err, ErrTrailingData) {
+		t.Errorf("trailing data: %v", err)
+	}
+	if err := m.NewDecoder(strings.NewReader(`{"a":1}`)).Decode(&inner); err != nil || inner.GetFields()["a"].GetNumberValue() != 1 {
+		t.Errorf("valid body: %v %v", inner, err)
+	}
 	if m.ContentType(nil) != "application/x-test" {
 		t.Error("ContentType")
 	}
