@@ -55,7 +55,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	var pending string // a namespace to resume at, once the page is full
 	err = s.namespaces(ctx, sc, startNS, func(ns arn.Namespace) bool {
 		key := ns.String()
-		if pending == "" && (len(found) == size || budget <= 0 || visited == pageNamespaceBudget) {
+		if len(found) == size || budget <= 0 || visited == pageNamespaceBudget {
 			pending = key
 			return false
 		}
