@@ -104,7 +104,7 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 
 // run runs tagway until ctx is done and returns the exit code. stop is
 // called once shutdown begins, so that a second signal kills the process.
-func run(ctx context.Context, stop func(), args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, stop func(), args []string, getenv func(string) string, stdout, stderr io.Writer) (code int) {
 	c, fs, err := parse(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout, fs)
@@ -135,7 +135,14 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		cancel()
 		return fail(err)
 	}
-	defer store.Close()
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Warn("closing the store", "error", err)
+		}
+		if code == 0 {
+			log.Info("stopped")
+		}
+	}()
 	redisstore.SetLogger(log)
 	svc, err := tagging.New(openCtx, store, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithLogger(log))
 	cancel()
@@ -162,10 +169,6 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	if err := srv.Serve(ctx); err != nil {
 		return fail(err)
 	}
-	if err := store.Close(); err != nil {
-		log.Warn("closing the store", "error", err)
-	}
-	log.Info("stopped")
 	return 0
 }
 

@@ -23,7 +23,7 @@ const (
 	// says what is wrong ("problem").
 	ReasonInvalidParameter = "INVALID_PARAMETER"
 	// ReasonInvalidPageToken: the page token is malformed, forged, or was
-	// issued for a different request.
+	// issued for a different request. The metadata has the "problem".
 	ReasonInvalidPageToken = "INVALID_PAGE_TOKEN"
 	// ReasonPageTokenExpired: the page token is too old; start over.
 	ReasonPageTokenExpired = "PAGE_TOKEN_EXPIRED"
@@ -53,15 +53,16 @@ func invalid(field string, index int, format string, args ...any) error {
 }
 
 func tokenError(err error) error {
+	reason := ReasonInvalidPageToken
 	if errors.Is(err, pagetoken.ErrExpired) {
-		return withInfo(codes.InvalidArgument, ReasonPageTokenExpired, "page_token: "+err.Error(), map[string]string{"field": "page_token"})
+		reason = ReasonPageTokenExpired
 	}
-	return withInfo(codes.InvalidArgument, ReasonInvalidPageToken, "page_token: "+err.Error(), map[string]string{"field": "page_token"})
+	return withInfo(codes.InvalidArgument, reason, "page_token: "+err.Error(), map[string]string{"field": "page_token", "problem": err.Error()})
 }
 
-func storeError(err error) error {
-	return withInfo(codes.Unavailable, ReasonStoreUnavailable, "the tag store is unavailable; retry later", nil)
-}
+// errStoreUnavailable is what a caller learns of a failed store read; the
+// cause goes to the log, not to the caller.
+var errStoreUnavailable = withInfo(codes.Unavailable, ReasonStoreUnavailable, "the tag store is unavailable; retry later", nil)
 
 // Info returns the ErrorInfo of an error the service returned, or nil.
 func Info(err error) *errdetails.ErrorInfo {

@@ -45,5 +45,5 @@ func (s *Service) namespaces(ctx context.Context, sc []arn.Scope, from string, v
 
 func (s *Service) storeFailed(ctx context.Context, err error) error {
 	s.log.LogAttrs(ctx, slog.LevelWarn, "tag store read failed", slog.Any("error", err))
-	return storeError(err)
+	return errStoreUnavailable
 }

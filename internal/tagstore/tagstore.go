@@ -98,6 +98,43 @@ func (c Change) Removes(key, current string) bool {
 	return !ok || want == current
 }
 
+// Check applies c's limits to a resource with the tags cur: it returns a
+// LimitError when the change would leave more keys than MaxTotal allows, or
+// more counted keys than MaxTags allows, and more than the resource had. A
+// backend that cannot call it (a Redis script) must count the same way.
+func (c Change) Check(cur map[string]string) error {
+	over := func(limit int, counts func(key string) bool) *LimitError {
+		if limit <= 0 {
+			return nil
+		}
+		before, after := 0, 0
+		for k, v := range cur {
+			if counts(k) {
+				before++
+				if !c.Removes(k, v) {
+					after++
+				}
+			}
+		}
+		for k := range c.Set {
+			if v, had := cur[k]; (!had || c.Removes(k, v)) && counts(k) {
+				after++
+			}
+		}
+		if after > limit && after > before {
+			return &LimitError{Count: after, Max: limit}
+		}
+		return nil
+	}
+	if e := over(c.MaxTotal, func(string) bool { return true }); e != nil {
+		return e
+	}
+	if e := over(c.MaxTags, func(k string) bool { return !Exempt(k, c.ExemptPrefixes) }); e != nil {
+		return e
+	}
+	return nil
+}
+
 // Tag is a key and its value.
 type Tag struct {
 	Key   string

@@ -6,12 +6,11 @@
 package aws
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -98,21 +97,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, unknownOperation(target))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	ctx := r.Context()
+	r = r.Clone(ctx)
+	body, err := gateway.ReadBody(r, MaxBodyBytes)
+	if errors.Is(err, gateway.ErrTooLarge) {
+		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
+		return
+	}
 	if err != nil {
 		writeAPIError(w, &apiError{Type: "SerializationException", Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error()})
 		return
 	}
-	if len(body) > MaxBodyBytes {
-		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
-		return
-	}
-	ctx := context.WithValue(r.Context(), callKey{}, call{region: signingRegion(r.Header.Get("Authorization")), body: body})
-	r2 := r.Clone(ctx)
-	r2.URL.Path, r2.URL.RawPath = targetPath+target, ""
-	r2.Body = io.NopCloser(bytes.NewReader(body))
-	r2.ContentLength = int64(len(body))
-	h.mux.ServeHTTP(w, r2)
+	r = r.WithContext(context.WithValue(ctx, callKey{}, call{region: signingRegion(r.Header.Get("Authorization")), body: body}))
+	r.URL.Path, r.URL.RawPath = targetPath+target, ""
+	h.mux.ServeHTTP(w, r)
 }
 
 // call is what the front handler learned about a request.

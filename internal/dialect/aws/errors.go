@@ -1,16 +1,14 @@
 package aws
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tagway/tagway/internal/dialect/gateway"
 	"github.com/tagway/tagway/internal/tagging"
 )
 
@@ -66,7 +64,7 @@ func toAPIError(err error) *apiError {
 		}
 		return invalidParameter("%s: %s", field, v.Problem)
 	case tagging.ReasonInvalidPageToken:
-		return invalidParameter("PaginationToken: %s", strings.TrimPrefix(status.Convert(err).Message(), "page_token: "))
+		return invalidParameter("PaginationToken: %s", info.GetMetadata()["problem"])
 	case tagging.ReasonPageTokenExpired:
 		return &apiError{Type: "PaginationTokenExpiredException", Status: http.StatusBadRequest, Message: "PaginationToken has expired; start again without it"}
 	case tagging.ReasonStoreUnavailable:
@@ -85,17 +83,9 @@ func toAPIError(err error) *apiError {
 // writeAPIError writes e as awsJson1.1 does: the name in __type and in
 // X-Amzn-ErrorType, the text in Message.
 func writeAPIError(w http.ResponseWriter, e *apiError) {
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(struct {
+	w.Header().Set("X-Amzn-ErrorType", e.Type)
+	gateway.WriteError(w, e.Status, ContentType, struct {
 		Type    string `json:"__type"`
 		Message string `json:"Message"`
 	}{e.Type, e.Message})
-	h := w.Header()
-	h.Set("Content-Type", ContentType)
-	h.Set("X-Amzn-ErrorType", e.Type)
-	h.Del("Content-Length")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
 }

@@ -42,27 +42,34 @@ type service struct {
 	core tagwayv1.TaggingServiceServer
 }
 
-// arns checks the ARNs of a Tag or Untag call.
-func arns(ctx context.Context, list []string) ([]string, error) {
+// checkARNs checks the ARNs of a Tag or Untag call.
+func checkARNs(ctx context.Context, list []string) error {
 	region := callOf(ctx).region
 	for _, s := range list {
 		n, err := parseARN(s)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := inScope(n, region); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return list, nil
+	return nil
+}
+
+// checkToken bounds a PaginationToken before the core decodes it.
+func checkToken(token string) error {
+	if len(token) > maxTokenLength {
+		return invalidParameter("PaginationToken: is longer than %d characters", maxTokenLength)
+	}
+	return nil
 }
 
 func (s *service) UntagResources(ctx context.Context, req *awsv1.UntagResourcesRequest) (*awsv1.UntagResourcesResponse, error) {
-	resources, err := arns(ctx, req.GetResourceArnList())
-	if err != nil {
+	if err := checkARNs(ctx, req.GetResourceArnList()); err != nil {
 		return nil, err
 	}
-	resp, err := s.core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: resources, TagKeys: req.GetTagKeys(), Limits: limits})
+	resp, err := s.core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: req.GetResourceArnList(), TagKeys: req.GetTagKeys(), Limits: limits})
 	if err != nil {
 		return nil, err
 	}
@@ -70,11 +77,10 @@ func (s *service) UntagResources(ctx context.Context, req *awsv1.UntagResourcesR
 }
 
 func (s *service) TagResources(ctx context.Context, req *awsv1.TagResourcesRequest) (*awsv1.TagResourcesResponse, error) {
-	resources, err := arns(ctx, req.GetResourceArnList())
-	if err != nil {
+	if err := checkARNs(ctx, req.GetResourceArnList()); err != nil {
 		return nil, err
 	}
-	resp, err := s.core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: resources, Tags: req.GetTags(), Limits: limits})
+	resp, err := s.core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: req.GetResourceArnList(), Tags: req.GetTags(), Limits: limits})
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +140,8 @@ func (s *service) GetResources(ctx context.Context, req *awsv1.GetResourcesReque
 	if req.GetExcludeCompliantResources() && !req.GetIncludeComplianceDetails() {
 		return nil, invalidParameter("ExcludeCompliantResources can only be set with IncludeComplianceDetails")
 	}
-	if len(req.GetPaginationToken()) > maxTokenLength {
-		return nil, invalidParameter("PaginationToken: is longer than %d characters", maxTokenLength)
+	if err := checkToken(req.GetPaginationToken()); err != nil {
+		return nil, err
 	}
 	var mappings []*tagwayv1.ResourceTags
 	next := ""
@@ -190,7 +196,8 @@ func (s *service) GetResources(ctx context.Context, req *awsv1.GetResourcesReque
 		}
 		mappings, next = resp.GetResources(), resp.GetNextPageToken()
 	}
-	out := &awsv1.GetResourcesResponse{PaginationToken: next, ResourceTagMappingList: []*awsv1.ResourceTagMapping{}}
+	// The marshaler sends empty lists as [], never leaves them out.
+	out := &awsv1.GetResourcesResponse{PaginationToken: next}
 	if req.GetExcludeCompliantResources() {
 		// Without tag policies every resource complies, so none is left.
 		return out, nil
@@ -201,7 +208,7 @@ func (s *service) GetResources(ctx context.Context, req *awsv1.GetResourcesReque
 			m.Tags[i] = &awsv1.Tag{Key: t.GetKey(), Value: t.GetValue()}
 		}
 		if req.GetIncludeComplianceDetails() {
-			m.ComplianceDetails = &awsv1.ComplianceDetails{NoncompliantKeys: []string{}, KeysWithNoncompliantValues: []string{}, ComplianceStatus: true}
+			m.ComplianceDetails = &awsv1.ComplianceDetails{ComplianceStatus: true}
 		}
 		out.ResourceTagMappingList = append(out.ResourceTagMappingList, m)
 	}
@@ -236,34 +243,27 @@ func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.Resourc
 }
 
 func (s *service) GetTagKeys(ctx context.Context, req *awsv1.GetTagKeysRequest) (*awsv1.GetTagKeysResponse, error) {
-	if len(req.GetPaginationToken()) > maxTokenLength {
-		return nil, invalidParameter("PaginationToken: is longer than %d characters", maxTokenLength)
+	if err := checkToken(req.GetPaginationToken()); err != nil {
+		return nil, err
 	}
 	sc, _ := scopes(ctx, nil)
 	resp, err := s.core.ListTagKeys(ctx, &tagwayv1.ListTagKeysRequest{Scopes: sc, PageSize: tagKeysPageSize, PageToken: req.GetPaginationToken()})
 	if err != nil {
 		return nil, err
 	}
-	return &awsv1.GetTagKeysResponse{TagKeys: nonNil(resp.GetTagKeys()), PaginationToken: resp.GetNextPageToken()}, nil
+	return &awsv1.GetTagKeysResponse{TagKeys: resp.GetTagKeys(), PaginationToken: resp.GetNextPageToken()}, nil
 }
 
 func (s *service) GetTagValues(ctx context.Context, req *awsv1.GetTagValuesRequest) (*awsv1.GetTagValuesResponse, error) {
-	if len(req.GetPaginationToken()) > maxTokenLength {
-		return nil, invalidParameter("PaginationToken: is longer than %d characters", maxTokenLength)
+	if err := checkToken(req.GetPaginationToken()); err != nil {
+		return nil, err
 	}
 	sc, _ := scopes(ctx, nil)
 	resp, err := s.core.ListTagValues(ctx, &tagwayv1.ListTagValuesRequest{Scopes: sc, TagKey: req.GetKey(), PageSize: tagKeysPageSize, PageToken: req.GetPaginationToken()})
 	if err != nil {
 		return nil, err
 	}
-	return &awsv1.GetTagValuesResponse{TagValues: nonNil(resp.GetTagValues()), PaginationToken: resp.GetNextPageToken()}, nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	return &awsv1.GetTagValuesResponse{TagValues: resp.GetTagValues(), PaginationToken: resp.GetNextPageToken()}, nil
 }
 
 // noTagPolicies answers the compliance operations.

@@ -1,8 +1,6 @@
 package huawei
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tagway/tagway/internal/dialect/gateway"
 	"github.com/tagway/tagway/internal/tagging"
 )
 
@@ -97,17 +96,9 @@ func toAPIError(err error) *apiError {
 
 // writeAPIError writes e as Huawei Cloud does.
 func writeAPIError(w http.ResponseWriter, r *http.Request, e *apiError) {
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(struct {
+	gateway.WriteError(w, e.Status, contentType, struct {
 		Code      string `json:"error_code"`
 		Message   string `json:"error_msg"`
 		RequestID string `json:"request_id"`
 	}{e.Code, e.Message, w.Header().Get("X-Request-Id")})
-	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=UTF-8")
-	h.Del("Content-Length")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
 }

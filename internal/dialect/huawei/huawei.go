@@ -6,12 +6,11 @@
 package huawei
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -28,6 +27,8 @@ const (
 	PathPrefix = "/v1/organizations/"
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes = 1 << 20
+	// contentType is the media type of every response with a body.
+	contentType = "application/json;charset=UTF-8"
 )
 
 // Handler serves the dialect.
@@ -37,7 +38,7 @@ type Handler struct {
 
 // New returns the dialect's handler over the core service.
 func New(core tagwayv1.TaggingServiceServer) *Handler {
-	mux := gateway.NewMux(huaweiJSON{gateway.NewMarshaler("application/json;charset=UTF-8")},
+	mux := gateway.NewMux(huaweiJSON{gateway.NewMarshaler(contentType)},
 		func(w http.ResponseWriter, r *http.Request, err error) { writeAPIError(w, r, toAPIError(err)) },
 		func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, r, noSuchAPI(r)) },
 	)
@@ -87,26 +88,22 @@ func (h *Handler) Operation(r *http.Request) string {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	r = r.WithContext(r.Context()) // a copy: ReadBody replaces its Body
+	body, err := gateway.ReadBody(r, MaxBodyBytes)
+	if errors.Is(err, gateway.ErrTooLarge) {
+		writeAPIError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "APIGW.0201", Message: fmt.Sprintf("Request entity too large: the body is over %d bytes", MaxBodyBytes)})
+		return
+	}
 	if err != nil {
 		writeAPIError(w, r, malformed("the request body could not be read: %v", err))
 		return
 	}
-	if len(body) > MaxBodyBytes {
-		writeAPIError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "APIGW.0201", Message: fmt.Sprintf("Request entity too large: the body is over %d bytes", MaxBodyBytes)})
-		return
-	}
-	ctx := context.WithValue(r.Context(), callKey{}, call{body: body, noBody: len(bytes.TrimSpace(body)) == 0})
-	r2 := r.WithContext(ctx)
-	r2.Body = io.NopCloser(bytes.NewReader(body))
-	r2.ContentLength = int64(len(body))
-	h.mux.ServeHTTP(w, r2)
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, call{body: body})))
 }
 
 // call is what the front handler learned about a request.
 type call struct {
-	body   []byte // as sent
-	noBody bool
+	body []byte // as sent
 }
 
 type callKey struct{}

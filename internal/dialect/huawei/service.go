@@ -1,6 +1,7 @@
 package huawei
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -42,7 +43,7 @@ type service struct {
 
 // needBody refuses a mutating call that came without a body.
 func needBody(ctx context.Context) error {
-	if callOf(ctx).noBody {
+	if len(bytes.TrimSpace(callOf(ctx).body)) == 0 {
 		return malformed("the request body is missing")
 	}
 	return nil
@@ -213,7 +214,7 @@ func (s *service) listTags(ctx context.Context, name string, limit *int32, marke
 			return nil, nil, aerr
 		}
 	}
-	tags := []*huaweiv1.TagDto{}
+	var tags []*huaweiv1.TagDto // sent as [] when empty
 	info := &huaweiv1.PageInfoDto{}
 	for _, t := range all[start:] {
 		if len(tags) == n {
@@ -232,7 +233,7 @@ func (s *service) ListResourceTags(ctx context.Context, req *huaweiv1.ListResour
 	if aerr != nil {
 		return nil, aerr
 	}
-	out := &huaweiv1.ListResourceTagsResponse{Tags: []*huaweiv1.TagsDto{}}
+	out := &huaweiv1.ListResourceTagsResponse{}
 	keysReq := &tagwayv1.ListTagKeysRequest{Scopes: scope(k), PageSize: listPageSize}
 	for {
 		keys, err := s.core.ListTagKeys(ctx, keysReq)
@@ -240,7 +241,7 @@ func (s *service) ListResourceTags(ctx context.Context, req *huaweiv1.ListResour
 			return nil, err
 		}
 		for _, key := range keys.GetTagKeys() {
-			dto := &huaweiv1.TagsDto{Key: key, Values: []string{}}
+			dto := &huaweiv1.TagsDto{Key: key}
 			valuesReq := &tagwayv1.ListTagValuesRequest{Scopes: scope(k), TagKey: key, PageSize: listPageSize}
 			for {
 				values, err := s.core.ListTagValues(ctx, valuesReq)
@@ -278,7 +279,7 @@ func (s *service) ListResourceInstances(ctx context.Context, req *huaweiv1.ListR
 	if err != nil {
 		return nil, err
 	}
-	out := &huaweiv1.ListResourceInstancesResponse{Resources: []*huaweiv1.ResourceDto{}, TotalCount: int32(len(all))}
+	out := &huaweiv1.ListResourceInstancesResponse{TotalCount: int32(len(all))}
 	if offset < len(all) {
 		out.Resources = all[offset:min(offset+limit, len(all))]
 	}

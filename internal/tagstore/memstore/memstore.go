@@ -90,40 +90,8 @@ func (s *Store) apply(c tagstore.Change) error {
 		return nil // removing from an unknown resource changes nothing
 	}
 
-	if c.MaxTotal > 0 {
-		after := len(cur)
-		for k, old := range cur {
-			if c.Removes(k, old) {
-				after--
-			}
-		}
-		for k := range c.Set {
-			if old, had := cur[k]; !had || c.Removes(k, old) {
-				after++
-			}
-		}
-		if after > c.MaxTotal && after > len(cur) {
-			return &tagstore.LimitError{Count: after, Max: c.MaxTotal}
-		}
-	}
-	if c.MaxTags > 0 {
-		before, after := 0, 0
-		for k := range cur {
-			if !tagstore.Exempt(k, c.ExemptPrefixes) {
-				before++
-				if !c.Removes(k, cur[k]) {
-					after++
-				}
-			}
-		}
-		for k := range c.Set {
-			if old, had := cur[k]; (!had || c.Removes(k, old)) && !tagstore.Exempt(k, c.ExemptPrefixes) {
-				after++
-			}
-		}
-		if after > c.MaxTags && after > before {
-			return &tagstore.LimitError{Count: after, Max: c.MaxTags}
-		}
+	if err := c.Check(cur); err != nil {
+		return err
 	}
 
 	if n == nil {

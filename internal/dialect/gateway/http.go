@@ -1,0 +1,41 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// ErrTooLarge reports a request body over the limit ReadBody was given.
+var ErrTooLarge = errors.New("the request body is too large")
+
+// ReadBody reads the whole body of r, up to max bytes, and puts it back so
+// that the mux can read it again.
+func ReadBody(r *http.Request, max int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > max {
+		return nil, ErrTooLarge
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return body, nil
+}
+
+// WriteError writes an error body: v as compact JSON, with HTML left
+// unescaped, under the given status and media type.
+func WriteError(w http.ResponseWriter, status int, contentType string, v any) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Del("Content-Length")
+	w.WriteHeader(status)
+	_, _ = w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
+}
