@@ -18,6 +18,9 @@ import (
 	"unicode/utf8"
 )
 
+// AWSPartitions are the partitions of Amazon Web Services.
+var AWSPartitions = []string{"aws", "aws-cn", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-us-gov"}
+
 // MaxLength is the longest canonical name, in Unicode characters.
 const MaxLength = 1024
 
@@ -102,7 +105,7 @@ func (n Name) Type() string {
 	return ""
 }
 
-// Namespace returns the namespace n belongs to.
+// Namespace returns the namespace n belongs to, without an owner.
 func (n Name) Namespace() Namespace {
 	return Namespace{Partition: n.Partition, Service: n.Service, Region: n.Region, Account: n.Account, Type: n.Type()}
 }
@@ -114,15 +117,45 @@ func (n Name) Local() string {
 }
 
 // Namespace is the group of names that share partition, service, region,
-// account and resource type.
+// account and resource type, and, for names without an account, owner.
 type Namespace struct {
 	Partition, Service, Region, Account, Type string
+	// Owner is, for names without an account, the account they belong to
+	// ("" for none): resources such as S3 buckets, whose names carry no
+	// account, are kept apart by owner. It is always "" when Account is set.
+	Owner string
 }
 
+// ownedMark starts the type field of the Key of an owned namespace. Names
+// hold no control characters, so no other namespace's Key contains it.
+const ownedMark = "\x1f"
+
 // String returns the prefix every name in ns starts with,
-// "arn:<partition>:<service>:<region>:<account>:<type>".
+// "arn:<partition>:<service>:<region>:<account>:<type>"; the owner is not
+// part of it.
 func (ns Namespace) String() string {
 	return "arn:" + ns.Partition + ":" + ns.Service + ":" + ns.Region + ":" + ns.Account + ":" + ns.Type
+}
+
+// Key returns the string that identifies ns among all namespaces, owner
+// included: String() when ns has no owner, and otherwise
+// "arn:<partition>:<service>:<region>:<owner>:\x1f<type>". The owner sits
+// in the account field, so a range of keys by account holds the namespaces
+// that account owns too.
+func (ns Namespace) Key() string {
+	if ns.Owner == "" {
+		return ns.String()
+	}
+	return "arn:" + ns.Partition + ":" + ns.Service + ":" + ns.Region + ":" + ns.Owner + ":" + ownedMark + ns.Type
+}
+
+// EffectiveAccount returns the account ns belongs to: its account, or else
+// its owner.
+func (ns Namespace) EffectiveAccount() string {
+	if ns.Account != "" {
+		return ns.Account
+	}
+	return ns.Owner
 }
 
 // Name returns the name in ns whose local part is local.
@@ -130,11 +163,18 @@ func (ns Namespace) Name(local string) string {
 	return ns.String() + local
 }
 
-// ParseNamespace parses the String form of a namespace.
+// ParseNamespace parses the Key form of a namespace.
 func ParseNamespace(s string) (Namespace, error) {
-	f := strings.Split(s, ":")
-	if len(f) != 6 || f[0] != "arn" || strings.Contains(f[5], "/") {
+	f := strings.SplitN(s, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || strings.ContainsAny(f[5], "/:") {
 		return Namespace{}, fmt.Errorf("%q is not a namespace", s)
 	}
-	return Namespace{Partition: f[1], Service: f[2], Region: f[3], Account: f[4], Type: f[5]}, nil
+	ns := Namespace{Partition: f[1], Service: f[2], Region: f[3], Account: f[4], Type: f[5]}
+	if typ, owned := strings.CutPrefix(ns.Type, ownedMark); owned {
+		if ns.Account == "" {
+			return Namespace{}, fmt.Errorf("%q is not a namespace: it has an owner mark but no owner", s)
+		}
+		ns.Owner, ns.Account, ns.Type = ns.Account, "", typ
+	}
+	return ns, nil
 }

@@ -63,8 +63,8 @@ func TestParse(t *testing.T) {
 }
 
 func TestScope(t *testing.T) {
-	inst := Namespace{"aws", "ec2", "us-east-1", "1", "instance"}
-	bucket := Namespace{"aws", "s3", "", "", ""}
+	inst := Namespace{Partition: "aws", Service: "ec2", Region: "us-east-1", Account: "1", Type: "instance"}
+	bucket := Namespace{Partition: "aws", Service: "s3"}
 	cases := []struct {
 		scope        Scope
 		inst, bucket bool
@@ -98,7 +98,7 @@ func TestPrefix(t *testing.T) {
 		{nil, "arn:"},
 		{[]Scope{{}}, "arn:"},
 		{[]Scope{{Partitions: []string{"aws"}}}, "arn:aws:"},
-		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}, Regions: []string{"r"}, Accounts: []string{"a"}, Types: []string{"instance"}}}, "arn:aws:ec2:r:a:instance"},
+		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}, Regions: []string{"r"}, Accounts: []string{"a"}, Types: []string{"instance"}}}, "arn:aws:ec2:r:a:"},
 		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}, Regions: []string{"r"}, Accounts: []string{"a"}, Types: []string{"a", "b"}}}, "arn:aws:ec2:r:a:"},
 		{[]Scope{{Partitions: []string{"aws"}, Services: []string{"ec2"}}, {Partitions: []string{"aws"}, Services: []string{"s3"}}}, "arn:aws:"},
 		{[]Scope{{Partitions: []string{"aws", "aws-cn"}}}, "arn:"},
@@ -108,5 +108,47 @@ func TestPrefix(t *testing.T) {
 		if got := Prefix(tc.scopes); got != tc.want {
 			t.Errorf("Prefix(%+v) = %q, want %q", tc.scopes, got, tc.want)
 		}
+	}
+}
+
+func TestOwnedNamespace(t *testing.T) {
+	n, err := Parse("arn:aws:s3:::logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := n.Namespace()
+	owned.Owner = "111111111111"
+	if owned.String() != "arn:aws:s3:::" || owned.Name(n.Local()) != "arn:aws:s3:::logs" {
+		t.Fatalf("owned namespace names %q, %q", owned.String(), owned.Name(n.Local()))
+	}
+	key := owned.Key()
+	if key != "arn:aws:s3::111111111111:\x1f" {
+		t.Fatalf("Key = %q", key)
+	}
+	if !strings.HasPrefix(key, Prefix([]Scope{{Partitions: []string{"aws"}, Services: []string{"s3"}, Regions: []string{""}, Accounts: []string{"111111111111"}}})) {
+		t.Fatal("the prefix of the owner's scope does not cover the owned namespace")
+	}
+	back, err := ParseNamespace(key)
+	if err != nil || back != owned {
+		t.Fatalf("ParseNamespace(%q) = %+v, %v", key, back, err)
+	}
+	if n.Namespace().Key() != n.Namespace().String() {
+		t.Fatal("an unowned namespace's Key is not its String")
+	}
+	for sc, want := range map[*Scope]bool{
+		{Accounts: []string{"111111111111"}}: true,
+		{Accounts: []string{""}}:             false,
+		{Accounts: []string{"222222222222"}}: false,
+		{}:                                   true,
+	} {
+		if sc.Match(owned) != want {
+			t.Errorf("%+v matches the owned namespace: %v", *sc, !want)
+		}
+	}
+	if !(Scope{Accounts: []string{""}}).Match(n.Namespace()) {
+		t.Error("the unowned namespace is not selected by the empty account")
+	}
+	if _, err := ParseNamespace("arn:aws:s3:::\x1f"); err == nil {
+		t.Error("an owner mark without an owner parsed")
 	}
 }

@@ -2,7 +2,9 @@ package arn
 
 // Scope selects namespaces by their fields. An empty list matches every value
 // of its field; a list holding "" matches the empty value (resources without
-// a region, an account or a type).
+// a region, an account or a type). Accounts are matched against a
+// namespace's effective account: a namespace without an account but with an
+// owner is selected by its owner.
 type Scope struct {
 	Partitions []string
 	Services   []string
@@ -16,7 +18,7 @@ func (s Scope) Match(ns Namespace) bool {
 	return anyOf(s.Partitions, ns.Partition) &&
 		anyOf(s.Services, ns.Service) &&
 		anyOf(s.Regions, ns.Region) &&
-		anyOf(s.Accounts, ns.Account) &&
+		anyOf(s.Accounts, ns.EffectiveAccount()) &&
 		anyOf(s.Types, ns.Type)
 }
 
@@ -45,7 +47,7 @@ func MatchAny(scopes []Scope, ns Namespace) bool {
 	return false
 }
 
-// Prefix returns the longest string every namespace selected by scopes
+// Prefix returns a string the Key of every namespace selected by scopes
 // starts with, so that a store can narrow its namespace lookup to a range.
 func Prefix(scopes []Scope) string {
 	if len(scopes) == 0 {
@@ -63,8 +65,10 @@ func Prefix(scopes []Scope) string {
 	return common
 }
 
-// prefix returns the fixed leading part of the namespaces s selects: the
-// fields up to the first one that is not pinned to a single value.
+// prefix returns the fixed leading part of the keys of the namespaces s
+// selects: the fields up to the first one that is not pinned to a single
+// value. It stops before the type, which an owned namespace's key does not
+// start with (see Namespace.Key).
 func (s Scope) prefix() string {
 	p := "arn:"
 	for _, f := range [][]string{s.Partitions, s.Services, s.Regions, s.Accounts} {
@@ -72,9 +76,6 @@ func (s Scope) prefix() string {
 			return p
 		}
 		p += f[0] + ":"
-	}
-	if len(s.Types) == 1 {
-		p += s.Types[0]
 	}
 	return p
 }

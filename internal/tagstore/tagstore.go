@@ -31,13 +31,15 @@ type Store interface {
 
 	// Get returns the resources among names that the store knows, in the
 	// order of names. A resource is known once it has been tagged, and stays
-	// known, with no tags, after its last tag is removed.
+	// known, with no tags, after its last tag is removed. A resource whose
+	// name has no account is returned with its Owner, whoever that is.
 	Get(ctx context.Context, names []arn.Name) ([]Resource, error)
 
-	// Namespaces returns, in ascending order, up to limit namespaces whose
-	// String form starts with prefix and is not less than from. Every
+	// Namespaces returns, in ascending order of Key, up to limit namespaces
+	// whose Key starts with prefix and is not less than from. Every
 	// namespace with a known resource is among them; one whose first change
-	// was refused may be too, empty.
+	// was refused may be too, empty. A name without an account lives in the
+	// namespace of its owner (arn.Namespace.Owner).
 	Namespaces(ctx context.Context, prefix, from string, limit int) ([]arn.Namespace, error)
 
 	// ScanResources returns known resources of one namespace, in ascending
@@ -86,6 +88,15 @@ type Change struct {
 	// resource with more than MaxTotal keys in all, exempt ones included,
 	// and more than it had before.
 	MaxTotal int
+	// Owner matters only for a name without an account (an S3 bucket, say):
+	// it is the account the resource belongs to, "" for none. The change
+	// that first makes the resource known records its owner, atomically; a
+	// later change with another owner is refused with ErrNotOwner and
+	// changes nothing, unless AnyOwner is set.
+	Owner string
+	// AnyOwner applies the change to a resource without an account whoever
+	// owns it; a resource it creates gets Owner.
+	AnyOwner bool
 }
 
 // Removes reports whether c removes key from a resource where it has the
@@ -159,7 +170,10 @@ func TagsOf(m map[string]string) []Tag {
 // Resource is a known resource and its tags, sorted by key.
 type Resource struct {
 	Name string
-	Tags []Tag
+	// Owner is the account a resource without an account in its name
+	// belongs to ("" for none); "" for every other resource.
+	Owner string
+	Tags  []Tag
 }
 
 // Filter selects resources carrying Key with one of Values, or with any value
@@ -205,6 +219,10 @@ func Successor(s string) string { return s + "\x00" }
 // ErrTagLimitExceeded reports a change refused because the resource would
 // carry too many tags.
 var ErrTagLimitExceeded = errors.New("tag limit exceeded")
+
+// ErrNotOwner reports a change refused because the resource, whose name has
+// no account, belongs to another owner than the change's.
+var ErrNotOwner = errors.New("the resource belongs to another owner")
 
 // LimitError is the error Apply returns for a change refused by its MaxTags.
 type LimitError struct {

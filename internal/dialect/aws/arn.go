@@ -13,7 +13,7 @@ const maxARNLength = 1011
 
 // partitions are the AWS partitions; the dialect neither reads nor writes
 // names in any other.
-var partitions = []string{"aws", "aws-cn", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-us-gov"}
+var partitions = arn.AWSPartitions
 
 // onlyOf reports whether s holds only bytes of the given classes: 'a' for
 // lower-case letters, '0' for digits, '-' for itself.

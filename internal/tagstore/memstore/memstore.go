@@ -29,8 +29,9 @@ type Store struct {
 
 	mu     sync.RWMutex
 	closed bool
-	nss    map[string]*namespace // by arn.Namespace.String()
-	order  *set                  // namespace strings
+	nss    map[string]*namespace // by arn.Namespace.Key
+	order  *set                  // namespace keys
+	owners map[string]string     // owner of each name without an account ever created
 }
 
 var _ tagstore.Store = (*Store)(nil)
@@ -59,7 +60,7 @@ var ErrClosed = errors.New("memstore: store is closed")
 func New() *Store {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms.
-	return &Store{secret: secret, nss: map[string]*namespace{}, order: newSet()}
+	return &Store{secret: secret, nss: map[string]*namespace{}, order: newSet(), owners: map[string]string{}}
 }
 
 // Apply implements tagstore.Store.
@@ -78,7 +79,11 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 }
 
 func (s *Store) apply(c tagstore.Change) error {
-	nsKey := c.Resource.Namespace().String()
+	ns, err := s.claim(c)
+	if err != nil || ns == nil {
+		return err
+	}
+	nsKey := ns.Key()
 	local := c.Resource.Local()
 	n := s.nss[nsKey]
 	var cur map[string]string
@@ -96,7 +101,7 @@ func (s *Store) apply(c tagstore.Change) error {
 
 	if n == nil {
 		n = &namespace{
-			ns: c.Resource.Namespace(), tags: map[string]map[string]string{},
+			ns: *ns, tags: map[string]map[string]string{},
 			known: newSet(), untagged: newSet(), keys: map[string]*keyIndex{}, keyOrder: newSet(),
 		}
 		s.nss[nsKey] = n
@@ -129,6 +134,30 @@ func (s *Store) apply(c tagstore.Change) error {
 		n.untagged.Delete(local)
 	}
 	return nil
+}
+
+// claim returns the namespace c applies to: for a name without an account,
+// the namespace of its owner, recorded by the first change that would create
+// it. It returns nil, and no error, for a change that has nothing to do.
+func (s *Store) claim(c tagstore.Change) (*arn.Namespace, error) {
+	ns := c.Resource.Namespace()
+	if ns.Account != "" {
+		return &ns, nil
+	}
+	name := c.Resource.String()
+	owner, claimed := s.owners[name]
+	switch {
+	case claimed && owner != c.Owner && !c.AnyOwner:
+		return nil, tagstore.ErrNotOwner
+	case claimed:
+		ns.Owner = owner
+	case len(c.Set) == 0:
+		return nil, nil // removing from an unknown resource changes nothing
+	default:
+		s.owners[name] = c.Owner
+		ns.Owner = c.Owner
+	}
+	return &ns, nil
 }
 
 func (n *namespace) index(local, k, v string) {
@@ -173,12 +202,16 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 	}
 	var out []tagstore.Resource
 	for _, name := range names {
-		n := s.nss[name.Namespace().String()]
+		ns := name.Namespace()
+		if ns.Account == "" {
+			ns.Owner = s.owners[name.String()]
+		}
+		n := s.nss[ns.Key()]
 		if n == nil {
 			continue
 		}
 		if tags, ok := n.tags[name.Local()]; ok {
-			out = append(out, tagstore.Resource{Name: name.String(), Tags: tagstore.TagsOf(tags)})
+			out = append(out, tagstore.Resource{Name: name.String(), Owner: ns.Owner, Tags: tagstore.TagsOf(tags)})
 		}
 	}
 	return out, nil
@@ -210,7 +243,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 	if s.closed {
 		return res, ErrClosed
 	}
-	n := s.nss[ns.String()]
+	n := s.nss[ns.Key()]
 	if n == nil || q.Limit <= 0 {
 		return res, nil
 	}
@@ -227,7 +260,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 				res.More, res.Next = true, local
 				return false
 			}
-			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Tags: tagstore.TagsOf(tags)})
+			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Owner: ns.Owner, Tags: tagstore.TagsOf(tags)})
 		}
 		if q.Budget > 0 && res.Examined >= q.Budget {
 			res.More, res.Next = true, tagstore.Successor(local)
@@ -300,7 +333,7 @@ func (s *Store) scan(nss []arn.Namespace, from string, limit int, index func(*na
 	}
 	out := make([][]string, len(nss))
 	for i, ns := range nss {
-		n := s.nss[ns.String()]
+		n := s.nss[ns.Key()]
 		if n == nil {
 			continue
 		}
@@ -337,6 +370,6 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.nss, s.order = nil, newSet()
+	s.nss, s.order, s.owners = nil, newSet(), nil
 	return nil
 }

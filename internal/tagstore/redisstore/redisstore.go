@@ -37,6 +37,10 @@ var (
 	//go:embed scan.lua
 	scanSource string
 	scanScript = redis.NewScript(scanSource)
+
+	//go:embed claim.lua
+	claimSource string
+	claimScript = redis.NewScript(claimSource)
 )
 
 // Store is a tagstore.Store on Redis.
@@ -81,11 +85,37 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err == nil {
 		err = checkVersion(info)
 	}
+	s := New(client, DefaultPrefix)
+	if err == nil {
+		err = s.checkSchema(ctx)
+	}
 	if err != nil {
 		client.Close()
 		return nil, fmt.Errorf("redis at %s: %w", Redact(rawURL), err)
 	}
-	return New(client, DefaultPrefix), nil
+	return s, nil
+}
+
+// SchemaVersion numbers the key schema of docs/redis-keys.md. A store
+// records the version that wrote it in <prefix>schema, and tagway refuses a
+// store of another version, so that two schemas never mix.
+const SchemaVersion = 1
+
+// checkSchema records SchemaVersion in a store that has none, and refuses a
+// store written with another.
+func (s *Store) checkSchema(ctx context.Context) error {
+	key := s.prefix + "schema"
+	if err := s.client.SetNX(ctx, key, SchemaVersion, 0).Err(); err != nil {
+		return err
+	}
+	v, err := s.client.Get(ctx, key).Result()
+	if err != nil {
+		return err
+	}
+	if v != strconv.Itoa(SchemaVersion) {
+		return fmt.Errorf("the store's keys are in schema version %q (%s), and this tagway reads and writes version %d only; run the tagway release that matches the store, or start on an empty store", v, key, SchemaVersion)
+	}
+	return nil
 }
 
 // MinVersion is the oldest Redis tagway runs on: its scripts declare their
@@ -158,12 +188,15 @@ func Redact(rawURL string) string {
 }
 
 // nsPrefix returns the prefix of every key of namespace ns, with the
-// namespace as hash tag.
-func (s *Store) nsPrefix(ns string) string { return s.prefix + "{" + ns + "}:" }
+// namespace's Key as hash tag.
+func (s *Store) nsPrefix(ns arn.Namespace) string { return s.prefix + "{" + ns.Key() + "}:" }
 
 func (s *Store) registry() string { return s.prefix + "namespaces" }
 
 // Apply implements tagstore.Store.
+//
+// A change to a name without an account first learns, or records, the
+// resource's owner (claim.lua), since its tags live in its owner's namespace.
 //
 // A change that sets tags may create its namespace, which must be in the
 // registry before the change is visible, or a listing could miss it. On one
@@ -172,56 +205,67 @@ func (s *Store) registry() string { return s.prefix + "namespaces" }
 // on another node, so it is written in a round trip of its own.
 func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	errs := make([]error, len(changes))
+	nss := make([]arn.Namespace, len(changes))
+	var claims []int
+	for i, c := range changes {
+		nss[i] = c.Resource.Namespace()
+		if nss[i].Account == "" {
+			claims = append(claims, i)
+		}
+	}
+	skip := make([]bool, len(changes))
+	if len(claims) > 0 {
+		calls := make([]scriptCall, len(claims))
+		for j, i := range claims {
+			calls[j] = s.claimCall(changes[i])
+		}
+		for j, cmd := range s.runScript(ctx, claimScript, calls, nil) {
+			i := claims[j]
+			owner, apply, err := claimResult(cmd)
+			nss[i].Owner = owner
+			skip[i] = err != nil || !apply
+			errs[i] = err
+		}
+	}
+
 	var members []redis.Z
 	seen := map[string]bool{}
-	for _, c := range changes {
-		if ns := c.Resource.Namespace().String(); len(c.Set) > 0 && !seen[ns] {
-			seen[ns] = true
-			members = append(members, redis.Z{Member: ns})
+	var todo []int
+	for i, c := range changes {
+		if skip[i] {
+			continue
 		}
+		todo = append(todo, i)
+		if key := nss[i].Key(); len(c.Set) > 0 && !seen[key] {
+			seen[key] = true
+			members = append(members, redis.Z{Member: key})
+		}
+	}
+	if len(todo) == 0 {
+		return errs
 	}
 	_, cluster := s.client.(*redis.ClusterClient)
 	if cluster && len(members) > 0 {
 		if err := s.client.ZAdd(ctx, s.registry(), members...).Err(); err != nil {
-			for i := range errs {
+			for _, i := range todo {
 				errs[i] = err
 			}
 			return errs
 		}
 		members = nil
 	}
-
 	var register *redis.IntCmd
-	cmds := make([]*redis.Cmd, len(changes))
-	run := func(eval func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd, which []int) {
-		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if len(members) > 0 {
-				register = p.ZAdd(ctx, s.registry(), members...)
-				members = nil
-			}
-			for _, i := range which {
-				keys, args := s.applyArgs(changes[i])
-				cmds[i] = eval(ctx, p, keys, args...)
-			}
-			return nil
-		})
+	calls := make([]scriptCall, len(todo))
+	for j, i := range todo {
+		calls[j] = s.applyCall(changes[i], nss[i])
 	}
-	all := make([]int, len(changes))
-	for i := range all {
-		all[i] = i
-	}
-	run(applyScript.EvalSha, all)
-	var missing []int
-	for i, cmd := range cmds {
-		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-			missing = append(missing, i)
+	cmds := s.runScript(ctx, applyScript, calls, func(p redis.Pipeliner) {
+		if len(members) > 0 {
+			register = p.ZAdd(ctx, s.registry(), members...)
 		}
-	}
-	if len(missing) > 0 {
-		run(applyScript.Eval, missing) // EVAL also caches the script for next time
-	}
-	for i, cmd := range cmds {
-		errs[i] = applyResult(cmd, changes[i])
+	})
+	for j, i := range todo {
+		errs[i] = applyResult(cmds[j], changes[i])
 		if register != nil && register.Err() != nil && len(changes[i].Set) > 0 {
 			// The change may have applied in an unregistered namespace: report
 			// it failed, so that the caller's retry registers it.
@@ -231,8 +275,87 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	return errs
 }
 
-func (s *Store) applyArgs(c tagstore.Change) ([]string, []any) {
-	p := s.nsPrefix(c.Resource.Namespace().String())
+// scriptCall is one run of a script: its keys and arguments.
+type scriptCall struct {
+	keys []string
+	args []any
+}
+
+// runScript runs script once per call in one pipeline, after what before
+// queues, and runs again with EVAL (which also caches the script) the calls
+// a server answered NOSCRIPT, as a new Cluster master or a flushed script
+// cache does.
+func (s *Store) runScript(ctx context.Context, script *redis.Script, calls []scriptCall, before func(redis.Pipeliner)) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(calls))
+	run := func(eval func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd, which []int) {
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if before != nil {
+				before(p)
+				before = nil
+			}
+			for _, i := range which {
+				cmds[i] = eval(ctx, p, calls[i].keys, calls[i].args...)
+			}
+			return nil
+		})
+	}
+	all := make([]int, len(calls))
+	for i := range all {
+		all[i] = i
+	}
+	run(script.EvalSha, all)
+	var missing []int
+	for i, cmd := range cmds {
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		run(script.Eval, missing)
+	}
+	return cmds
+}
+
+func (s *Store) claimCall(c tagstore.Change) scriptCall {
+	p := s.nsPrefix(c.Resource.Namespace())
+	return scriptCall{
+		keys: []string{p + "owners", p + "known"},
+		args: []any{c.Resource.Local(), c.Owner, flag(len(c.Set) > 0), flag(c.AnyOwner)},
+	}
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// claimResult reads claim.lua's reply: the owner, and whether to apply the
+// change in the owner's namespace.
+func claimResult(cmd *redis.Cmd) (owner string, apply bool, err error) {
+	v, err := cmd.Slice()
+	if err != nil {
+		return "", false, err
+	}
+	if len(v) != 2 {
+		return "", false, fmt.Errorf("redisstore: unexpected reply %v from claim script", v)
+	}
+	status, _ := v[0].(int64)
+	owner, _ = v[1].(string)
+	switch status {
+	case 0:
+		return owner, false, tagstore.ErrNotOwner
+	case 1:
+		return owner, true, nil
+	case 2:
+		return "", false, nil
+	}
+	return "", false, fmt.Errorf("redisstore: unexpected reply %v from claim script", v)
+}
+
+func (s *Store) applyCall(c tagstore.Change, ns arn.Namespace) scriptCall {
+	p := s.nsPrefix(ns)
 	local := c.Resource.Local()
 	args := make([]any, 0, 6+len(c.ExemptPrefixes)+2*len(c.Set)+3*len(c.Remove))
 	args = append(args, p, local, c.MaxTags, c.MaxTotal, len(c.ExemptPrefixes))
@@ -252,7 +375,7 @@ func (s *Store) applyArgs(c tagstore.Change) ([]string, []any) {
 		}
 		args = append(args, k, flag, want)
 	}
-	return []string{p + "r:" + local}, args
+	return scriptCall{keys: []string{p + "r:" + local}, args: args}
 }
 
 func applyResult(cmd *redis.Cmd, c tagstore.Change) error {
@@ -274,13 +397,52 @@ func applyResult(cmd *redis.Cmd, c tagstore.Change) error {
 	return nil
 }
 
-// Get implements tagstore.Store.
+// Get implements tagstore.Store. Names without an account take a first
+// round trip, to learn their owners.
 func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource, error) {
+	nss := make([]arn.Namespace, len(names))
+	unknown := make([]bool, len(names))
+	var owned []int
+	for i, n := range names {
+		if nss[i] = n.Namespace(); nss[i].Account == "" {
+			owned = append(owned, i)
+		}
+	}
+	if len(owned) > 0 {
+		owners := make([]*redis.StringCmd, len(owned))
+		legacy := make([]*redis.FloatCmd, len(owned))
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for j, i := range owned {
+				np := s.nsPrefix(nss[i])
+				owners[j] = p.HGet(ctx, np+"owners", names[i].Local())
+				legacy[j] = p.ZScore(ctx, np+"known", names[i].Local())
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		for j, i := range owned {
+			switch owner, err := owners[j].Result(); {
+			case err == nil:
+				nss[i].Owner = owner
+			case !errors.Is(err, redis.Nil):
+				return nil, err
+			case legacy[j].Err() != nil:
+				// Neither claimed nor known from before owners were
+				// recorded: the resource is unknown.
+				unknown[i] = true
+			}
+		}
+	}
 	known := make([]*redis.FloatCmd, len(names))
 	tags := make([]*redis.MapStringStringCmd, len(names))
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, n := range names {
-			np := s.nsPrefix(n.Namespace().String())
+			if unknown[i] {
+				continue
+			}
+			np := s.nsPrefix(nss[i])
 			// Known is read first: a resource never becomes unknown, so a
 			// resource with tags is known whatever the first reply said.
 			known[i] = p.ZScore(ctx, np+"known", n.Local())
@@ -293,6 +455,9 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 	}
 	var out []tagstore.Resource
 	for i, n := range names {
+		if unknown[i] {
+			continue
+		}
 		m, err := tags[i].Result()
 		if err != nil {
 			return nil, err
@@ -303,7 +468,7 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 		if len(m) == 0 && known[i].Err() != nil {
 			continue
 		}
-		out = append(out, tagstore.Resource{Name: n.String(), Tags: tagstore.TagsOf(m)})
+		out = append(out, tagstore.Resource{Name: n.String(), Owner: nss[i].Owner, Tags: tagstore.TagsOf(m)})
 	}
 	return out, nil
 }
@@ -335,7 +500,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 	if q.Limit <= 0 {
 		return res, nil
 	}
-	p := s.nsPrefix(ns.String())
+	p := s.nsPrefix(ns)
 	untagged := "0"
 	if q.UntaggedOnly {
 		untagged = "1"
@@ -365,7 +530,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 		}
 		local, _ := pair[0].(string)
 		flat, _ := pair[1].([]any)
-		r := tagstore.Resource{Name: ns.Name(local), Tags: make([]tagstore.Tag, 0, len(flat)/2)}
+		r := tagstore.Resource{Name: ns.Name(local), Owner: ns.Owner, Tags: make([]tagstore.Tag, 0, len(flat)/2)}
 		for j := 0; j+1 < len(flat); j += 2 {
 			k, _ := flat[j].(string)
 			v, _ := flat[j+1].(string)
@@ -395,7 +560,7 @@ func (s *Store) scanSets(ctx context.Context, nss []arn.Namespace, from string, 
 	cmds := make([]*redis.StringSliceCmd, len(nss))
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, ns := range nss {
-			cmds[i] = p.ZRangeByLex(ctx, key(s.nsPrefix(ns.String())), &redis.ZRangeBy{Min: "[" + from, Max: "+", Count: int64(limit)})
+			cmds[i] = p.ZRangeByLex(ctx, key(s.nsPrefix(ns)), &redis.ZRangeBy{Min: "[" + from, Max: "+", Count: int64(limit)})
 		}
 		return nil
 	})

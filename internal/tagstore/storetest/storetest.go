@@ -47,6 +47,9 @@ func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
 		{"ConcurrentChangesAreAtomic", testConcurrentChangesAreAtomic},
 		{"ConcurrentLimit", testConcurrentLimit},
 		{"IndexesExactAfterStorm", testIndexesExactAfterStorm},
+		{"Owners", testOwners},
+		{"OwnersScanApart", testOwnersScanApart},
+		{"ConcurrentClaims", testConcurrentClaims},
 		{"Secret", testSecret},
 		{"Close", testClose},
 	}
@@ -868,6 +871,153 @@ func sortedKeys(m map[string]bool) []string {
 		return nil
 	}
 	return slices.Sorted(maps.Keys(m))
+}
+
+// owned returns a change by owner, tagging or untagging resource.
+func owned(c tagstore.Change, owner string) tagstore.Change {
+	c.Owner = owner
+	return c
+}
+
+const (
+	ownerA = "111111111111"
+	ownerB = "222222222222"
+)
+
+// owner returns the owner Get reports for resource.
+func ownerOf(t *testing.T, s tagstore.Store, resource string) string {
+	t.Helper()
+	rs, err := s.Get(context.Background(), []arn.Name{name(t, resource)})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("Get(%s) = %v, %v", resource, rs, err)
+	}
+	return rs[0].Owner
+}
+
+func testOwners(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	b2, b3, b4 := "arn:aws:s3:::bucket-2", "arn:aws:s3:::bucket-3", "arn:aws:s3:::bucket-4"
+	apply(t, s, owned(set(t, b1, "env", "prod", "team", "a"), ownerA))
+	wantTags(t, s, b1, "env", "prod", "team", "a")
+	equal(t, "owner of b1", ownerOf(t, s, b1), ownerA)
+
+	// Another owner neither changes nor removes; nothing changes.
+	errs := s.Apply(ctx, []tagstore.Change{
+		owned(set(t, b1, "env", "dev"), ownerB),
+		owned(remove(t, b1, "team"), ownerB),
+		owned(remove(t, b1, "team"), ""),
+	})
+	for i, err := range errs {
+		if !errors.Is(err, tagstore.ErrNotOwner) {
+			t.Fatalf("change %d by another owner: %v, want ErrNotOwner", i, err)
+		}
+	}
+	wantTags(t, s, b1, "env", "prod", "team", "a")
+
+	// The owner, and a change for any owner, apply; the owner stays.
+	apply(t, s, owned(remove(t, b1, "team"), ownerA))
+	c := owned(set(t, b1, "by", "admin"), ownerB)
+	c.AnyOwner = true
+	apply(t, s, c)
+	wantTags(t, s, b1, "by", "admin", "env", "prod")
+	equal(t, "owner after a change for any owner", ownerOf(t, s, b1), ownerA)
+
+	// Removing from an unknown resource claims nothing.
+	apply(t, s, owned(remove(t, b2, "x"), ownerB))
+	if _, known := tags(t, s, b2); known {
+		t.Fatal("a removal made an unknown resource known")
+	}
+	apply(t, s, owned(set(t, b2, "k", "v"), ownerA))
+	equal(t, "owner of b2", ownerOf(t, s, b2), ownerA)
+
+	// "" is an owner too: the resource belongs to no account.
+	apply(t, s, set(t, b3, "k", "v"))
+	equal(t, "owner of b3", ownerOf(t, s, b3), "")
+	if err := s.Apply(ctx, []tagstore.Change{owned(set(t, b3, "k", "w"), ownerA)})[0]; !errors.Is(err, tagstore.ErrNotOwner) {
+		t.Fatalf("an owner changed a resource of none: %v", err)
+	}
+
+	// The first change that would create the resource claims it, even when
+	// a limit then refuses it.
+	over := owned(set(t, b4, "a", "1", "b", "2"), ownerA)
+	over.MaxTags = 1
+	if err := s.Apply(ctx, []tagstore.Change{over})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if err := s.Apply(ctx, []tagstore.Change{owned(set(t, b4, "a", "1"), ownerB)})[0]; !errors.Is(err, tagstore.ErrNotOwner) {
+		t.Fatalf("a refused first change did not claim the resource: %v", err)
+	}
+	apply(t, s, owned(set(t, b4, "a", "1"), ownerA))
+
+	// A name with an account ignores the owner.
+	apply(t, s, owned(set(t, i1, "k", "v"), ownerB), owned(set(t, i1, "k", "w"), ownerA))
+	wantTags(t, s, i1, "k", "w")
+	equal(t, "owner of a name with an account", ownerOf(t, s, i1), "")
+}
+
+func testOwnersScanApart(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	b2, b3 := "arn:aws:s3:::bucket-2", "arn:aws:s3:::bucket-3"
+	apply(t, s,
+		owned(set(t, b1, "env", "prod", "a-only", "x"), ownerA),
+		owned(set(t, b2, "env", "dev"), ownerB),
+		set(t, b3, "env", "none"),
+	)
+	got, err := s.Namespaces(ctx, "arn:aws:s3:", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := ns(t, b1)
+	nsA, nsB := base, base
+	nsA.Owner, nsB.Owner = ownerA, ownerB
+	equal(t, "namespaces", got, []arn.Namespace{nsA, nsB, base})
+	got, _ = s.Namespaces(ctx, "arn:aws:s3::"+ownerB+":", "", 100)
+	equal(t, "namespaces of owner B", got, []arn.Namespace{nsB})
+
+	for _, tc := range []struct {
+		ns          arn.Namespace
+		resource    string
+		keys, value []string
+	}{
+		{nsA, b1, []string{"a-only", "env"}, []string{"prod"}},
+		{nsB, b2, []string{"env"}, []string{"dev"}},
+		{base, b3, []string{"env"}, []string{"none"}},
+	} {
+		rs := scanAll(t, s, tc.ns, tagstore.ScanQuery{Limit: 10})
+		equal(t, "resources of "+tc.ns.Key(), resourceNames(rs), []string{tc.resource})
+		equal(t, "owner in scan of "+tc.ns.Key(), rs[0].Owner, tc.ns.Owner)
+		equal(t, "keys of "+tc.ns.Key(), scanKeys(t, s, []arn.Namespace{tc.ns}), tc.keys)
+		equal(t, "values of "+tc.ns.Key(), scanValues(t, s, []arn.Namespace{tc.ns}, "env"), tc.value)
+	}
+	wantExactIndexes(t, s, nsA, []string{b1})
+}
+
+// testConcurrentClaims races owners to create one resource: exactly one
+// owns it, every other change is refused, and the indexes hold only the
+// winner's tags.
+func testConcurrentClaims(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	owners := []string{ownerA, ownerB, "333333333333", "444444444444"}
+	errs := make([]error, len(owners))
+	var wg sync.WaitGroup
+	for i, o := range owners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Apply(ctx, []tagstore.Change{owned(set(t, b1, "by", o), o)})[0]
+		}()
+	}
+	wg.Wait()
+	winner := ownerOf(t, s, b1)
+	for i, o := range owners {
+		if o == winner && errs[i] != nil || o != winner && !errors.Is(errs[i], tagstore.ErrNotOwner) {
+			t.Fatalf("owner %s (winner %s): %v", o, winner, errs[i])
+		}
+	}
+	wantTags(t, s, b1, "by", winner)
+	n := ns(t, b1)
+	n.Owner = winner
+	wantExactIndexes(t, s, n, []string{b1})
 }
 
 func testSecret(t *testing.T, s tagstore.Store) {
