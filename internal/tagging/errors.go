@@ -29,6 +29,10 @@ const (
 	ReasonPageTokenExpired = "PAGE_TOKEN_EXPIRED"
 	// ReasonStoreUnavailable: the tag store failed. Retrying is safe.
 	ReasonStoreUnavailable = "STORE_UNAVAILABLE"
+	// ReasonPermissionDenied: the call names a resource outside what its
+	// caller may change (its Grant). The metadata names the field, index
+	// and problem, as for ReasonInvalidParameter.
+	ReasonPermissionDenied = "PERMISSION_DENIED"
 )
 
 func withInfo(code codes.Code, reason, msg string, md map[string]string) error {
@@ -88,10 +92,10 @@ type Violation struct {
 }
 
 // ViolationOf returns the Violation in err, if it is an INVALID_PARAMETER
-// error from the service.
+// or PERMISSION_DENIED error from the service.
 func ViolationOf(err error) (Violation, bool) {
 	info := Info(err)
-	if info == nil || info.GetReason() != ReasonInvalidParameter {
+	if r := info.GetReason(); r != ReasonInvalidParameter && r != ReasonPermissionDenied {
 		return Violation{}, false
 	}
 	md := info.GetMetadata()

@@ -2,6 +2,7 @@ package tagging
 
 import (
 	"context"
+	"slices"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/tagstore"
@@ -9,13 +10,33 @@ import (
 
 // GetResourceTags implements tagwayv1.TaggingServiceServer.
 func (s *Service) GetResourceTags(ctx context.Context, req *tagwayv1.GetResourceTagsRequest) (*tagwayv1.GetResourceTagsResponse, error) {
-	resources, err := names("resources", req.GetResources(), MaxResources)
+	all, _, err := names("resources", req.GetResources(), MaxResources)
 	if err != nil {
 		return nil, err
+	}
+	// A resource the caller may not read is left out, as one never tagged.
+	g := grantOf(ctx)
+	resources := all[:0]
+	accountless := map[string]bool{}
+	for _, n := range all {
+		if g.allowsName(n) {
+			resources = append(resources, n)
+			if n.Account == "" {
+				accountless[n.String()] = true
+			}
+		}
+	}
+	if len(resources) == 0 {
+		return &tagwayv1.GetResourceTagsResponse{}, nil
 	}
 	found, err := s.store.Get(ctx, resources)
 	if err != nil {
 		return nil, s.storeFailed(ctx, err)
+	}
+	if !g.Unrestricted && len(accountless) > 0 {
+		found = slices.DeleteFunc(found, func(r tagstore.Resource) bool {
+			return accountless[r.Name] && r.Owner != g.Owner
+		})
 	}
 	return &tagwayv1.GetResourceTagsResponse{Resources: toProto(found)}, nil
 }

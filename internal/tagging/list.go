@@ -10,13 +10,14 @@ import (
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// fingerprint identifies a list request without its paging fields, so a
-// page token is only accepted with the request that earned it.
-func fingerprint(req proto.Message, clearPaging func(proto.Message)) []byte {
+// fingerprint identifies a list request without its paging fields, and the
+// caller it is made for, so a page token is only accepted with the request,
+// and from the caller, that earned it.
+func fingerprint(ctx context.Context, req proto.Message, clearPaging func(proto.Message)) []byte {
 	c := proto.Clone(req)
 	clearPaging(c)
 	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
-	return append([]byte(string(req.ProtoReflect().Descriptor().FullName())+"\x00"), b...)
+	return append([]byte(string(req.ProtoReflect().Descriptor().FullName())+"\x00"+grantOf(ctx).Subject+"\x00"), b...)
 }
 
 // namespaceBatch is how many namespaces one registry read returns.
@@ -26,20 +27,21 @@ const namespaceBatch = 512
 // from the first not less than from, until visit returns false.
 func (s *Service) namespaces(ctx context.Context, sc []arn.Scope, from string, visit func(arn.Namespace) bool) error {
 	prefix := arn.Prefix(sc)
+	g := grantOf(ctx)
 	for {
 		batch, err := s.store.Namespaces(ctx, prefix, from, namespaceBatch)
 		if err != nil {
 			return err
 		}
 		for _, ns := range batch {
-			if arn.MatchAny(sc, ns) && !visit(ns) {
+			if arn.MatchAny(sc, ns) && g.allows(ns) && !visit(ns) {
 				return nil
 			}
 		}
 		if len(batch) < namespaceBatch {
 			return nil
 		}
-		from = tagstore.Successor(batch[len(batch)-1].String())
+		from = tagstore.Successor(batch[len(batch)-1].Key())
 	}
 }
 

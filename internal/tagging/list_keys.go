@@ -59,7 +59,7 @@ func (s *Service) listDistinct(ctx context.Context, req proto.Message, rawScopes
 	if err != nil {
 		return nil, "", err
 	}
-	query := fingerprint(req, clearPaging)
+	query := fingerprint(ctx, req, clearPaging)
 	from := ""
 	if token != "" {
 		cursor, err := s.tokens.Decode(token, query, 1)

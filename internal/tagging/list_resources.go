@@ -33,7 +33,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	if maxTags < 0 {
 		return nil, invalid("max_page_tags", -1, "is negative")
 	}
-	query := fingerprint(req, func(m proto.Message) {
+	query := fingerprint(ctx, req, func(m proto.Message) {
 		r := m.(*tagwayv1.ListResourcesRequest)
 		r.PageSize, r.PageToken, r.MaxPageTags = 0, "", 0
 	})
@@ -54,7 +54,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	var scanErr error
 	var pending string // a namespace to resume at, once the page is full
 	err = s.namespaces(ctx, sc, startNS, func(ns arn.Namespace) bool {
-		key := ns.String()
+		key := ns.Key()
 		if len(found) == size || budget <= 0 || visited == pageNamespaceBudget {
 			pending = key
 			return false
@@ -75,7 +75,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 			found = append(found, r.Resources[:cut]...)
 			next := from // nothing of this namespace fit: resume where it began
 			if cut > 0 {
-				next = tagstore.Successor(r.Resources[cut-1].Name[len(key):])
+				next = tagstore.Successor(r.Resources[cut-1].Name[len(ns.String()):])
 			}
 			resp.NextPageToken = s.tokens.Encode(query, key, next)
 			return false

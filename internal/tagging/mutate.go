@@ -3,6 +3,7 @@ package tagging
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"google.golang.org/grpc/codes"
@@ -12,14 +13,55 @@ import (
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// batch checks the limits and resources of a Tag or Untag call.
-func (s *Service) batch(raw *tagwayv1.Limits, resources []string) (limits, []arn.Name, error) {
+// batch checks the limits and resources of a Tag or Untag call, and that
+// the call may change each resource: a call naming one outside its Grant
+// fails whole and changes nothing.
+func (s *Service) batch(ctx context.Context, raw *tagwayv1.Limits, resources []string) (limits, []arn.Name, error) {
 	l, err := s.limits(raw)
 	if err != nil {
 		return l, nil, err
 	}
-	names, err := names("resources", resources, l.maxResources)
-	return l, names, err
+	names, at, err := names("resources", resources, l.maxResources)
+	if err != nil {
+		return l, nil, err
+	}
+	g := grantOf(ctx)
+	if g.Unrestricted {
+		return l, names, nil
+	}
+	var accountless []arn.Name
+	index := map[string]int{}
+	for i, n := range names {
+		if !g.allowsName(n) {
+			return l, nil, outOfScope(g, at[i], n.String())
+		}
+		if n.Account == "" {
+			accountless = append(accountless, n)
+			index[n.String()] = at[i]
+		}
+	}
+	if len(accountless) > 0 {
+		// A resource another account owns is out of scope like another
+		// account's ARN. An owner that appears after this read is caught
+		// by the store, as a failure of that resource alone.
+		found, err := s.store.Get(ctx, accountless)
+		if err != nil {
+			return l, nil, s.storeFailed(ctx, err)
+		}
+		for _, r := range found {
+			if r.Owner != g.Owner {
+				return l, nil, outOfScope(g, index[r.Name], r.Name)
+			}
+		}
+	}
+	return l, names, nil
+}
+
+// change returns the change to one resource, acting as the call's owner.
+func change(ctx context.Context, c tagstore.Change) tagstore.Change {
+	g := grantOf(ctx)
+	c.Owner, c.AnyOwner = g.Owner, g.Unrestricted
+	return c
 }
 
 // apply runs validated changes and reports per-resource failures by name.
@@ -31,11 +73,19 @@ func (s *Service) apply(ctx context.Context, changes []tagstore.Change) map[stri
 		}
 		name := changes[i].Resource.String()
 		var le *tagstore.LimitError
-		if errors.As(err, &le) {
+		switch {
+		case errors.As(err, &le):
 			failed[name] = &tagwayv1.ResourceFailure{
 				Reason:  tagwayv1.FailureReason_FAILURE_REASON_TAG_LIMIT_EXCEEDED,
 				Code:    int32(codes.InvalidArgument),
 				Message: le.Error(),
+			}
+			continue
+		case errors.Is(err, tagstore.ErrNotOwner):
+			failed[name] = &tagwayv1.ResourceFailure{
+				Reason:  tagwayv1.FailureReason_FAILURE_REASON_PERMISSION_DENIED,
+				Code:    int32(codes.PermissionDenied),
+				Message: fmt.Sprintf("%s is outside the scope of %s: another account owns it", name, grantOf(ctx).Subject),
 			}
 			continue
 		}

@@ -126,17 +126,22 @@ func TestTagUntagGet(t *testing.T) {
 	})
 }
 
-// wantInvalid checks an InvalidArgument error with reason and field.
+// wantInvalid checks an InvalidArgument (or, for PERMISSION_DENIED, a
+// PermissionDenied) error with reason and field.
 func wantInvalid(t *testing.T, err error, reason, field string, index int) {
 	t.Helper()
-	if status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("error %v, want InvalidArgument", err)
+	code := codes.InvalidArgument
+	if reason == tagging.ReasonPermissionDenied {
+		code = codes.PermissionDenied
+	}
+	if status.Code(err) != code {
+		t.Fatalf("error %v, want %v", err, code)
 	}
 	info := tagging.Info(err)
 	if info == nil || info.GetReason() != reason {
 		t.Fatalf("error %v: reason %v, want %s", err, info, reason)
 	}
-	if reason != tagging.ReasonInvalidParameter {
+	if reason != tagging.ReasonInvalidParameter && reason != tagging.ReasonPermissionDenied {
 		return
 	}
 	v, ok := tagging.ViolationOf(err)

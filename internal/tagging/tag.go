@@ -11,7 +11,7 @@ import (
 
 // TagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	l, resources, err := s.batch(req.GetLimits(), req.GetResources())
+	l, resources, err := s.batch(ctx, req.GetLimits(), req.GetResources())
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRe
 	}
 	changes := make([]tagstore.Change, len(resources))
 	for i, r := range resources {
-		changes[i] = tagstore.Change{Resource: r, Set: tags, MaxTags: l.maxTagsPerResource, ExemptPrefixes: l.reserved, MaxTotal: MaxTotalTagsPerResource}
+		changes[i] = change(ctx, tagstore.Change{Resource: r, Set: tags, MaxTags: l.maxTagsPerResource, ExemptPrefixes: l.reserved, MaxTotal: MaxTotalTagsPerResource})
 	}
 	return &tagwayv1.TagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
 }

@@ -11,7 +11,7 @@ import (
 
 // UntagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
-	l, resources, err := s.batch(req.GetLimits(), req.GetResources())
+	l, resources, err := s.batch(ctx, req.GetLimits(), req.GetResources())
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourc
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	changes := make([]tagstore.Change, len(resources))
 	for i, r := range resources {
-		changes[i] = tagstore.Change{Resource: r, Remove: keys, Expect: expect}
+		changes[i] = change(ctx, tagstore.Change{Resource: r, Remove: keys, Expect: expect})
 	}
 	return &tagwayv1.UntagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
 }

@@ -84,24 +84,27 @@ func count(field string, n, min, max int) error {
 	return nil
 }
 
-// names parses resource names and drops duplicates, keeping the first.
-func names(field string, raw []string, max int) ([]arn.Name, error) {
+// names parses resource names and drops duplicates, keeping the first; at
+// is the index in raw of each name returned.
+func names(field string, raw []string, max int) (out []arn.Name, at []int, err error) {
 	if err := count(field, len(raw), 1, max); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]arn.Name, 0, len(raw))
+	out = make([]arn.Name, 0, len(raw))
+	at = make([]int, 0, len(raw))
 	seen := make(map[string]bool, len(raw))
 	for i, r := range raw {
 		n, err := arn.Parse(r)
 		if err != nil {
-			return nil, invalid(field, i, "%v", err)
+			return nil, nil, invalid(field, i, "%v", err)
 		}
 		if !seen[r] {
 			seen[r] = true
 			out = append(out, n)
+			at = append(at, i)
 		}
 	}
-	return out, nil
+	return out, at, nil
 }
 
 // keyProblem says what is wrong with a tag key, or "".

@@ -45,6 +45,11 @@ const (
 	// The store failed; the change may or may not have been applied. Retrying
 	// is safe: tagging and untagging are idempotent.
 	FailureReason_FAILURE_REASON_STORE_UNAVAILABLE FailureReason = 2
+	// The caller may not change the resource: its name has no account (an S3
+	// bucket) and another account owns it. A call that names such a resource
+	// fails whole with PERMISSION_DENIED; this reason covers the resource
+	// whose owner appeared while the call was under way.
+	FailureReason_FAILURE_REASON_PERMISSION_DENIED FailureReason = 3
 )
 
 // Enum value maps for FailureReason.
@@ -53,11 +58,13 @@ var (
 		0: "FAILURE_REASON_UNSPECIFIED",
 		1: "FAILURE_REASON_TAG_LIMIT_EXCEEDED",
 		2: "FAILURE_REASON_STORE_UNAVAILABLE",
+		3: "FAILURE_REASON_PERMISSION_DENIED",
 	}
 	FailureReason_value = map[string]int32{
 		"FAILURE_REASON_UNSPECIFIED":        0,
 		"FAILURE_REASON_TAG_LIMIT_EXCEEDED": 1,
 		"FAILURE_REASON_STORE_UNAVAILABLE":  2,
+		"FAILURE_REASON_PERMISSION_DENIED":  3,
 	}
 )
 
@@ -1318,11 +1325,12 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x15ListTagValuesResponse\x12\x1d\n" +
 	"\n" +
 	"tag_values\x18\x01 \x03(\tR\ttagValues\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*|\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa2\x01\n" +
 	"\rFailureReason\x12\x1e\n" +
 	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12%\n" +
 	"!FAILURE_REASON_TAG_LIMIT_EXCEEDED\x10\x01\x12$\n" +
-	" FAILURE_REASON_STORE_UNAVAILABLE\x10\x022\x88\x04\n" +
+	" FAILURE_REASON_STORE_UNAVAILABLE\x10\x02\x12$\n" +
+	" FAILURE_REASON_PERMISSION_DENIED\x10\x032\x88\x04\n" +
 	"\x0eTaggingService\x12U\n" +
 	"\x0eUntagResources\x12 .tagway.v1.UntagResourcesRequest\x1a!.tagway.v1.UntagResourcesResponse\x12O\n" +
 	"\fTagResources\x12\x1e.tagway.v1.TagResourcesRequest\x1a\x1f.tagway.v1.TagResourcesResponse\x12X\n" +
