@@ -1,0 +1,81 @@
+// Package identity carries who is calling through a request's context: the
+// principal a surface authenticated, or an anonymous caller when tagway runs
+// without an auth file.
+package identity
+
+import (
+	"context"
+	"net"
+	"net/netip"
+
+	"github.com/tagway/tagway/internal/principals"
+)
+
+// Surfaces a call arrives on.
+const (
+	SurfaceGRPC   = "grpc"
+	SurfaceAWS    = "aws"
+	SurfaceHuawei = "huawei"
+)
+
+// Caller is who made a call.
+type Caller struct {
+	// Principal is the authenticated principal; nil for an anonymous
+	// caller, which only tagway without an auth file lets in.
+	Principal *principals.Principal
+	// Surface is where the call arrived: SurfaceGRPC, SurfaceAWS or
+	// SurfaceHuawei.
+	Surface string
+	// Credential names the credential that authenticated the call, for logs:
+	// an access key id, "bearer token" or a certificate's URI; never a secret.
+	Credential string
+	// Peer is the network address the call came from.
+	Peer string
+}
+
+// Name returns the principal's name, or "anonymous".
+func (c Caller) Name() string {
+	if c.Principal == nil {
+		return "anonymous"
+	}
+	return c.Principal.Name
+}
+
+type callerKey struct{}
+
+// NewContext returns ctx carrying c.
+func NewContext(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// FromContext returns the caller in ctx; false when no surface
+// authenticated the call.
+func FromContext(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
+// IsLocal reports whether a peer address is on this machine: a loopback IP,
+// or a Unix socket (whose peers have no address, "" or "@").
+func IsLocal(addr net.Addr) bool {
+	if addr == nil {
+		return false
+	}
+	if addr.Network() == "unix" {
+		return true
+	}
+	return IsLocalAddr(addr.String())
+}
+
+// IsLocalAddr is IsLocal for an address in its string form, such as an
+// http.Request's RemoteAddr.
+func IsLocalAddr(addr string) bool {
+	if addr == "" || addr == "@" {
+		return true // a Unix socket peer
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return false
+	}
+	return ap.Addr().Unmap().IsLoopback()
+}
