@@ -1,0 +1,6 @@
+//go:build !race
+
+package sigv4
+
+// raceEnabled reports whether the race detector is on.
+const raceEnabled = false
