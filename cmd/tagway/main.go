@@ -15,13 +15,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tagway/tagway/internal/access"
 	"github.com/tagway/tagway/internal/dialect/aws"
 	"github.com/tagway/tagway/internal/dialect/huawei"
+	"github.com/tagway/tagway/internal/filewatch"
+	"github.com/tagway/tagway/internal/grpcauth"
+	"github.com/tagway/tagway/internal/principals"
 	"github.com/tagway/tagway/internal/server"
 	"github.com/tagway/tagway/internal/tagging"
 	"github.com/tagway/tagway/internal/tagstore"
 	"github.com/tagway/tagway/internal/tagstore/memstore"
 	"github.com/tagway/tagway/internal/tagstore/redisstore"
+	"github.com/tagway/tagway/internal/tlsfiles"
 )
 
 func main() {
@@ -37,7 +42,16 @@ type config struct {
 	tokenTTL                    time.Duration
 	logLevel                    slog.Level
 	logFormat                   string
+
+	authFile                     string
+	allowRemote                  bool
+	awsMaxSkew, huaweiMaxSkew    time.Duration
+	tlsCert, tlsKey, tlsClientCA string
 }
+
+// reloadInterval is how often the auth file and the TLS files are checked
+// for changes on disk.
+const reloadInterval = 2 * time.Second
 
 // flagSet defines the flags; every flag can also be set by the environment
 // variable named in its usage.
@@ -52,6 +66,13 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.tokenTTL, "page-token-ttl", tagging.DefaultTokenTTL, "how long page tokens stay valid [TAGWAY_PAGE_TOKEN_TTL]")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
+	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
+	fs.BoolVar(&c.allowRemote, "allow-remote-unauthenticated", false, "without --auth-file, serve clients on other machines too [TAGWAY_ALLOW_REMOTE_UNAUTHENTICATED]")
+	fs.DurationVar(&c.awsMaxSkew, "aws-max-skew", 5*time.Minute, "how far X-Amz-Date may be from the server's clock [TAGWAY_AWS_MAX_SKEW]")
+	fs.DurationVar(&c.huaweiMaxSkew, "huawei-max-skew", 15*time.Minute, "how far X-Sdk-Date may be from the server's clock [TAGWAY_HUAWEI_MAX_SKEW]")
+	fs.StringVar(&c.tlsCert, "tls-cert-file", "", "PEM certificate: serve both ports over TLS [TAGWAY_TLS_CERT_FILE]")
+	fs.StringVar(&c.tlsKey, "tls-key-file", "", "PEM key of --tls-cert-file [TAGWAY_TLS_KEY_FILE]")
+	fs.StringVar(&c.tlsClientCA, "tls-client-ca-file", "", "PEM CAs of gRPC client certificates (mTLS; identities in the auth file) [TAGWAY_TLS_CLIENT_CA_FILE]")
 	return fs
 }
 
@@ -99,6 +120,15 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fs, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, fs, errors.New("--tls-cert-file and --tls-key-file go together")
+	}
+	if c.tlsClientCA != "" && c.tlsCert == "" {
+		return c, fs, errors.New("--tls-client-ca-file needs --tls-cert-file and --tls-key-file")
+	}
+	if c.awsMaxSkew <= 0 || c.huaweiMaxSkew <= 0 {
+		return c, fs, errors.New("--aws-max-skew and --huawei-max-skew must be positive")
+	}
 	return c, fs, nil
 }
 
@@ -121,6 +151,21 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		h = slog.NewJSONHandler(stderr, opts)
 	}
 	log := slog.New(h)
+	var auth *principals.Source
+	if c.authFile != "" {
+		if auth, err = principals.Open(c.authFile); err != nil {
+			fmt.Fprintf(stderr, "tagway: --auth-file: %v\n", err)
+			return 2
+		}
+	}
+	var certs *tlsfiles.Reloader
+	if c.tlsCert != "" {
+		if certs, err = tlsfiles.Load(tlsfiles.Files{Cert: c.tlsCert, Key: c.tlsKey, ClientCA: c.tlsClientCA}); err != nil {
+			fmt.Fprintf(stderr, "tagway: %v\n", err)
+			return 2
+		}
+	}
+
 	// Until the store answers, failing to reach it is the one-line error
 	// below; go-redis's own retry messages would only repeat it.
 	redisstore.SetLogger(slog.New(slog.DiscardHandler))
@@ -149,16 +194,36 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	if err != nil {
 		return fail(err)
 	}
-	srv, err := server.New(server.Config{
+	// Every surface calls the core through the access layer.
+	core := access.New(svc)
+	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
-		Service: svc, Ready: store.Ping,
-		Dialects:   []server.Dialect{aws.New(svc), huawei.New(svc)},
-		DrainDelay: c.drainDelay, ShutdownTimeout: c.shutdownTimeout,
+		Service: core, Ready: store.Ping,
+		Dialects: []server.Dialect{
+			aws.New(core, aws.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.awsMaxSkew, Log: log}),
+			huawei.New(core, huawei.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.huaweiMaxSkew, Log: log}),
+		},
+		Authenticate: (&grpcauth.Authenticator{Principals: auth, AllowRemote: c.allowRemote}).Authenticate,
+		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout,
 		Log: log,
-	})
+	}
+	if certs != nil {
+		cfg.GRPCTLS = certs.Config([]string{"h2"}, c.tlsClientCA != "")
+		cfg.HTTPTLS = certs.Config([]string{"h2", "http/1.1"}, false)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		return fail(err)
 	}
+	switch {
+	case auth == nil && c.allowRemote:
+		log.Warn("no --auth-file: authentication is off and --allow-remote-unauthenticated is set, so anyone who can reach tagway may read and change every tag")
+	case auth == nil:
+		log.Warn("no --auth-file: authentication is off; only clients on this machine are served (see docs/auth.md)")
+	default:
+		log.Info("authentication on", "auth_file", auth.Path(), "principals", len(auth.Current().Principals()))
+	}
+	go reload(ctx, log, auth, certs)
 	log.Info("tagway listening", "grpc", srv.GRPCAddr().String(), "http", srv.HTTPAddr().String(), "store", storeName)
 
 	go func() {
@@ -170,6 +235,55 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		return fail(err)
 	}
 	return 0
+}
+
+// reload re-reads the auth file and the TLS files on SIGHUP and when they
+// change on disk, until ctx is done. A version that does not load is
+// refused with an ERROR line and the one in force stays.
+func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, certs *tlsfiles.Reloader) {
+	if auth == nil && certs == nil {
+		return
+	}
+	var paths []string
+	if auth != nil {
+		paths = append(paths, auth.Path())
+	}
+	if certs != nil {
+		paths = append(paths, certs.Paths()...)
+	}
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go filewatch.Watch(ctx, reloadInterval, paths, poke)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		case <-changed:
+		}
+		if auth != nil {
+			if set, err := auth.Reload(); err != nil {
+				log.Error("auth file not reloaded; the version in force stays", "error", err)
+			} else {
+				log.Info("auth file reloaded", "auth_file", auth.Path(), "principals", len(set.Principals()))
+			}
+		}
+		if certs != nil {
+			if err := certs.Reload(); err != nil {
+				log.Error("TLS files not reloaded; the certificate in force stays", "error", err)
+			} else {
+				log.Info("TLS files reloaded")
+			}
+		}
+	}
 }
 
 // openStore opens the store a --store value names.

@@ -31,11 +31,6 @@ type Authenticator struct {
 	AllowRemote bool
 }
 
-// OpenModeMessage tells a remote caller of tagway without an auth file how
-// to get in.
-const OpenModeMessage = "tagway runs without an auth file and answers only clients on its own machine; " +
-	"start it with --auth-file to authenticate callers, or with --allow-remote-unauthenticated to serve anyone"
-
 func unauthenticated(msg string) error {
 	st, _ := status.New(codes.Unauthenticated, msg).WithDetails(&errdetails.ErrorInfo{
 		Reason: ReasonUnauthenticated, Domain: tagging.ErrorDomain, Metadata: map[string]string{"problem": msg},
@@ -53,7 +48,7 @@ func (a *Authenticator) Authenticate(ctx context.Context) (context.Context, erro
 	}
 	if a.Principals == nil {
 		if !a.AllowRemote && (p == nil || !identity.IsLocal(p.Addr)) {
-			return nil, unauthenticated(OpenModeMessage)
+			return nil, unauthenticated(identity.OpenModeMessage)
 		}
 		return identity.NewContext(ctx, c), nil
 	}

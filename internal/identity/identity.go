@@ -18,6 +18,11 @@ const (
 	SurfaceHuawei = "huawei"
 )
 
+// OpenModeMessage tells a remote caller of tagway without an auth file why
+// it is refused and how to configure tagway.
+const OpenModeMessage = "tagway runs without an auth file and answers only clients on its own machine; " +
+	"start it with --auth-file to authenticate callers, or with --allow-remote-unauthenticated to serve anyone"
+
 // Caller is who made a call.
 type Caller struct {
 	// Principal is the authenticated principal; nil for an anonymous

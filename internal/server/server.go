@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,11 +13,13 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -46,7 +49,14 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HealthInterval is how often the gRPC health status follows Ready.
 	HealthInterval time.Duration
-	Log            *slog.Logger
+	// Authenticate decides who makes each gRPC call but those of health and
+	// reflection, which stay open to probes and tools: it returns the
+	// context the call runs in, or the error to answer. Nil lets every
+	// call through unauthenticated.
+	Authenticate func(context.Context) (context.Context, error)
+	// GRPCTLS and HTTPTLS, when set, serve each listener over TLS.
+	GRPCTLS, HTTPTLS *tls.Config
+	Log              *slog.Logger
 }
 
 // Dialect is a REST API served on the HTTP port.
@@ -100,7 +110,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
 
-	s.grpc = grpc.NewServer(grpc.StatsHandler(&s.calls), grpc.ChainUnaryInterceptor(s.observeUnary, s.recoverUnary))
+	opts := []grpc.ServerOption{
+		grpc.StatsHandler(&s.calls),
+		grpc.ChainUnaryInterceptor(s.observeUnary, s.recoverUnary, s.authUnary),
+		grpc.ChainStreamInterceptor(s.authStream),
+	}
+	if cfg.GRPCTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
+	}
+	s.grpc = grpc.NewServer(opts...)
 	tagwayv1.RegisterTaggingServiceServer(s.grpc, cfg.Service)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -138,6 +156,9 @@ func New(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+	}
+	if cfg.HTTPTLS != nil {
+		s.httpLis = tls.NewListener(s.httpLis, cfg.HTTPTLS)
 	}
 	return s, nil
 }
@@ -247,6 +268,44 @@ func (s *Server) observeUnary(ctx context.Context, req any, info *grpc.UnaryServ
 	s.metrics.Observe("grpc", info.FullMethod, status.Code(err).String(), time.Since(start))
 	return resp, err
 }
+
+// open reports whether a gRPC method is open to every caller: health checks
+// and reflection, which probes and tools use without credentials.
+func open(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") || strings.HasPrefix(fullMethod, "/grpc.reflection.")
+}
+
+// authUnary authenticates a unary call.
+func (s *Server) authUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if s.cfg.Authenticate == nil || open(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	ctx, err := s.cfg.Authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+// authStream authenticates a streaming call.
+func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if s.cfg.Authenticate == nil || open(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	ctx, err := s.cfg.Authenticate(ss.Context())
+	if err != nil {
+		return err
+	}
+	return handler(srv, &streamWithContext{ServerStream: ss, ctx: ctx})
+}
+
+// streamWithContext is a stream whose handler sees another context.
+type streamWithContext struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *streamWithContext) Context() context.Context { return s.ctx }
 
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {

@@ -21,6 +21,7 @@ import (
 	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/dialect/gateway"
+	"github.com/tagway/tagway/internal/identity"
 )
 
 const (
@@ -43,11 +44,13 @@ var targetPattern = regexp.MustCompile(`^[A-Za-z0-9_]+\.[A-Za-z0-9]+$`)
 // Handler serves the dialect. It is an http.Handler that also reports, via
 // Claims, which requests are its.
 type Handler struct {
-	mux *runtime.ServeMux
+	mux  *runtime.ServeMux
+	auth *authenticator
 }
 
-// New returns the dialect's handler over the core service.
-func New(core tagwayv1.TaggingServiceServer) *Handler {
+// New returns the dialect's handler over the core service, authenticating
+// requests as auth says.
+func New(core tagwayv1.TaggingServiceServer, auth Auth) *Handler {
 	// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
 	// "PaginationToken":""), absent messages are not.
 	mux := gateway.NewMux(gateway.NewMarshaler(ContentType),
@@ -59,7 +62,7 @@ func New(core tagwayv1.TaggingServiceServer) *Handler {
 	if err := awsv1.RegisterResourceGroupsTaggingServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
 		panic(err) // only fails for a nil mux or server
 	}
-	return &Handler{mux: mux}
+	return &Handler{mux: mux, auth: newAuthenticator(auth)}
 }
 
 // Claims reports whether r is an AWS request: it names an X-Amz-Target, or
@@ -108,7 +111,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, &apiError{Type: "SerializationException", Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error()})
 		return
 	}
-	r = r.WithContext(context.WithValue(ctx, callKey{}, call{region: signingRegion(r.Header.Get("Authorization")), body: body}))
+	caller, region, aerr := h.auth.authenticate(r, body)
+	if aerr != nil {
+		writeAPIError(w, aerr)
+		return
+	}
+	ctx = identity.NewContext(ctx, caller)
+	r = r.WithContext(context.WithValue(ctx, callKey{}, call{region: region, body: body}))
 	r.URL.Path, r.URL.RawPath = targetPath+target, ""
 	h.mux.ServeHTTP(w, r)
 }
@@ -116,7 +125,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // call is what the front handler learned about a request.
 type call struct {
 	// region is the region of the request's SigV4 credential scope, the
-	// region the API is "invoked in"; "" when the request is not signed.
+	// region the API is "invoked in"; "" for a request that is not signed,
+	// which tagway without an auth file serves in every region.
 	region string
 	// body is the request body as sent.
 	body []byte
@@ -143,21 +153,6 @@ type callKey struct{}
 func callOf(ctx context.Context) call {
 	c, _ := ctx.Value(callKey{}).(call)
 	return c
-}
-
-// signingRegion returns the region of a SigV4 Authorization header's
-// credential scope (Credential=AKID/date/region/service/aws4_request).
-func signingRegion(auth string) string {
-	_, rest, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return ""
-	}
-	cred, _, _ := strings.Cut(rest, ",")
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) != 5 || !validRegion(parts[2]) {
-		return ""
-	}
-	return parts[2]
 }
 
 // newRequestID returns a random UUID, as AWS request ids are.

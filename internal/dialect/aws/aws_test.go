@@ -10,21 +10,6 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-func TestSigningRegion(t *testing.T) {
-	for auth, want := range map[string]string{
-		"AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/tagging/aws4_request, SignedHeaders=host, Signature=abc": "us-east-1",
-		"AWS4-HMAC-SHA256 Credential=AKID/20261123/cn-north-1/tagging/aws4_request,SignedHeaders=host":                "cn-north-1",
-		"AWS4-HMAC-SHA256 Credential=AKID/20261123/US EAST/tagging/aws4_request":                                      "",
-		"AWS4-HMAC-SHA256 Credential=AKID/us-east-1":                                                                  "",
-		"Bearer x": "",
-		"":         "",
-	} {
-		if got := signingRegion(auth); got != want {
-			t.Errorf("signingRegion(%q) = %q, want %q", auth, got, want)
-		}
-	}
-}
-
 func TestPartitionOf(t *testing.T) {
 	for region, want := range map[string]string{
 		"us-east-1": "aws", "eu-central-2": "aws", "cn-north-1": "aws-cn", "cn-northwest-1": "aws-cn",

@@ -37,7 +37,7 @@ func BenchmarkUntagResources(b *testing.B) {
 		}
 	})
 	b.Run("aws", func(b *testing.B) {
-		h := New(svc)
+		h := New(svc, Auth{AllowRemote: true})
 		body := `{"ResourceARNList":["` + strings.Join(arns, `","`) + `"],"TagKeys":["absent"]}`
 		b.ReportAllocs()
 		for b.Loop() {

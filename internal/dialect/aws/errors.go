@@ -53,7 +53,10 @@ func toAPIError(err error) *apiError {
 	}
 	info := tagging.Info(err)
 	switch info.GetReason() {
-	case tagging.ReasonInvalidParameter:
+	case tagging.ReasonInvalidParameter, tagging.ReasonPermissionDenied:
+		// A resource outside the caller's account is the region check's
+		// error: no capture of AWS's answer for another account's ARN was
+		// found (docs/aws.md).
 		v, _ := tagging.ViolationOf(err)
 		field := fieldNames[v.Field]
 		if field == "" {
@@ -73,6 +76,9 @@ func toAPIError(err error) *apiError {
 	if status.Code(err) == codes.InvalidArgument {
 		// The gateway could not decode the body into the input shape.
 		return &apiError{Type: "SerializationException", Status: http.StatusBadRequest, Message: "the request body is not valid JSON for this operation: " + status.Convert(err).Message()}
+	}
+	if status.Code(err) == codes.Unauthenticated {
+		return &apiError{Type: "UnrecognizedClientException", Status: http.StatusBadRequest, Message: status.Convert(err).Message()}
 	}
 	if status.Code(err) == codes.Canceled {
 		return &apiError{Type: "RequestCanceled", Status: 499, Message: "the client cancelled the request"}

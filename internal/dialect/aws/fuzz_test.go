@@ -35,7 +35,7 @@ func FuzzHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := New(svc)
+	h := New(svc, Auth{AllowRemote: true})
 	f.Fuzz(func(t *testing.T, op, body, auth string) {
 		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		req.Header.Set("X-Amz-Target", TargetPrefix+op)

@@ -92,7 +92,7 @@ func failures(in map[string]*tagwayv1.ResourceFailure) map[string]*awsv1.Failure
 	out := make(map[string]*awsv1.FailureInfo, len(in))
 	for name, f := range in {
 		info := &awsv1.FailureInfo{StatusCode: http.StatusBadRequest, ErrorCode: "InvalidParameterException", ErrorMessage: f.GetMessage()}
-		if codes.Code(f.GetCode()) != codes.InvalidArgument {
+		if c := codes.Code(f.GetCode()); c != codes.InvalidArgument && c != codes.PermissionDenied {
 			info.StatusCode, info.ErrorCode = http.StatusInternalServerError, "InternalServiceException"
 		}
 		out[name] = info

@@ -21,6 +21,7 @@ const (
 	CodeTagLimit         = "Organizations.9003" // 400: the resource would carry more than 20 tags
 	CodeStoreUnavailable = "Organizations.9500" // 500: the tag store failed; retry
 	CodeNoSuchAPI        = "APIGW.0101"         // 404: no API at this method and path
+	CodeDenied           = "Organizations.1007" // 403: the caller may not act on the resource
 )
 
 // apiError is an error as Huawei Cloud sends it.
@@ -83,8 +84,13 @@ func toAPIError(err error) *apiError {
 		return invalid("%s: %s", field, v.Problem)
 	case tagging.ReasonStoreUnavailable:
 		return &apiError{Status: http.StatusInternalServerError, Code: CodeStoreUnavailable, Message: "the tag store is unavailable; retry the request"}
+	case tagging.ReasonPermissionDenied:
+		v, _ := tagging.ViolationOf(err)
+		return &apiError{Status: http.StatusForbidden, Code: CodeDenied, Message: v.Problem}
 	}
 	switch status.Code(err) {
+	case codes.Unauthenticated:
+		return &apiError{Status: http.StatusUnauthorized, Code: CodeAuth, Message: "Incorrect IAM authentication information: " + status.Convert(err).Message()}
 	case codes.InvalidArgument:
 		// The gateway could not decode the body or a query parameter.
 		return malformed("the request is malformed: %s", status.Convert(err).Message())

@@ -36,7 +36,7 @@ func FuzzHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := New(svc)
+	h := New(svc, Auth{AllowRemote: true})
 	f.Fuzz(func(t *testing.T, method, path, body string) {
 		req, err := http.NewRequest(method, "http://tagway"+PathPrefix+path, strings.NewReader(body))
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	huaweiv1 "github.com/tagway/tagway/gen/go/tagway/huawei/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/dialect/gateway"
+	"github.com/tagway/tagway/internal/identity"
 )
 
 const (
@@ -33,11 +34,13 @@ const (
 
 // Handler serves the dialect.
 type Handler struct {
-	mux *runtime.ServeMux
+	mux  *runtime.ServeMux
+	auth *authenticator
 }
 
-// New returns the dialect's handler over the core service.
-func New(core tagwayv1.TaggingServiceServer) *Handler {
+// New returns the dialect's handler over the core service, authenticating
+// requests as auth says.
+func New(core tagwayv1.TaggingServiceServer, auth Auth) *Handler {
 	mux := gateway.NewMux(huaweiJSON{gateway.NewMarshaler(contentType)},
 		func(w http.ResponseWriter, r *http.Request, err error) { writeAPIError(w, r, toAPIError(err)) },
 		func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, r, noSuchAPI(r)) },
@@ -45,7 +48,7 @@ func New(core tagwayv1.TaggingServiceServer) *Handler {
 	if err := huaweiv1.RegisterOrganizationsServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
 		panic(err) // only fails for a nil mux or server
 	}
-	return &Handler{mux: mux}
+	return &Handler{mux: mux, auth: newAuthenticator(auth)}
 }
 
 // Claims reports whether r is a Huawei Cloud Organizations request.
@@ -98,7 +101,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, malformed("the request body could not be read: %v", err))
 		return
 	}
-	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, call{body: body})))
+	caller, aerr := h.auth.authenticate(r, body)
+	if aerr != nil {
+		writeAPIError(w, r, aerr)
+		return
+	}
+	ctx := identity.NewContext(r.Context(), caller)
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callKey{}, call{body: body})))
 }
 
 // call is what the front handler learned about a request.

@@ -6,11 +6,17 @@ import (
 	"strings"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/access"
 )
 
-// canonicalPrefix starts the canonical name of every Organizations
-// resource: arn:huaweicloud:organizations:::<type>/<id>.
-const canonicalPrefix = "arn:huaweicloud:organizations:::"
+// canonicalPrefix starts the canonical name of every Organizations resource
+// of the organization of the account domain:
+// arn:huaweicloud:organizations::<domain>:<type>/<id>. The domain is that
+// of the caller's principal, so organizations stay apart; without an auth
+// file it is empty.
+func canonicalPrefix(domain string) string {
+	return "arn:" + access.HuaweiPartition + ":" + access.HuaweiService + "::" + domain + ":"
+}
 
 // kind is one of the four taggable Organizations entities.
 type kind struct {
@@ -51,18 +57,18 @@ func kindOfPath(resourceType string) (kind, *apiError) {
 }
 
 // resolveID checks an id of the untyped operations and returns its
-// canonical name.
-func resolveID(id string) (string, *apiError) {
+// canonical name in the organization of domain.
+func resolveID(domain, id string) (string, *apiError) {
 	k, err := kindOfID(id)
 	if err != nil {
 		return "", err
 	}
-	return canonicalPrefix + k.name + "/" + id, nil
+	return canonicalPrefix(domain) + k.name + "/" + id, nil
 }
 
 // resolveTyped checks the {resource_type} and id of the typed operations:
 // the id must be of that type.
-func resolveTyped(resourceType, id string) (string, *apiError) {
+func resolveTyped(domain, resourceType, id string) (string, *apiError) {
 	want, err := kindOfPath(resourceType)
 	if err != nil {
 		return "", err
@@ -74,19 +80,20 @@ func resolveTyped(resourceType, id string) (string, *apiError) {
 	if want.name != k.name {
 		return "", invalid("resource_id: %q is not of resource_type %s", id, resourceType)
 	}
-	return canonicalPrefix + k.name + "/" + id, nil
+	return canonicalPrefix(domain) + k.name + "/" + id, nil
 }
 
-// idOf returns the Organizations id of a canonical name.
+// idOf returns the Organizations id of a canonical name: what follows its
+// first "/", which ends the type.
 func idOf(name string) string {
-	_, id, _ := strings.Cut(strings.TrimPrefix(name, canonicalPrefix), "/")
+	_, id, _ := strings.Cut(name, "/")
 	return id
 }
 
-// scope selects every resource of one kind.
-func scope(k kind) []*tagwayv1.ResourceScope {
+// scope selects every resource of one kind in the organization of domain.
+func scope(domain string, k kind) []*tagwayv1.ResourceScope {
 	return []*tagwayv1.ResourceScope{{
-		Partitions: []string{"huaweicloud"}, Services: []string{"organizations"},
-		Regions: []string{""}, Accounts: []string{""}, ResourceTypes: []string{k.name},
+		Partitions: []string{access.HuaweiPartition}, Services: []string{access.HuaweiService},
+		Regions: []string{""}, Accounts: []string{domain}, ResourceTypes: []string{k.name},
 	}}
 }

@@ -16,9 +16,9 @@ func TestResolve(t *testing.T) {
 	}
 	resolve := func(typ, id string) (string, *apiError) {
 		if typ == "" {
-			return resolveID(id)
+			return resolveID("", id)
 		}
-		return resolveTyped(typ, id)
+		return resolveTyped("", typ, id)
 	}
 	for _, tc := range good {
 		name, err := resolve(tc.typ, tc.id)
@@ -38,10 +38,14 @@ func TestResolve(t *testing.T) {
 			t.Errorf("resolve(%q, %q) = %q, %v; want a 400", tc.typ, tc.id, name, err)
 		}
 	}
-	if _, err := resolveTyped("", "ou-1"); err == nil || err.Status != 400 {
+	const domain = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+	if name, err := resolveID(domain, "ou-1"); err != nil || name != "arn:huaweicloud:organizations::"+domain+":ou/ou-1" || idOf(name) != "ou-1" {
+		t.Errorf("resolveID in an organization = %q, %v", name, err)
+	}
+	if _, err := resolveTyped("", "", "ou-1"); err == nil || err.Status != 400 {
 		t.Errorf("an empty resource_type was accepted: %v", err)
 	}
-	if _, err := resolveTyped("resources", "ou-1"); err == nil || err.Status != 404 {
+	if _, err := resolveTyped("", "resources", "ou-1"); err == nil || err.Status != 404 {
 		t.Errorf("resources as a type: %v", err)
 	}
 }

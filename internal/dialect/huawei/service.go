@@ -50,7 +50,7 @@ func needBody(ctx context.Context) error {
 }
 
 func (s *service) TagResource(ctx context.Context, req *huaweiv1.TagResourceRequest) (*huaweiv1.TagResourceResponse, error) {
-	name, err := resolveID(req.GetResourceId())
+	name, err := resolveID(domainOf(ctx), req.GetResourceId())
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (s *service) TagResource(ctx context.Context, req *huaweiv1.TagResourceRequ
 }
 
 func (s *service) CreateTagResource(ctx context.Context, req *huaweiv1.CreateTagResourceRequest) (*huaweiv1.CreateTagResourceResponse, error) {
-	name, err := resolveTyped(req.GetResourceType(), req.GetResourceId())
+	name, err := resolveTyped(domainOf(ctx), req.GetResourceType(), req.GetResourceId())
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (s *service) UntagResource(ctx context.Context, req *huaweiv1.UntagResource
 	if err := needBody(ctx); err != nil {
 		return nil, err
 	}
-	name, aerr := resolveID(req.GetResourceId())
+	name, aerr := resolveID(domainOf(ctx), req.GetResourceId())
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -101,7 +101,7 @@ func (s *service) DeleteTagResource(ctx context.Context, req *huaweiv1.DeleteTag
 	if err := needBody(ctx); err != nil {
 		return nil, err
 	}
-	name, aerr := resolveTyped(req.GetResourceType(), req.GetResourceId())
+	name, aerr := resolveTyped(domainOf(ctx), req.GetResourceType(), req.GetResourceId())
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -151,12 +151,14 @@ func failure(f *tagwayv1.ResourceFailure) error {
 		return nil
 	case tagwayv1.FailureReason_FAILURE_REASON_TAG_LIMIT_EXCEEDED:
 		return &apiError{Status: http.StatusBadRequest, Code: CodeTagLimit, Message: "tags: " + f.GetMessage() + " (a root, OU, account or policy has at most 20 tags)"}
+	case tagwayv1.FailureReason_FAILURE_REASON_PERMISSION_DENIED:
+		return &apiError{Status: http.StatusForbidden, Code: CodeDenied, Message: f.GetMessage()}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: CodeStoreUnavailable, Message: "the tag store is unavailable; the change may not have been applied, and retrying it is safe"}
 }
 
 func (s *service) ListTagsForResource(ctx context.Context, req *huaweiv1.ListTagsForResourceRequest) (*huaweiv1.ListTagsForResourceResponse, error) {
-	name, aerr := resolveID(req.GetResourceId())
+	name, aerr := resolveID(domainOf(ctx), req.GetResourceId())
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -173,9 +175,9 @@ func (s *service) ListTagResources(ctx context.Context, req *huaweiv1.ListTagRes
 	if req.GetResourceType() == "resources" {
 		// GET /v1/organizations/resources/{id}/tags is ListTagsForResource,
 		// which this route shadows in the gateway; the answer is the same.
-		name, aerr = resolveID(req.GetResourceId())
+		name, aerr = resolveID(domainOf(ctx), req.GetResourceId())
 	} else {
-		name, aerr = resolveTyped(req.GetResourceType(), req.GetResourceId())
+		name, aerr = resolveTyped(domainOf(ctx), req.GetResourceType(), req.GetResourceId())
 	}
 	if aerr != nil {
 		return nil, aerr
@@ -234,7 +236,7 @@ func (s *service) ListResourceTags(ctx context.Context, req *huaweiv1.ListResour
 		return nil, aerr
 	}
 	out := &huaweiv1.ListResourceTagsResponse{}
-	keysReq := &tagwayv1.ListTagKeysRequest{Scopes: scope(k), PageSize: listPageSize}
+	keysReq := &tagwayv1.ListTagKeysRequest{Scopes: scope(domainOf(ctx), k), PageSize: listPageSize}
 	for {
 		keys, err := s.core.ListTagKeys(ctx, keysReq)
 		if err != nil {
@@ -242,7 +244,7 @@ func (s *service) ListResourceTags(ctx context.Context, req *huaweiv1.ListResour
 		}
 		for _, key := range keys.GetTagKeys() {
 			dto := &huaweiv1.TagsDto{Key: key}
-			valuesReq := &tagwayv1.ListTagValuesRequest{Scopes: scope(k), TagKey: key, PageSize: listPageSize}
+			valuesReq := &tagwayv1.ListTagValuesRequest{Scopes: scope(domainOf(ctx), k), TagKey: key, PageSize: listPageSize}
 			for {
 				values, err := s.core.ListTagValues(ctx, valuesReq)
 				if err != nil {
@@ -316,7 +318,7 @@ func (s *service) instances(ctx context.Context, resourceType string, body *huaw
 		}
 		contains = append(contains, m.GetValue())
 	}
-	req := &tagwayv1.ListResourcesRequest{Scopes: scope(k), PageSize: listPageSize}
+	req := &tagwayv1.ListResourcesRequest{Scopes: scope(domainOf(ctx), k), PageSize: listPageSize}
 	if body.GetWithoutAnyTag() {
 		req.UntaggedOnly = true
 	} else {
