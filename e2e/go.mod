@@ -14,6 +14,7 @@ require (
 	github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.207
 	github.com/prometheus/common v0.73.1
 	github.com/tagway/tagway v0.0.0-00010101000000-000000000000
+	go.yaml.in/yaml/v3 v3.0.5
 	google.golang.org/grpc v1.85.0
 )
 

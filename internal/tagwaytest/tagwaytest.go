@@ -5,12 +5,14 @@ package tagwaytest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,12 +36,20 @@ type Proc struct {
 	cmd *exec.Cmd
 	// GRPC and HTTP are the addresses it listens on.
 	GRPC, HTTP string
-	log        chan string // stderr lines after the listening line
-	done       chan error
+	// TLS reports that it serves TLS (--tls-cert-file).
+	TLS  bool
+	log  chan string // stderr lines
+	seen []string    // lines WaitLog read
+	done chan error
 }
 
 // URL returns the base URL of the HTTP listener.
-func (p *Proc) URL() string { return "http://" + p.HTTP }
+func (p *Proc) URL() string {
+	if p.TLS {
+		return "https://" + p.HTTP
+	}
+	return "http://" + p.HTTP
+}
 
 var listening = regexp.MustCompile(`msg="tagway listening" grpc=(\S+) http=(\S+)`)
 
@@ -56,7 +66,7 @@ func Start(t testing.TB, binary string, args ...string) *Proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Proc{cmd: cmd, log: make(chan string, 1000), done: make(chan error, 1)}
+	p := &Proc{cmd: cmd, log: make(chan string, 1000), done: make(chan error, 1), TLS: slices.Contains(args, "--tls-cert-file")}
 	addrs := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -87,8 +97,11 @@ func Start(t testing.TB, binary string, args ...string) *Proc {
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
+	// The probe does not check the certificate: the test that asked for TLS
+	// checks what it needs to.
+	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	for {
-		resp, err := http.Get(p.URL() + "/healthz")
+		resp, err := probe.Get(p.URL() + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -102,14 +115,41 @@ func Start(t testing.TB, binary string, args ...string) *Proc {
 	}
 }
 
-// Stop sends sig, checks that tagway exits 0 within 10 s, and returns what
-// it logged after it started listening.
-func (p *Proc) Stop(t testing.TB, sig syscall.Signal) []string {
+// Signal sends sig to tagway.
+func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
+}
+
+// WaitLog reads tagway's log until a line contains substr, and returns that
+// line; it fails the test after timeout.
+func (p *Proc) WaitLog(t testing.TB, substr string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-p.log:
+			if !ok {
+				t.Fatalf("tagway exited before logging %q", substr)
+			}
+			p.seen = append(p.seen, l)
+			if strings.Contains(l, substr) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("tagway did not log %q within %v; log so far:\n%s", substr, timeout, strings.Join(p.seen, "\n"))
+		}
+	}
+}
+
+// Stop sends sig, checks that tagway exits 0 within 10 s, and returns
+// everything it logged but its listening line.
+func (p *Proc) Stop(t testing.TB, sig syscall.Signal) []string {
+	t.Helper()
+	p.Signal(t, sig)
+	lines := p.seen
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
