@@ -317,4 +317,3 @@ func TestOpenModeServesOnlyThisMachine(t *testing.T) {
 		tw.Stop(t, syscall.SIGTERM)
 	}
 }
-
