@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -28,10 +29,22 @@ type Service struct {
 	// rather than running ungoverned.
 	tagwayv1.UnimplementedTaggingServiceServer
 	core tagwayv1.TaggingServiceServer
+
+	// grants caches the grant of each principal: principals do not change
+	// (a reloaded auth file makes new ones), and building a grant on every
+	// call would cost more than verifying its signature.
+	mu     sync.RWMutex
+	grants map[*principals.Principal]tagging.Grant
 }
 
+// maxGrants bounds the grant cache; past it, the cache starts over, so that
+// principals of auth files reloaded long ago do not pile up.
+const maxGrants = 4096
+
 // New returns the layer over core.
-func New(core tagwayv1.TaggingServiceServer) *Service { return &Service{core: core} }
+func New(core tagwayv1.TaggingServiceServer) *Service {
+	return &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}}
+}
 
 // ReasonUnauthenticated is the ErrorInfo reason of a call that reached the
 // core without a caller.
@@ -75,20 +88,38 @@ func Grant(p *principals.Principal) tagging.Grant {
 	return g
 }
 
+// grant returns the cached Grant of p.
+func (s *Service) grant(p *principals.Principal) tagging.Grant {
+	s.mu.RLock()
+	g, ok := s.grants[p]
+	s.mu.RUnlock()
+	if ok {
+		return g
+	}
+	g = Grant(p)
+	s.mu.Lock()
+	if len(s.grants) >= maxGrants {
+		clear(s.grants)
+	}
+	s.grants[p] = g
+	s.mu.Unlock()
+	return g
+}
+
 // enter returns the context a call runs in, under its caller's grant.
-func enter(ctx context.Context) (context.Context, error) {
+func (s *Service) enter(ctx context.Context) (context.Context, error) {
 	c, ok := identity.FromContext(ctx)
 	if !ok {
 		st, _ := status.New(codes.Unauthenticated, "the call carries no authenticated caller").
 			WithDetails(&errdetails.ErrorInfo{Reason: ReasonUnauthenticated, Domain: tagging.ErrorDomain})
 		return nil, st.Err()
 	}
-	return tagging.WithGrant(ctx, Grant(c.Principal)), nil
+	return tagging.WithGrant(ctx, s.grant(c.Principal)), nil
 }
 
 // call runs fn under the grant of the caller in ctx.
-func call[Q, R any](ctx context.Context, req Q, fn func(context.Context, Q) (R, error)) (R, error) {
-	ctx, err := enter(ctx)
+func call[Q, R any](s *Service, ctx context.Context, req Q, fn func(context.Context, Q) (R, error)) (R, error) {
+	ctx, err := s.enter(ctx)
 	if err != nil {
 		var none R
 		return none, err
@@ -98,30 +129,30 @@ func call[Q, R any](ctx context.Context, req Q, fn func(context.Context, Q) (R, 
 
 // UntagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
-	return call(ctx, req, s.core.UntagResources)
+	return call(s, ctx, req, s.core.UntagResources)
 }
 
 // TagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	return call(ctx, req, s.core.TagResources)
+	return call(s, ctx, req, s.core.TagResources)
 }
 
 // GetResourceTags implements tagwayv1.TaggingServiceServer.
 func (s *Service) GetResourceTags(ctx context.Context, req *tagwayv1.GetResourceTagsRequest) (*tagwayv1.GetResourceTagsResponse, error) {
-	return call(ctx, req, s.core.GetResourceTags)
+	return call(s, ctx, req, s.core.GetResourceTags)
 }
 
 // ListResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResourcesRequest) (*tagwayv1.ListResourcesResponse, error) {
-	return call(ctx, req, s.core.ListResources)
+	return call(s, ctx, req, s.core.ListResources)
 }
 
 // ListTagKeys implements tagwayv1.TaggingServiceServer.
 func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequest) (*tagwayv1.ListTagKeysResponse, error) {
-	return call(ctx, req, s.core.ListTagKeys)
+	return call(s, ctx, req, s.core.ListTagKeys)
 }
 
 // ListTagValues implements tagwayv1.TaggingServiceServer.
 func (s *Service) ListTagValues(ctx context.Context, req *tagwayv1.ListTagValuesRequest) (*tagwayv1.ListTagValuesResponse, error) {
-	return call(ctx, req, s.core.ListTagValues)
+	return call(s, ctx, req, s.core.ListTagValues)
 }

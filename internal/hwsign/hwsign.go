@@ -24,7 +24,6 @@
 package hwsign
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -32,13 +31,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tagway/tagway/internal/basictime"
+	"github.com/tagway/tagway/internal/hmacpool"
 )
 
 // Algorithm is the only Authorization scheme Verify accepts.
 const Algorithm = "SDK-HMAC-SHA256"
 
 // DateLayout is the layout of the X-Sdk-Date header.
-const DateLayout = "20060102T150405Z"
+const DateLayout = basictime.Layout
 
 // DefaultMaxSkew is the allowed |now - X-Sdk-Date| when Verifier.MaxSkew is 0;
 // it is the Huawei API gateway's rule.
@@ -57,6 +59,8 @@ type Verifier struct {
 	// Lookup returns the credential of an access key. A nil Lookup, or a
 	// credential with an empty SecretKey, makes every access key unknown.
 	Lookup func(accessKey string) (Credential, bool)
+
+	macs hmacpool.Cache[string] // by secret key
 }
 
 // Result describes a verified request.
@@ -120,7 +124,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) (Result, 
 		return Result{}, fail("the request has more than one X-Sdk-Date header")
 	}
 	date := dates[0]
-	t, ok := parseDate(date)
+	t, ok := basictime.Parse(date)
 	if !ok {
 		return Result{}, fail("X-Sdk-Date " + bounded(date) + " is not of the form " + DateLayout)
 	}
@@ -206,9 +210,11 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) (Result, 
 	sts = append(sts, date...)
 	sts = append(sts, '\n')
 	sts = hex.AppendEncode(sts, crHash[:])
-	mac := hmac.New(sha256.New, []byte(cred.SecretKey))
-	mac.Write(sts)
-	if subtle.ConstantTimeCompare(mac.Sum(nil), a.signature[:]) != 1 {
+	var mac [sha256.Size]byte
+	v.macs.Get(cred.SecretKey, func() (string, []byte) {
+		return strings.Clone(cred.SecretKey), []byte(cred.SecretKey)
+	}).Sum(sts, &mac)
+	if subtle.ConstantTimeCompare(mac[:], a.signature[:]) != 1 {
 		return Result{}, fail(msgBadSignature)
 	}
 	return Result{AccessKey: a.access, Time: t}, nil
@@ -233,20 +239,6 @@ func headerValues(h http.Header, name string) []string {
 		upper = c == '-'
 	}
 	return h[string(k)]
-}
-
-// parseDate parses an X-Sdk-Date value, accepting only the exact layout.
-func parseDate(s string) (time.Time, bool) {
-	if len(s) != len(DateLayout) || s[8] != 'T' || s[15] != 'Z' {
-		return time.Time{}, false
-	}
-	for i := 0; i < 15; i++ {
-		if i != 8 && (s[i] < '0' || s[i] > '9') {
-			return time.Time{}, false
-		}
-	}
-	t, err := time.Parse(DateLayout, s)
-	return t, err == nil
 }
 
 // describe renders a skew for a message: "15 minutes", "1 minute", "1m30s".

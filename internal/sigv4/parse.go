@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+
+	"github.com/tagway/tagway/internal/basictime"
 )
 
 // Scope is the parsed credential scope of an Authorization header.
@@ -13,7 +15,7 @@ type Scope struct{ AccessKeyID, Date, Region, Service, Terminator string }
 const (
 	scheme        = "AWS4-HMAC-SHA256"
 	terminator    = "aws4_request"
-	amzDateLayout = "20060102T150405Z"
+	amzDateLayout = basictime.Layout
 	// maxRegionLen is far above the longest AWS region name (about 15
 	// bytes); it keeps what the key cache stores small.
 	maxRegionLen = 32
@@ -256,43 +258,9 @@ func requestTime(values []string) (string, time.Time, *Error) {
 		return "", time.Time{}, incomplete("X-Amz-Date header must be sent only once.")
 	}
 	s := values[0]
-	t, ok := parseAmzDate(s)
+	t, ok := basictime.Parse(s)
 	if !ok {
 		return "", time.Time{}, incomplete("X-Amz-Date must be in the ISO8601 basic format yyyyMMdd'T'HHmmss'Z', not '" + clip(s) + "'.")
 	}
 	return s, t, nil
-}
-
-// parseAmzDate parses s in exactly the form 20060102T150405Z.
-func parseAmzDate(s string) (time.Time, bool) {
-	if len(s) != len(amzDateLayout) || s[8] != 'T' || s[15] != 'Z' {
-		return time.Time{}, false
-	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[4:6])
-	day, ok3 := digits(s[6:8])
-	hour, ok4 := digits(s[9:11])
-	minute, ok5 := digits(s[11:13])
-	second, ok6 := digits(s[13:15])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || hour > 23 || minute > 59 || second > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(year, time.Month(month), day, hour, minute, second, 0, time.UTC)
-	if t.Year() != year || int(t.Month()) != month || t.Day() != day {
-		return time.Time{}, false // such as month 13 or February 30
-	}
-	return t, true
-}
-
-// digits returns the value of s, a string of decimal digits.
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }

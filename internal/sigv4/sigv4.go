@@ -28,6 +28,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"time"
+
+	"github.com/tagway/tagway/internal/hmacpool"
 )
 
 // Credential is what the server knows about one access key.
@@ -56,7 +58,7 @@ type Verifier struct {
 	// key is unknown.
 	Lookup func(accessKeyID string) (Credential, bool)
 
-	keys keyCache
+	keys hmacpool.Cache[cacheKey]
 }
 
 // Result describes a verified request.
@@ -142,10 +144,10 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) (Result, 
 	if !ok {
 		return Result{}, mismatch()
 	}
-	key := v.keys.get(a.scope.AccessKeyID, cred.Secret, a.scope.Date, a.scope.Region, v.Service)
+	key := v.signingKey(a.scope.AccessKeyID, cred.Secret, a.scope.Date, a.scope.Region, v.Service)
 	var sts [stringToSignMax]byte
 	var mac [sha256.Size]byte
-	key.sum(appendStringToSign(sts[:0], amzDate, a.scopeString, digest), &mac)
+	key.Sum(appendStringToSign(sts[:0], amzDate, a.scopeString, digest), &mac)
 	var want [2 * sha256.Size]byte
 	hex.Encode(want[:], mac[:])
 	if subtle.ConstantTimeCompare(want[:], []byte(a.signature)) != 1 {

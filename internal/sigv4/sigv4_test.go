@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tagway/tagway/internal/hmacpool"
 )
 
 // sdkVectors are requests signed by aws-sdk-go-v2 v1.47.7 (v4.Signer.SignHTTP)
@@ -481,24 +483,6 @@ func TestValidRegion(t *testing.T) {
 	}
 }
 
-func TestParseAmzDate(t *testing.T) {
-	for s, want := range map[string]time.Time{
-		"20261126T071500Z": testNow,
-		"20240229T235959Z": time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC),
-		"00010101T000000Z": time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
-	} {
-		if got, ok := parseAmzDate(s); !ok || !got.Equal(want) {
-			t.Errorf("parseAmzDate(%q) = %v, %v", s, got, ok)
-		}
-	}
-	for _, s := range []string{"", "20261126T071500", "20261126T071500z", "20261126 071500Z", "20261126T071560Z",
-		"20250229T000000Z", "20261100T000000Z", "2026112 T071500Z", "20261126T0715000", "+2026112T071500Z"} {
-		if _, ok := parseAmzDate(s); ok {
-			t.Errorf("parseAmzDate(%q) succeeded", s)
-		}
-	}
-}
-
 func TestRotatedSecret(t *testing.T) {
 	secret := testSecret
 	v := testVerifier()
@@ -519,14 +503,14 @@ func TestRotatedSecret(t *testing.T) {
 
 func TestKeyCacheBound(t *testing.T) {
 	v := testVerifier()
-	for i := range 3 * maxCachedKeys {
+	for i := range 3 * hmacpool.MaxKeys {
 		s := permanent
 		s.region = fmt.Sprintf("region-%d", i)
 		r, body, _ := signedCall(t, s, testNow)
 		if _, err := v.Verify(r, body, testNow); err != nil {
 			t.Fatal(err)
 		}
-		if n := v.keys.len(); n > maxCachedKeys || n == 0 {
+		if n := v.keys.Len(); n > hmacpool.MaxKeys || n == 0 {
 			t.Fatalf("%d keys cached", n)
 		}
 	}
