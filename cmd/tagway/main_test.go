@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,6 +138,11 @@ func TestRedisStore(t *testing.T) {
 // TestStartErrors checks that bad configurations give one line and a
 // non-zero exit.
 func TestStartErrors(t *testing.T) {
+	dir := t.TempDir()
+	badAuth := filepath.Join(dir, "auth.yaml")
+	if err := os.WriteFile(badAuth, []byte("principals:\n  - name: a\n    aws:\n      account: \"123\"\n      access_keys: [{id: AKID0000000000000001, secret: hunter2}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -152,6 +158,12 @@ func TestStartErrors(t *testing.T) {
 		{"redis password redacted", []string{"--store", "redis://:hunter2@127.0.0.1:1/0"}, nil, 1, "xxxxx"},
 		{"store not a URL", []string{"--store", "disk"}, nil, 1, "want memory or a Redis URL"},
 		{"bad listen address", []string{"--http-addr", "not an address"}, nil, 1, "HTTP listener"},
+		{"bad auth file", []string{"--auth-file", badAuth}, nil, 2, badAuth + `:4: principal "a": aws.account "123" is not 12 digits`},
+		{"bad auth file from env", nil, []string{"TAGWAY_AUTH_FILE=" + badAuth}, 2, badAuth + ":4:"},
+		{"missing auth file", []string{"--auth-file", filepath.Join(dir, "none.yaml")}, nil, 2, "no such file"},
+		{"cert without key", []string{"--tls-cert-file", badAuth}, nil, 2, "--tls-cert-file and --tls-key-file go together"},
+		{"client CA without cert", []string{"--tls-client-ca-file", badAuth}, nil, 2, "--tls-client-ca-file needs"},
+		{"bad certificate", []string{"--tls-cert-file", badAuth, "--tls-key-file", badAuth}, nil, 2, "TLS certificate"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
