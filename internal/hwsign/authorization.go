@@ -55,7 +55,9 @@ func parseAuthorization(values []string) (authorization, *Error) {
 	}
 	var haveAccess, haveSignedHeaders, haveSignature bool
 	if rest = strings.Trim(rest, " "); rest != "" {
-		for part := range strings.SplitSeq(rest, ",") {
+		for more := true; more; {
+			var part string
+			part, rest, more = strings.Cut(rest, ",")
 			part = strings.Trim(part, " ")
 			if part == "" {
 				return a, fail("the Authorization header has an empty part")
