@@ -3,6 +3,7 @@ package tagging
 import (
 	"context"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
@@ -49,7 +50,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	resp := &tagwayv1.ListResourcesResponse{}
 	budget := pageBaseBudget + 10*size
 	found := make([]tagstore.Resource, 0, min(size, 64))
-	tags := 0 // counted as max_page_tags counts them
+	fill := pageFill{maxTags: maxTags, maxBytes: maxPageBytes}
 	visited := 0
 	var scanErr error
 	var pending string // a namespace to resume at, once the page is full
@@ -71,7 +72,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 			scanErr = err
 			return false
 		}
-		if cut := tagCut(r.Resources, len(found), tags, maxTags); cut < len(r.Resources) {
+		if cut := fill.cut(r.Resources, len(found)); cut < len(r.Resources) {
 			found = append(found, r.Resources[:cut]...)
 			next := from // nothing of this namespace fit: resume where it began
 			if cut > 0 {
@@ -79,9 +80,6 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 			}
 			resp.NextPageToken = s.tokens.Encode(query, key, next)
 			return false
-		}
-		for _, res := range r.Resources {
-			tags += max(1, len(res.Tags))
 		}
 		found = append(found, r.Resources...)
 		budget -= r.Examined
@@ -105,20 +103,47 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	return resp, nil
 }
 
-// tagCut returns how many of rs fit in a page that already holds n
-// resources carrying tags tags, under maxTags (0: no limit). A resource
-// without tags counts as one, and a page always takes its first resource.
-func tagCut(rs []tagstore.Resource, n, tags, maxTags int) int {
-	if maxTags == 0 {
-		return len(rs)
-	}
+// maxPageBytes bounds the encoded resources of a ListResources page, well
+// under the 4 MiB a gRPC client receives by default: the largest resource
+// (a 1024-character name and 100 tags of 128 and 256 characters) encodes in
+// under 160 KiB, so a page always has room for one.
+const maxPageBytes = 2 << 20
+
+// pageFill tracks what a page holds against its limits.
+type pageFill struct {
+	tags, bytes       int // tags counted as max_page_tags counts them; encoded size
+	maxTags, maxBytes int // 0: no limit
+}
+
+// cut returns how many of rs fit in a page that already holds n resources,
+// and counts them in. A resource without tags counts as one tag, and a page
+// always takes its first resource.
+func (f *pageFill) cut(rs []tagstore.Resource, n int) int {
 	for i, r := range rs {
-		tags += max(1, len(r.Tags))
-		if tags > maxTags && n+i > 0 {
+		tags, bytes := f.tags+max(1, len(r.Tags)), f.bytes+encodedSize(r)
+		if n+i > 0 && (f.maxTags > 0 && tags > f.maxTags || f.maxBytes > 0 && bytes > f.maxBytes) {
 			return i
 		}
+		f.tags, f.bytes = tags, bytes
 	}
 	return len(rs)
+}
+
+// encodedSize returns the size of r in a ListResourcesResponse, as protobuf
+// encodes it: field 1 of the response, a ResourceTags of the name (field 1)
+// and its tags (field 2, each a Tag of key 1 and value 2, an empty value
+// left out).
+func encodedSize(r tagstore.Resource) int {
+	field := func(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }
+	size := field(len(r.Name))
+	for _, t := range r.Tags {
+		tag := field(len(t.Key))
+		if t.Value != "" {
+			tag += field(len(t.Value))
+		}
+		size += field(tag)
+	}
+	return field(size)
 }
 
 // tagFilters converts and checks tag filters.

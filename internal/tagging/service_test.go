@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/arn"
@@ -253,8 +254,8 @@ func TestValidation(t *testing.T) {
 			_, err := s.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: arns(101)})
 			return err
 		}, "resources", -1},
-		{"page size 1001", func() error {
-			_, err := s.ListResources(ctx, &tagwayv1.ListResourcesRequest{PageSize: 1001})
+		{"negative resources page size", func() error {
+			_, err := s.ListResources(ctx, &tagwayv1.ListResourcesRequest{PageSize: -5})
 			return err
 		}, "page_size", -1},
 		{"negative page size", func() error {
@@ -777,5 +778,48 @@ func TestStoreFailures(t *testing.T) {
 	_, err = s.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: []string{r1}})
 	if status.Code(err) != codes.Unavailable || tagging.Info(err).GetReason() != tagging.ReasonStoreUnavailable {
 		t.Fatalf("get with the store down: %v", err)
+	}
+}
+
+// TestPagesFitAClient fills resources with the largest tags allowed: a page
+// of them must stay well under a gRPC client's default 4 MiB receive limit,
+// and paging must still visit every resource whole.
+func TestPagesFitAClient(t *testing.T) {
+	s := newService(t, memstore.New())
+	var all []string
+	for i := range 300 {
+		name := fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%04d", i)
+		all = append(all, name)
+		var kv []string
+		for j := range 50 {
+			kv = append(kv, fmt.Sprintf("%03d", j)+strings.Repeat("k", 125), strings.Repeat("v", 256))
+		}
+		mustTag(t, s, []string{name}, kv...)
+	}
+	var seen []string
+	req := &tagwayv1.ListResourcesRequest{PageSize: 5000}
+	for pages := 0; ; pages++ {
+		resp, err := s.ListResources(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := proto.Size(resp); n > 3<<20 {
+			t.Fatalf("page %d is %d bytes", pages, n)
+		}
+		for _, r := range resp.GetResources() {
+			if len(r.GetTags()) != 50 {
+				t.Fatalf("%s split: %d tags", r.GetResource(), len(r.GetTags()))
+			}
+			seen = append(seen, r.GetResource())
+		}
+		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+			if pages < 2 {
+				t.Fatalf("%d pages for 5.9 MB of resources", pages+1)
+			}
+			break
+		}
+	}
+	if !slices.Equal(seen, all) {
+		t.Fatalf("paging saw %d resources, want %d", len(seen), len(all))
 	}
 }

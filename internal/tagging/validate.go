@@ -191,13 +191,14 @@ func scopes(raw []*tagwayv1.ResourceScope) ([]arn.Scope, error) {
 	return out, nil
 }
 
-// pageSize checks a requested page size and applies the default.
+// pageSize checks a requested page size and applies the default; a size
+// above the maximum is lowered to it (AIP-158).
 func pageSize(n int32) (int, error) {
 	switch {
 	case n == 0:
 		return DefaultPageSize, nil
-	case n < 0 || n > MaxPageSize:
-		return 0, invalid("page_size", -1, "is %d; it must be between 1 and %d", n, MaxPageSize)
+	case n < 0:
+		return 0, invalid("page_size", -1, "is %d; it must not be negative", n)
 	}
-	return int(n), nil
+	return min(int(n), MaxPageSize), nil
 }

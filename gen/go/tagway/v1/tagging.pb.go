@@ -845,8 +845,10 @@ type ListResourcesRequest struct {
 	// List only resources that carry no tag now. Cannot be combined with
 	// tag_filters.
 	UntaggedOnly bool `protobuf:"varint,3,opt,name=untagged_only,json=untaggedOnly,proto3" json:"untagged_only,omitempty"`
-	// Most resources in the page, 1 to 1000; 0 means 100. A page may hold fewer
-	// even when more follow: keep going while next_page_token is not empty.
+	// Most resources in the page: 0 means 100, more than 1000 means 1000. A
+	// page may hold fewer even when more follow (it also stops at about 2 MiB
+	// of encoded resources, so that it fits a client's default 4 MiB receive
+	// limit): keep going while next_page_token is not empty.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A next_page_token from an earlier response to the same request. Tokens
 	// expire (15 minutes by default).
@@ -991,7 +993,7 @@ type ListTagKeysRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Keys of resources matching at least one scope; none means every resource.
 	Scopes []*ResourceScope `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
-	// Most keys in the page, 1 to 1000; 0 means 100.
+	// Most keys in the page: 0 means 100, more than 1000 means 1000.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A next_page_token from an earlier response to the same request.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -1113,7 +1115,7 @@ type ListTagValuesRequest struct {
 	Scopes []*ResourceScope `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	// The key, 1 to 128 characters.
 	TagKey string `protobuf:"bytes,2,opt,name=tag_key,json=tagKey,proto3" json:"tag_key,omitempty"`
-	// Most values in the page, 1 to 1000; 0 means 100.
+	// Most values in the page: 0 means 100, more than 1000 means 1000.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A next_page_token from an earlier response to the same request.
 	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
