@@ -77,7 +77,7 @@ func (h *Handler) Name() string { return "aws" }
 // operations are the operations of the API, for Operation.
 var operations = []string{
 	"TagResources", "UntagResources", "GetResources", "GetTagKeys", "GetTagValues",
-	"GetComplianceSummary", "StartReportCreation", "DescribeReportCreation",
+	"GetComplianceSummary", "StartReportCreation", "DescribeReportCreation", "ListRequiredTags",
 }
 
 // Operation implements server.Dialect.

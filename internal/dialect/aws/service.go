@@ -285,3 +285,19 @@ func (s *service) StartReportCreation(context.Context, *awsv1.StartReportCreatio
 func (s *service) DescribeReportCreation(context.Context, *awsv1.DescribeReportCreationRequest) (*awsv1.DescribeReportCreationResponse, error) {
 	return nil, noTagPolicies("DescribeReportCreation")
 }
+
+// maxRequiredTagsResults bounds ListRequiredTags' MaxResults.
+const maxRequiredTagsResults = 200
+
+// ListRequiredTags answers with the required tags of the caller's tag
+// policy: tagway has no tag policies, so none, on one last page. It issues
+// no tokens, so any NextToken is not one of its own.
+func (s *service) ListRequiredTags(_ context.Context, req *awsv1.ListRequiredTagsRequest) (*awsv1.ListRequiredTagsResponse, error) {
+	if req.MaxResults != nil && (req.GetMaxResults() < 1 || req.GetMaxResults() > maxRequiredTagsResults) {
+		return nil, invalidParameter("MaxResults: is %d; it must be between 1 and %d", req.GetMaxResults(), maxRequiredTagsResults)
+	}
+	if req.GetNextToken() != "" {
+		return nil, invalidParameter("NextToken: is not a token tagway issued")
+	}
+	return &awsv1.ListRequiredTagsResponse{RequiredTags: []*awsv1.RequiredTag{}}, nil
+}

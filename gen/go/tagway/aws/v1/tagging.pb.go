@@ -1201,6 +1201,180 @@ func (*DescribeReportCreationResponse) Descriptor() ([]byte, []int) {
 	return file_tagway_aws_v1_tagging_proto_rawDescGZIP(), []int{20}
 }
 
+// ListRequiredTagsRequest is the input of ListRequiredTags.
+type ListRequiredTagsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Token of the next page, from an earlier response.
+	NextToken string `protobuf:"bytes,1,opt,name=next_token,json=NextToken,proto3" json:"next_token,omitempty"`
+	// Most required tags in a page, 1 to 200.
+	MaxResults    *int32 `protobuf:"varint,2,opt,name=max_results,json=MaxResults,proto3,oneof" json:"max_results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRequiredTagsRequest) Reset() {
+	*x = ListRequiredTagsRequest{}
+	mi := &file_tagway_aws_v1_tagging_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRequiredTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRequiredTagsRequest) ProtoMessage() {}
+
+func (x *ListRequiredTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_aws_v1_tagging_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRequiredTagsRequest.ProtoReflect.Descriptor instead.
+func (*ListRequiredTagsRequest) Descriptor() ([]byte, []int) {
+	return file_tagway_aws_v1_tagging_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListRequiredTagsRequest) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+func (x *ListRequiredTagsRequest) GetMaxResults() int32 {
+	if x != nil && x.MaxResults != nil {
+		return *x.MaxResults
+	}
+	return 0
+}
+
+// ListRequiredTagsResponse is the output of ListRequiredTags.
+type ListRequiredTagsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required tag keys per resource type; [] without tag policies.
+	RequiredTags []*RequiredTag `protobuf:"bytes,1,rep,name=required_tags,json=RequiredTags,proto3" json:"required_tags,omitempty"`
+	// Token of the next page; "" on the last.
+	NextToken     string `protobuf:"bytes,2,opt,name=next_token,json=NextToken,proto3" json:"next_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRequiredTagsResponse) Reset() {
+	*x = ListRequiredTagsResponse{}
+	mi := &file_tagway_aws_v1_tagging_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRequiredTagsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRequiredTagsResponse) ProtoMessage() {}
+
+func (x *ListRequiredTagsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_aws_v1_tagging_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRequiredTagsResponse.ProtoReflect.Descriptor instead.
+func (*ListRequiredTagsResponse) Descriptor() ([]byte, []int) {
+	return file_tagway_aws_v1_tagging_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListRequiredTagsResponse) GetRequiredTags() []*RequiredTag {
+	if x != nil {
+		return x.RequiredTags
+	}
+	return nil
+}
+
+func (x *ListRequiredTagsResponse) GetNextToken() string {
+	if x != nil {
+		return x.NextToken
+	}
+	return ""
+}
+
+// RequiredTag is the tag keys a tag policy requires on one resource type.
+type RequiredTag struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource type, such as "ec2:instance".
+	ResourceType string `protobuf:"bytes,1,opt,name=resource_type,json=ResourceType,proto3" json:"resource_type,omitempty"`
+	// The CloudFormation resource types of that type.
+	CloudFormationResourceTypes []string `protobuf:"bytes,2,rep,name=cloud_formation_resource_types,json=CloudFormationResourceTypes,proto3" json:"cloud_formation_resource_types,omitempty"`
+	// The required keys.
+	ReportingTagKeys []string `protobuf:"bytes,3,rep,name=reporting_tag_keys,json=ReportingTagKeys,proto3" json:"reporting_tag_keys,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RequiredTag) Reset() {
+	*x = RequiredTag{}
+	mi := &file_tagway_aws_v1_tagging_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequiredTag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequiredTag) ProtoMessage() {}
+
+func (x *RequiredTag) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_aws_v1_tagging_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequiredTag.ProtoReflect.Descriptor instead.
+func (*RequiredTag) Descriptor() ([]byte, []int) {
+	return file_tagway_aws_v1_tagging_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RequiredTag) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *RequiredTag) GetCloudFormationResourceTypes() []string {
+	if x != nil {
+		return x.CloudFormationResourceTypes
+	}
+	return nil
+}
+
+func (x *RequiredTag) GetReportingTagKeys() []string {
+	if x != nil {
+		return x.ReportingTagKeys
+	}
+	return nil
+}
+
 var File_tagway_aws_v1_tagging_proto protoreflect.FileDescriptor
 
 const file_tagway_aws_v1_tagging_proto_rawDesc = "" +
@@ -1287,7 +1461,21 @@ const file_tagway_aws_v1_tagging_proto_rawDesc = "" +
 	"\ts3_bucket\x18\x01 \x01(\tR\bS3Bucket\"\x1d\n" +
 	"\x1bStartReportCreationResponse\"\x1f\n" +
 	"\x1dDescribeReportCreationRequest\" \n" +
-	"\x1eDescribeReportCreationResponse2\xb1\x06\n" +
+	"\x1eDescribeReportCreationResponse\"n\n" +
+	"\x17ListRequiredTagsRequest\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x01 \x01(\tR\tNextToken\x12$\n" +
+	"\vmax_results\x18\x02 \x01(\x05H\x00R\n" +
+	"MaxResults\x88\x01\x01B\x0e\n" +
+	"\f_max_results\"z\n" +
+	"\x18ListRequiredTagsResponse\x12?\n" +
+	"\rrequired_tags\x18\x01 \x03(\v2\x1a.tagway.aws.v1.RequiredTagR\fRequiredTags\x12\x1d\n" +
+	"\n" +
+	"next_token\x18\x02 \x01(\tR\tNextToken\"\xa5\x01\n" +
+	"\vRequiredTag\x12#\n" +
+	"\rresource_type\x18\x01 \x01(\tR\fResourceType\x12C\n" +
+	"\x1ecloud_formation_resource_types\x18\x02 \x03(\tR\x1bCloudFormationResourceTypes\x12,\n" +
+	"\x12reporting_tag_keys\x18\x03 \x03(\tR\x10ReportingTagKeys2\x96\a\n" +
 	"\x1cResourceGroupsTaggingService\x12]\n" +
 	"\x0eUntagResources\x12$.tagway.aws.v1.UntagResourcesRequest\x1a%.tagway.aws.v1.UntagResourcesResponse\x12W\n" +
 	"\fTagResources\x12\".tagway.aws.v1.TagResourcesRequest\x1a#.tagway.aws.v1.TagResourcesResponse\x12W\n" +
@@ -1297,7 +1485,8 @@ const file_tagway_aws_v1_tagging_proto_rawDesc = "" +
 	"\fGetTagValues\x12\".tagway.aws.v1.GetTagValuesRequest\x1a#.tagway.aws.v1.GetTagValuesResponse\x12o\n" +
 	"\x14GetComplianceSummary\x12*.tagway.aws.v1.GetComplianceSummaryRequest\x1a+.tagway.aws.v1.GetComplianceSummaryResponse\x12l\n" +
 	"\x13StartReportCreation\x12).tagway.aws.v1.StartReportCreationRequest\x1a*.tagway.aws.v1.StartReportCreationResponse\x12u\n" +
-	"\x16DescribeReportCreation\x12,.tagway.aws.v1.DescribeReportCreationRequest\x1a-.tagway.aws.v1.DescribeReportCreationResponseB\xac\x01\n" +
+	"\x16DescribeReportCreation\x12,.tagway.aws.v1.DescribeReportCreationRequest\x1a-.tagway.aws.v1.DescribeReportCreationResponse\x12c\n" +
+	"\x10ListRequiredTags\x12&.tagway.aws.v1.ListRequiredTagsRequest\x1a'.tagway.aws.v1.ListRequiredTagsResponseB\xac\x01\n" +
 	"\x11com.tagway.aws.v1B\fTaggingProtoP\x01Z3github.com/tagway/tagway/gen/go/tagway/aws/v1;awsv1\xa2\x02\x03TAX\xaa\x02\rTagway.Aws.V1\xca\x02\rTagway\\Aws\\V1\xe2\x02\x19Tagway\\Aws\\V1\\GPBMetadata\xea\x02\x0fTagway::Aws::V1b\x06proto3"
 
 var (
@@ -1312,7 +1501,7 @@ func file_tagway_aws_v1_tagging_proto_rawDescGZIP() []byte {
 	return file_tagway_aws_v1_tagging_proto_rawDescData
 }
 
-var file_tagway_aws_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_tagway_aws_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_tagway_aws_v1_tagging_proto_goTypes = []any{
 	(*UntagResourcesRequest)(nil),          // 0: tagway.aws.v1.UntagResourcesRequest
 	(*UntagResourcesResponse)(nil),         // 1: tagway.aws.v1.UntagResourcesResponse
@@ -1335,41 +1524,47 @@ var file_tagway_aws_v1_tagging_proto_goTypes = []any{
 	(*StartReportCreationResponse)(nil),    // 18: tagway.aws.v1.StartReportCreationResponse
 	(*DescribeReportCreationRequest)(nil),  // 19: tagway.aws.v1.DescribeReportCreationRequest
 	(*DescribeReportCreationResponse)(nil), // 20: tagway.aws.v1.DescribeReportCreationResponse
-	nil,                                    // 21: tagway.aws.v1.UntagResourcesResponse.FailedResourcesMapEntry
-	nil,                                    // 22: tagway.aws.v1.TagResourcesRequest.TagsEntry
-	nil,                                    // 23: tagway.aws.v1.TagResourcesResponse.FailedResourcesMapEntry
+	(*ListRequiredTagsRequest)(nil),        // 21: tagway.aws.v1.ListRequiredTagsRequest
+	(*ListRequiredTagsResponse)(nil),       // 22: tagway.aws.v1.ListRequiredTagsResponse
+	(*RequiredTag)(nil),                    // 23: tagway.aws.v1.RequiredTag
+	nil,                                    // 24: tagway.aws.v1.UntagResourcesResponse.FailedResourcesMapEntry
+	nil,                                    // 25: tagway.aws.v1.TagResourcesRequest.TagsEntry
+	nil,                                    // 26: tagway.aws.v1.TagResourcesResponse.FailedResourcesMapEntry
 }
 var file_tagway_aws_v1_tagging_proto_depIdxs = []int32{
-	21, // 0: tagway.aws.v1.UntagResourcesResponse.failed_resources_map:type_name -> tagway.aws.v1.UntagResourcesResponse.FailedResourcesMapEntry
-	22, // 1: tagway.aws.v1.TagResourcesRequest.tags:type_name -> tagway.aws.v1.TagResourcesRequest.TagsEntry
-	23, // 2: tagway.aws.v1.TagResourcesResponse.failed_resources_map:type_name -> tagway.aws.v1.TagResourcesResponse.FailedResourcesMapEntry
+	24, // 0: tagway.aws.v1.UntagResourcesResponse.failed_resources_map:type_name -> tagway.aws.v1.UntagResourcesResponse.FailedResourcesMapEntry
+	25, // 1: tagway.aws.v1.TagResourcesRequest.tags:type_name -> tagway.aws.v1.TagResourcesRequest.TagsEntry
+	26, // 2: tagway.aws.v1.TagResourcesResponse.failed_resources_map:type_name -> tagway.aws.v1.TagResourcesResponse.FailedResourcesMapEntry
 	5,  // 3: tagway.aws.v1.GetResourcesRequest.tag_filters:type_name -> tagway.aws.v1.TagFilter
 	9,  // 4: tagway.aws.v1.GetResourcesResponse.resource_tag_mapping_list:type_name -> tagway.aws.v1.ResourceTagMapping
 	6,  // 5: tagway.aws.v1.ResourceTagMapping.tags:type_name -> tagway.aws.v1.Tag
 	10, // 6: tagway.aws.v1.ResourceTagMapping.compliance_details:type_name -> tagway.aws.v1.ComplianceDetails
-	4,  // 7: tagway.aws.v1.UntagResourcesResponse.FailedResourcesMapEntry.value:type_name -> tagway.aws.v1.FailureInfo
-	4,  // 8: tagway.aws.v1.TagResourcesResponse.FailedResourcesMapEntry.value:type_name -> tagway.aws.v1.FailureInfo
-	0,  // 9: tagway.aws.v1.ResourceGroupsTaggingService.UntagResources:input_type -> tagway.aws.v1.UntagResourcesRequest
-	2,  // 10: tagway.aws.v1.ResourceGroupsTaggingService.TagResources:input_type -> tagway.aws.v1.TagResourcesRequest
-	7,  // 11: tagway.aws.v1.ResourceGroupsTaggingService.GetResources:input_type -> tagway.aws.v1.GetResourcesRequest
-	11, // 12: tagway.aws.v1.ResourceGroupsTaggingService.GetTagKeys:input_type -> tagway.aws.v1.GetTagKeysRequest
-	13, // 13: tagway.aws.v1.ResourceGroupsTaggingService.GetTagValues:input_type -> tagway.aws.v1.GetTagValuesRequest
-	15, // 14: tagway.aws.v1.ResourceGroupsTaggingService.GetComplianceSummary:input_type -> tagway.aws.v1.GetComplianceSummaryRequest
-	17, // 15: tagway.aws.v1.ResourceGroupsTaggingService.StartReportCreation:input_type -> tagway.aws.v1.StartReportCreationRequest
-	19, // 16: tagway.aws.v1.ResourceGroupsTaggingService.DescribeReportCreation:input_type -> tagway.aws.v1.DescribeReportCreationRequest
-	1,  // 17: tagway.aws.v1.ResourceGroupsTaggingService.UntagResources:output_type -> tagway.aws.v1.UntagResourcesResponse
-	3,  // 18: tagway.aws.v1.ResourceGroupsTaggingService.TagResources:output_type -> tagway.aws.v1.TagResourcesResponse
-	8,  // 19: tagway.aws.v1.ResourceGroupsTaggingService.GetResources:output_type -> tagway.aws.v1.GetResourcesResponse
-	12, // 20: tagway.aws.v1.ResourceGroupsTaggingService.GetTagKeys:output_type -> tagway.aws.v1.GetTagKeysResponse
-	14, // 21: tagway.aws.v1.ResourceGroupsTaggingService.GetTagValues:output_type -> tagway.aws.v1.GetTagValuesResponse
-	16, // 22: tagway.aws.v1.ResourceGroupsTaggingService.GetComplianceSummary:output_type -> tagway.aws.v1.GetComplianceSummaryResponse
-	18, // 23: tagway.aws.v1.ResourceGroupsTaggingService.StartReportCreation:output_type -> tagway.aws.v1.StartReportCreationResponse
-	20, // 24: tagway.aws.v1.ResourceGroupsTaggingService.DescribeReportCreation:output_type -> tagway.aws.v1.DescribeReportCreationResponse
-	17, // [17:25] is the sub-list for method output_type
-	9,  // [9:17] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	23, // 7: tagway.aws.v1.ListRequiredTagsResponse.required_tags:type_name -> tagway.aws.v1.RequiredTag
+	4,  // 8: tagway.aws.v1.UntagResourcesResponse.FailedResourcesMapEntry.value:type_name -> tagway.aws.v1.FailureInfo
+	4,  // 9: tagway.aws.v1.TagResourcesResponse.FailedResourcesMapEntry.value:type_name -> tagway.aws.v1.FailureInfo
+	0,  // 10: tagway.aws.v1.ResourceGroupsTaggingService.UntagResources:input_type -> tagway.aws.v1.UntagResourcesRequest
+	2,  // 11: tagway.aws.v1.ResourceGroupsTaggingService.TagResources:input_type -> tagway.aws.v1.TagResourcesRequest
+	7,  // 12: tagway.aws.v1.ResourceGroupsTaggingService.GetResources:input_type -> tagway.aws.v1.GetResourcesRequest
+	11, // 13: tagway.aws.v1.ResourceGroupsTaggingService.GetTagKeys:input_type -> tagway.aws.v1.GetTagKeysRequest
+	13, // 14: tagway.aws.v1.ResourceGroupsTaggingService.GetTagValues:input_type -> tagway.aws.v1.GetTagValuesRequest
+	15, // 15: tagway.aws.v1.ResourceGroupsTaggingService.GetComplianceSummary:input_type -> tagway.aws.v1.GetComplianceSummaryRequest
+	17, // 16: tagway.aws.v1.ResourceGroupsTaggingService.StartReportCreation:input_type -> tagway.aws.v1.StartReportCreationRequest
+	19, // 17: tagway.aws.v1.ResourceGroupsTaggingService.DescribeReportCreation:input_type -> tagway.aws.v1.DescribeReportCreationRequest
+	21, // 18: tagway.aws.v1.ResourceGroupsTaggingService.ListRequiredTags:input_type -> tagway.aws.v1.ListRequiredTagsRequest
+	1,  // 19: tagway.aws.v1.ResourceGroupsTaggingService.UntagResources:output_type -> tagway.aws.v1.UntagResourcesResponse
+	3,  // 20: tagway.aws.v1.ResourceGroupsTaggingService.TagResources:output_type -> tagway.aws.v1.TagResourcesResponse
+	8,  // 21: tagway.aws.v1.ResourceGroupsTaggingService.GetResources:output_type -> tagway.aws.v1.GetResourcesResponse
+	12, // 22: tagway.aws.v1.ResourceGroupsTaggingService.GetTagKeys:output_type -> tagway.aws.v1.GetTagKeysResponse
+	14, // 23: tagway.aws.v1.ResourceGroupsTaggingService.GetTagValues:output_type -> tagway.aws.v1.GetTagValuesResponse
+	16, // 24: tagway.aws.v1.ResourceGroupsTaggingService.GetComplianceSummary:output_type -> tagway.aws.v1.GetComplianceSummaryResponse
+	18, // 25: tagway.aws.v1.ResourceGroupsTaggingService.StartReportCreation:output_type -> tagway.aws.v1.StartReportCreationResponse
+	20, // 26: tagway.aws.v1.ResourceGroupsTaggingService.DescribeReportCreation:output_type -> tagway.aws.v1.DescribeReportCreationResponse
+	22, // 27: tagway.aws.v1.ResourceGroupsTaggingService.ListRequiredTags:output_type -> tagway.aws.v1.ListRequiredTagsResponse
+	19, // [19:28] is the sub-list for method output_type
+	10, // [10:19] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tagway_aws_v1_tagging_proto_init() }
@@ -1379,13 +1574,14 @@ func file_tagway_aws_v1_tagging_proto_init() {
 	}
 	file_tagway_aws_v1_tagging_proto_msgTypes[7].OneofWrappers = []any{}
 	file_tagway_aws_v1_tagging_proto_msgTypes[15].OneofWrappers = []any{}
+	file_tagway_aws_v1_tagging_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tagway_aws_v1_tagging_proto_rawDesc), len(file_tagway_aws_v1_tagging_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

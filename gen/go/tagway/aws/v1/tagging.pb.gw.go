@@ -251,6 +251,33 @@ func local_request_ResourceGroupsTaggingService_DescribeReportCreation_0(ctx con
 	return msg, metadata, err
 }
 
+func request_ResourceGroupsTaggingService_ListRequiredTags_0(ctx context.Context, marshaler runtime.Marshaler, client ResourceGroupsTaggingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListRequiredTagsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListRequiredTags(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ResourceGroupsTaggingService_ListRequiredTags_0(ctx context.Context, marshaler runtime.Marshaler, server ResourceGroupsTaggingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListRequiredTagsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListRequiredTags(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterResourceGroupsTaggingServiceHandlerServer registers the http handlers for service ResourceGroupsTaggingService to "mux".
 // UnaryRPC     :call ResourceGroupsTaggingServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -416,6 +443,26 @@ func RegisterResourceGroupsTaggingServiceHandlerServer(ctx context.Context, mux 
 			return
 		}
 		forward_ResourceGroupsTaggingService_DescribeReportCreation_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_ResourceGroupsTaggingService_ListRequiredTags_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tagway.aws.v1.ResourceGroupsTaggingService/ListRequiredTags", runtime.WithHTTPPathPattern("/x-amz-target/ResourceGroupsTaggingAPI_20170126.ListRequiredTags"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ResourceGroupsTaggingService_ListRequiredTags_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ResourceGroupsTaggingService_ListRequiredTags_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -593,6 +640,23 @@ func RegisterResourceGroupsTaggingServiceHandlerClient(ctx context.Context, mux 
 		}
 		forward_ResourceGroupsTaggingService_DescribeReportCreation_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_ResourceGroupsTaggingService_ListRequiredTags_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tagway.aws.v1.ResourceGroupsTaggingService/ListRequiredTags", runtime.WithHTTPPathPattern("/x-amz-target/ResourceGroupsTaggingAPI_20170126.ListRequiredTags"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ResourceGroupsTaggingService_ListRequiredTags_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ResourceGroupsTaggingService_ListRequiredTags_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -605,6 +669,7 @@ var (
 	pattern_ResourceGroupsTaggingService_GetComplianceSummary_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"x-amz-target", "ResourceGroupsTaggingAPI_20170126.GetComplianceSummary"}, ""))
 	pattern_ResourceGroupsTaggingService_StartReportCreation_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"x-amz-target", "ResourceGroupsTaggingAPI_20170126.StartReportCreation"}, ""))
 	pattern_ResourceGroupsTaggingService_DescribeReportCreation_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"x-amz-target", "ResourceGroupsTaggingAPI_20170126.DescribeReportCreation"}, ""))
+	pattern_ResourceGroupsTaggingService_ListRequiredTags_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"x-amz-target", "ResourceGroupsTaggingAPI_20170126.ListRequiredTags"}, ""))
 )
 
 var (
@@ -616,4 +681,5 @@ var (
 	forward_ResourceGroupsTaggingService_GetComplianceSummary_0   = runtime.ForwardResponseMessage
 	forward_ResourceGroupsTaggingService_StartReportCreation_0    = runtime.ForwardResponseMessage
 	forward_ResourceGroupsTaggingService_DescribeReportCreation_0 = runtime.ForwardResponseMessage
+	forward_ResourceGroupsTaggingService_ListRequiredTags_0       = runtime.ForwardResponseMessage
 )

@@ -33,6 +33,7 @@ const (
 	ResourceGroupsTaggingService_GetComplianceSummary_FullMethodName   = "/tagway.aws.v1.ResourceGroupsTaggingService/GetComplianceSummary"
 	ResourceGroupsTaggingService_StartReportCreation_FullMethodName    = "/tagway.aws.v1.ResourceGroupsTaggingService/StartReportCreation"
 	ResourceGroupsTaggingService_DescribeReportCreation_FullMethodName = "/tagway.aws.v1.ResourceGroupsTaggingService/DescribeReportCreation"
+	ResourceGroupsTaggingService_ListRequiredTags_FullMethodName       = "/tagway.aws.v1.ResourceGroupsTaggingService/ListRequiredTags"
 )
 
 // ResourceGroupsTaggingServiceClient is the client API for ResourceGroupsTaggingService service.
@@ -62,6 +63,9 @@ type ResourceGroupsTaggingServiceClient interface {
 	// DescribeReportCreation needs tag policies: it always fails with
 	// ConstraintViolationException.
 	DescribeReportCreation(ctx context.Context, in *DescribeReportCreationRequest, opts ...grpc.CallOption) (*DescribeReportCreationResponse, error)
+	// ListRequiredTags lists the tag keys the caller's tag policy requires per
+	// resource type. tagway has no tag policies, so there are none.
+	ListRequiredTags(ctx context.Context, in *ListRequiredTagsRequest, opts ...grpc.CallOption) (*ListRequiredTagsResponse, error)
 }
 
 type resourceGroupsTaggingServiceClient struct {
@@ -152,6 +156,16 @@ func (c *resourceGroupsTaggingServiceClient) DescribeReportCreation(ctx context.
 	return out, nil
 }
 
+func (c *resourceGroupsTaggingServiceClient) ListRequiredTags(ctx context.Context, in *ListRequiredTagsRequest, opts ...grpc.CallOption) (*ListRequiredTagsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRequiredTagsResponse)
+	err := c.cc.Invoke(ctx, ResourceGroupsTaggingService_ListRequiredTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ResourceGroupsTaggingServiceServer is the server API for ResourceGroupsTaggingService service.
 // All implementations must embed UnimplementedResourceGroupsTaggingServiceServer
 // for forward compatibility.
@@ -179,6 +193,9 @@ type ResourceGroupsTaggingServiceServer interface {
 	// DescribeReportCreation needs tag policies: it always fails with
 	// ConstraintViolationException.
 	DescribeReportCreation(context.Context, *DescribeReportCreationRequest) (*DescribeReportCreationResponse, error)
+	// ListRequiredTags lists the tag keys the caller's tag policy requires per
+	// resource type. tagway has no tag policies, so there are none.
+	ListRequiredTags(context.Context, *ListRequiredTagsRequest) (*ListRequiredTagsResponse, error)
 	mustEmbedUnimplementedResourceGroupsTaggingServiceServer()
 }
 
@@ -212,6 +229,9 @@ func (UnimplementedResourceGroupsTaggingServiceServer) StartReportCreation(conte
 }
 func (UnimplementedResourceGroupsTaggingServiceServer) DescribeReportCreation(context.Context, *DescribeReportCreationRequest) (*DescribeReportCreationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DescribeReportCreation not implemented")
+}
+func (UnimplementedResourceGroupsTaggingServiceServer) ListRequiredTags(context.Context, *ListRequiredTagsRequest) (*ListRequiredTagsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRequiredTags not implemented")
 }
 func (UnimplementedResourceGroupsTaggingServiceServer) mustEmbedUnimplementedResourceGroupsTaggingServiceServer() {
 }
@@ -379,6 +399,24 @@ func _ResourceGroupsTaggingService_DescribeReportCreation_Handler(srv interface{
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ResourceGroupsTaggingService_ListRequiredTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRequiredTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceGroupsTaggingServiceServer).ListRequiredTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceGroupsTaggingService_ListRequiredTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceGroupsTaggingServiceServer).ListRequiredTags(ctx, req.(*ListRequiredTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ResourceGroupsTaggingService_ServiceDesc is the grpc.ServiceDesc for ResourceGroupsTaggingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -417,6 +455,10 @@ var ResourceGroupsTaggingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DescribeReportCreation",
 			Handler:    _ResourceGroupsTaggingService_DescribeReportCreation_Handler,
+		},
+		{
+			MethodName: "ListRequiredTags",
+			Handler:    _ResourceGroupsTaggingService_ListRequiredTags_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
