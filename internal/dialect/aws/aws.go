@@ -53,7 +53,7 @@ type Handler struct {
 func New(core tagwayv1.TaggingServiceServer, auth Auth) *Handler {
 	// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
 	// "PaginationToken":""), absent messages are not.
-	mux := gateway.NewMux(gateway.NewMarshaler(ContentType),
+	mux := gateway.NewMux(gateway.NewStrictMarshaler(ContentType),
 		func(w http.ResponseWriter, _ *http.Request, err error) { writeAPIError(w, toAPIError(err)) },
 		func(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, unknownOperation(r.Header.Get("X-Amz-Target")))

@@ -19,6 +19,7 @@ import (
 type Marshaler struct {
 	*runtime.JSONPb
 	contentType string
+	strict      bool
 }
 
 // NewMarshaler returns a Marshaler whose responses have the given media
@@ -35,11 +36,19 @@ func NewMarshaler(contentType string) *Marshaler {
 	}
 }
 
+// NewStrictMarshaler is NewMarshaler whose requests are decoded by
+// UnmarshalStrict, as a Smithy JSON service decodes them.
+func NewStrictMarshaler(contentType string) *Marshaler {
+	m := NewMarshaler(contentType)
+	m.strict = true
+	return m
+}
+
 // ContentType implements runtime.Marshaler.
 func (m *Marshaler) ContentType(any) string { return m.contentType }
 
 // ErrTrailingData reports a body that is not one JSON value, when decoding
-// into something other than a proto message.
+// strictly or into something other than a proto message.
 var ErrTrailingData = errors.New("the body holds data after its JSON value")
 
 // NewDecoder implements runtime.Marshaler. It reads the whole body: an
@@ -54,7 +63,8 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 		if len(bytes.TrimSpace(b)) == 0 {
 			return io.EOF
 		}
-		if msg, ok := v.(proto.Message); ok {
+		msg, isMsg := v.(proto.Message)
+		if isMsg && !m.strict {
 			// protojson reads the body once and refuses anything after
 			// the value (JSONPb.Unmarshal would parse it twice).
 			return m.UnmarshalOptions.Unmarshal(b, msg)
@@ -65,6 +75,9 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 				return err
 			}
 			return ErrTrailingData
+		}
+		if isMsg {
+			return UnmarshalStrict(b, msg)
 		}
 		return m.JSONPb.Unmarshal(b, v)
 	})

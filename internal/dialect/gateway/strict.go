@@ -1,0 +1,209 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// UnmarshalStrict decodes a JSON body into m as a Smithy JSON protocol does,
+// where protojson is too lenient: a member is found by its JSON name only,
+// case-sensitively (protojson also takes the proto field name), unknown
+// members and null values are ignored, and a value of the wrong JSON type
+// (a string where a number belongs, as protojson would accept) is an error.
+//
+// It handles the field kinds the dialects' requests use: strings, booleans,
+// integers, floating-point numbers, messages, lists of these and maps with
+// string keys.
+func UnmarshalStrict(b []byte, m proto.Message) error {
+	return decodeMessage(json.RawMessage(b), m.ProtoReflect(), "")
+}
+
+// TypeError reports a member whose JSON value has the wrong type.
+type TypeError struct {
+	Member string // the member's path, such as TagFilters[0].Values
+	Want   string // what it must be, such as "a number"
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("%s: must be %s", e.Member, e.Want)
+}
+
+func typeError(path, want string) error { return &TypeError{Member: path, Want: want} }
+
+func decodeMessage(raw json.RawMessage, m protoreflect.Message, path string) error {
+	if !isKind(raw, '{') {
+		return typeError(orTop(path), "a JSON object")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return err
+	}
+	fields := m.Descriptor().Fields()
+	for name, v := range members {
+		fd := fields.ByJSONName(name)
+		if fd == nil || fd.JSONName() != name || isNull(v) {
+			continue
+		}
+		if err := decodeField(v, m, fd, join(path, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeField(raw json.RawMessage, m protoreflect.Message, fd protoreflect.FieldDescriptor, path string) error {
+	switch {
+	case fd.IsMap():
+		if !isKind(raw, '{') {
+			return typeError(path, "a JSON object")
+		}
+		var entries map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &entries); err != nil {
+			return err
+		}
+		if fd.MapKey().Kind() != protoreflect.StringKind {
+			return fmt.Errorf("%s: maps must have string keys", path)
+		}
+		mp := m.Mutable(fd).Map()
+		for k, v := range entries {
+			val, err := decodeValue(v, mp, fd.MapValue(), path+"."+k)
+			if err != nil {
+				return err
+			}
+			mp.Set(protoreflect.ValueOfString(k).MapKey(), val)
+		}
+	case fd.IsList():
+		if !isKind(raw, '[') {
+			return typeError(path, "a JSON array")
+		}
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return err
+		}
+		list := m.Mutable(fd).List()
+		for i, v := range items {
+			val, err := decodeValue(v, list, fd, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return err
+			}
+			list.Append(val)
+		}
+	case fd.Kind() == protoreflect.MessageKind:
+		return decodeMessage(raw, m.Mutable(fd).Message(), path)
+	default:
+		v, err := decodeScalar(raw, fd, path)
+		if err != nil {
+			return err
+		}
+		m.Set(fd, v)
+	}
+	return nil
+}
+
+// newer makes the message a list or map element needs.
+type newer interface{ NewElement() protoreflect.Value }
+
+// mapNewer adapts a map to newer.
+type mapNewer struct{ protoreflect.Map }
+
+func (m mapNewer) NewElement() protoreflect.Value { return m.NewValue() }
+
+// decodeValue decodes one list or map element of kind fd.
+func decodeValue(raw json.RawMessage, container any, fd protoreflect.FieldDescriptor, path string) (protoreflect.Value, error) {
+	if fd.Kind() != protoreflect.MessageKind {
+		if isNull(raw) {
+			return protoreflect.Value{}, typeError(path, "a value, not null")
+		}
+		return decodeScalar(raw, fd, path)
+	}
+	var n newer
+	switch c := container.(type) {
+	case protoreflect.List:
+		n = c
+	case protoreflect.Map:
+		n = mapNewer{c}
+	}
+	v := n.NewElement()
+	if isNull(raw) {
+		return v, nil
+	}
+	return v, decodeMessage(raw, v.Message(), path)
+}
+
+func decodeScalar(raw json.RawMessage, fd protoreflect.FieldDescriptor, path string) (protoreflect.Value, error) {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if !isKind(raw, '"') {
+			return protoreflect.Value{}, typeError(path, "a string")
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return protoreflect.Value{}, err
+		}
+		return protoreflect.ValueOfString(s), nil
+	case protoreflect.BoolKind:
+		switch string(bytes.TrimSpace(raw)) {
+		case "true":
+			return protoreflect.ValueOfBool(true), nil
+		case "false":
+			return protoreflect.ValueOfBool(false), nil
+		}
+		return protoreflect.Value{}, typeError(path, "true or false")
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+		if err != nil {
+			return protoreflect.Value{}, typeError(path, "a whole number")
+		}
+		if fd.Kind() == protoreflect.Int64Kind || fd.Kind() == protoreflect.Sint64Kind || fd.Kind() == protoreflect.Sfixed64Kind {
+			return protoreflect.ValueOfInt64(n), nil
+		}
+		if n < math.MinInt32 || n > math.MaxInt32 {
+			return protoreflect.Value{}, typeError(path, "a whole number that fits in 32 bits")
+		}
+		return protoreflect.ValueOfInt32(int32(n)), nil
+	case protoreflect.DoubleKind, protoreflect.FloatKind:
+		var f float64
+		if !isNumber(raw) || json.Unmarshal(raw, &f) != nil {
+			return protoreflect.Value{}, typeError(path, "a number")
+		}
+		if fd.Kind() == protoreflect.FloatKind {
+			return protoreflect.ValueOfFloat32(float32(f)), nil
+		}
+		return protoreflect.ValueOfFloat64(f), nil
+	}
+	return protoreflect.Value{}, fmt.Errorf("%s: a %v field cannot be decoded", path, fd.Kind())
+}
+
+// isKind reports whether raw is a JSON value starting with c.
+func isKind(raw json.RawMessage, c byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == c
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+func isNumber(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && (raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9')
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the body"
+	}
+	return path
+}
