@@ -18,6 +18,8 @@ import (
 	rgta "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/smithy-go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/tagwaytest"
@@ -186,7 +188,7 @@ func TestAWSRequestLimits(t *testing.T) {
 			{"unknown partition", tag([]string{"arn:aws-xx:ec2:us-east-1:123456789012:instance/i-1"}, tags(1))},
 			{"short account", tag([]string{"arn:aws:ec2:us-east-1:12345678901:instance/i-1"}, tags(1))},
 			{"no resource", tag([]string{"arn:aws:ec2:us-east-1:123456789012:"}, tags(1))},
-			{"1012-character ARN", tag([]string{"arn:aws:s3:::" + strings.Repeat("b", 1012-13)}, tags(1))},
+			{"1012-character ARN", tag([]string{"arn:aws:example:us-east-1:123456789012:" + strings.Repeat("b", 1012-39)}, tags(1))},
 			{"other region", tag([]string{"arn:aws:ec2:eu-west-1:123456789012:instance/i-1"}, tags(1))},
 			{"other partition", tag([]string{"arn:aws-cn:ec2:cn-north-1:123456789012:instance/i-1"}, tags(1))},
 		}
@@ -207,7 +209,7 @@ func TestAWSRequestLimits(t *testing.T) {
 		if err := untag(arns(20), keys(50)); err != nil {
 			t.Fatal(err)
 		}
-		tagAWS(t, c, []string{"arn:aws:s3:::" + strings.Repeat("b", 1011-13), "arn:aws:iam::123456789012:role/r"}, tags(1))
+		tagAWS(t, c, []string{"arn:aws:example:us-east-1:123456789012:" + strings.Repeat("b", 1011-39), "arn:aws:iam::123456789012:role/r"}, tags(1))
 	})
 }
 
@@ -234,19 +236,12 @@ func TestAWSTagCap(t *testing.T) {
 		if got := tagsAWS(t, c, other); len(got) != 2 {
 			t.Fatalf("the other resource was not tagged: %v", got)
 		}
-		// Overwriting at the cap is fine; aws: tags (set by the system, here
-		// through the core API) do not count toward the 50.
+		// Overwriting at the cap is fine. aws: keys belong to AWS: the rules
+		// of AWS resources refuse them on every surface, gRPC included.
 		tagAWS(t, c, []string{full}, map[string]string{"k00": "changed", "new1": "x"})
-		if _, err := core(t, tw).TagResources(ctxT(t), &tagwayv1.TagResourcesRequest{Resources: []string{system}, Tags: map[string]string{"aws:cloudformation:stack-name": "s"}}); err != nil {
-			t.Fatal(err)
-		}
-		fifty := map[string]string{}
-		for i := range 50 {
-			fifty[fmt.Sprint("u", i)] = "v"
-		}
-		tagAWS(t, c, []string{system}, fifty)
-		if got := tagsAWS(t, c, system); len(got) != 51 || got["aws:cloudformation:stack-name"] != "s" {
-			t.Fatalf("system tags: %d", len(got))
+		_, err = core(t, tw).TagResources(ctxT(t), &tagwayv1.TagResourcesRequest{Resources: []string{system}, Tags: map[string]string{"aws:cloudformation:stack-name": "s"}})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `reserved prefix "aws:"`) {
+			t.Fatalf("aws: key over gRPC: %v", err)
 		}
 	})
 }
@@ -313,7 +308,7 @@ func TestAWSGetResourcesPages(t *testing.T) {
 			t.Fatalf("no filter: %v", got)
 		}
 		// TagsPerPage: resources with 30 tags, at most three to a page of 100.
-		heavy := []string{"arn:aws:s3:::h1", "arn:aws:s3:::h2", "arn:aws:s3:::h3", "arn:aws:s3:::h4", "arn:aws:s3:::h5", "arn:aws:s3:::h6", "arn:aws:s3:::h7"}
+		heavy := []string{"arn:aws:s3:::heavy-1", "arn:aws:s3:::heavy-2", "arn:aws:s3:::heavy-3", "arn:aws:s3:::heavy-4", "arn:aws:s3:::heavy-5", "arn:aws:s3:::heavy-6", "arn:aws:s3:::heavy-7"}
 		thirty := map[string]string{}
 		for i := range 30 {
 			thirty[fmt.Sprint("t", i)] = "v"
@@ -373,7 +368,7 @@ func TestAWSLongNamesPage(t *testing.T) {
 		c := awsClient(tw, region)
 		var want []string
 		for i := range 3 {
-			want = append(want, "arn:aws:s3:::"+strings.Repeat("桶", 520)+fmt.Sprint(i))
+			want = append(want, "arn:aws:example:us-east-1:123456789012:"+strings.Repeat("桶", 520)+fmt.Sprint(i))
 		}
 		tagAWS(t, c, want, map[string]string{"k": "v"})
 		if got := pages(t, c, &rgta.GetResourcesInput{ResourcesPerPage: aws.Int32(1)}); !slices.Equal(got, want) {
@@ -451,7 +446,7 @@ func TestAWSTagKeysAndValues(t *testing.T) {
 		c := awsClient(tw, region)
 		tagAWS(t, c, []string{instance(1)}, map[string]string{"env": "prod", "team": "a"})
 		tagAWS(t, c, []string{instance(2)}, map[string]string{"env": "dev", "cost": ""})
-		tagAWS(t, c, []string{"arn:aws:s3:::b"}, map[string]string{"env": "qa"})
+		tagAWS(t, c, []string{"arn:aws:s3:::bkt"}, map[string]string{"env": "qa"})
 
 		keys := func() []string {
 			var out []string
@@ -627,22 +622,22 @@ func TestAWSWire(t *testing.T) {
 			errType            string
 			bodyHas            string
 		}{
-			{"tag", op("TagResources"), `{"ResourceARNList":["arn:aws:s3:::w"],"Tags":{"k":""}}`, 200, "", `{"FailedResourcesMap":{}}`},
+			{"tag", op("TagResources"), `{"ResourceARNList":["arn:aws:s3:::wire"],"Tags":{"k":""}}`, 200, "", `{"FailedResourcesMap":{}}`},
 			{"get", op("GetResources"), `{}`, 200, "", `"PaginationToken":""`},
 			{"empty value kept", op("GetResources"), `{}`, 200, "", `"Value":""`},
-			{"untag", op("UntagResources"), `{"ResourceARNList":["arn:aws:s3:::w"],"TagKeys":["k"]}`, 200, "", `{"FailedResourcesMap":{}}`},
+			{"untag", op("UntagResources"), `{"ResourceARNList":["arn:aws:s3:::wire"],"TagKeys":["k"]}`, 200, "", `{"FailedResourcesMap":{}}`},
 			{"empty body", op("GetTagKeys"), ``, 200, "", `"TagKeys":[]`},
 			{"unknown member ignored", op("GetTagKeys"), `{"Future":1}`, 200, "", `"TagKeys"`},
 			{"unknown operation", op("Nope"), `{}`, 400, "UnknownOperationException", ""},
 			{"other service", "DynamoDB_20120810.ListTables", `{}`, 400, "UnknownOperationException", ""},
 			{"no target", "", `{}`, 400, "UnknownOperationException", ""},
 			{"not JSON", op("GetResources"), `{"ResourcesPerPage":`, 400, "SerializationException", ""},
-			{"wrong type", op("TagResources"), `{"ResourceARNList":"arn:aws:s3:::w","Tags":{"k":"v"}}`, 400, "SerializationException", ""},
+			{"wrong type", op("TagResources"), `{"ResourceARNList":"arn:aws:s3:::wire","Tags":{"k":"v"}}`, 400, "SerializationException", ""},
 			{"a string for a number", op("GetResources"), `{"ResourcesPerPage":"5"}`, 400, "SerializationException", "ResourcesPerPage"},
 			{"a string for a boolean", op("GetResources"), `{"IncludeComplianceDetails":"true"}`, 400, "SerializationException", "IncludeComplianceDetails"},
-			{"a proto name is no alias", op("TagResources"), `{"resource_arn_list":["arn:aws:s3:::w"],"Tags":{"k":"v"}}`, 400, "InvalidParameterException", "ResourceARNList"},
+			{"a proto name is no alias", op("TagResources"), `{"resource_arn_list":["arn:aws:s3:::wire"],"Tags":{"k":"v"}}`, 400, "InvalidParameterException", "ResourceARNList"},
 			{"member names are case-sensitive", op("GetResources"), `{"resourcesPerPage":0}`, 200, "", `"ResourceTagMappingList"`},
-			{"wrong item type", op("UntagResources"), `{"ResourceARNList":["arn:aws:s3:::w"],"TagKeys":[1]}`, 400, "SerializationException", ""},
+			{"wrong item type", op("UntagResources"), `{"ResourceARNList":["arn:aws:s3:::wire"],"TagKeys":[1]}`, 400, "SerializationException", ""},
 			{"array body", op("GetTagKeys"), `[]`, 400, "SerializationException", ""},
 			{"trailing data", op("GetTagKeys"), `{} {}`, 400, "SerializationException", ""},
 			{"invalid", op("UntagResources"), `{"ResourceARNList":[],"TagKeys":["k"]}`, 400, "InvalidParameterException", "ResourceARNList"},

@@ -18,6 +18,7 @@ import (
 	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/identity"
 	"github.com/tagway/tagway/internal/principals"
+	"github.com/tagway/tagway/internal/rules"
 	"github.com/tagway/tagway/internal/tagging"
 )
 
@@ -50,13 +51,6 @@ func New(core tagwayv1.TaggingServiceServer) *Service {
 // core without a caller.
 const ReasonUnauthenticated = "UNAUTHENTICATED"
 
-// HuaweiPartition and HuaweiService name Huawei Cloud Organizations
-// resources (docs/resource-names.md).
-const (
-	HuaweiPartition = "huaweicloud"
-	HuaweiService   = "organizations"
-)
-
 // Grant returns what a principal may read and change: everything for an
 // admin or an anonymous caller (nil; tagway without an auth file), and
 // otherwise the names of its AWS account (in AWS partitions, with the
@@ -74,7 +68,7 @@ func Grant(p *principals.Principal) tagging.Grant {
 		what = append(what, "AWS account "+a.Account)
 	}
 	if h := p.Huawei; h != nil {
-		g.Scopes = append(g.Scopes, arn.Scope{Partitions: []string{HuaweiPartition}, Services: []string{HuaweiService}, Accounts: []string{h.DomainID}})
+		g.Scopes = append(g.Scopes, arn.Scope{Partitions: []string{rules.HuaweiPartition}, Services: []string{rules.HuaweiService}, Accounts: []string{h.DomainID}})
 		what = append(what, "Huawei Cloud account "+h.DomainID)
 	}
 	switch {

@@ -146,7 +146,7 @@ func TestReflectionAndCoreService(t *testing.T) {
 		}
 	}
 	c := tagwayv1.NewTaggingServiceClient(h.conn)
-	if _, err := c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::b"}, Tags: map[string]string{"k": "v"}}); err != nil {
+	if _, err := c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::bkt"}, Tags: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -204,7 +204,7 @@ func TestMetrics(t *testing.T) {
 	}}}})
 	get(t, h.base+"/a")
 	c := tagwayv1.NewTaggingServiceClient(h.conn)
-	c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::b"}, Tags: map[string]string{"k": "v"}})
+	c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::bkt"}, Tags: map[string]string{"k": "v"}})
 	c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{})
 	code, body := get(t, h.base+"/metrics")
 	for _, want := range []string{
@@ -242,7 +242,7 @@ func TestStopFinishesGRPCCalls(t *testing.T) {
 	h := start(t, server.Config{Service: slow})
 	result := make(chan error, 1)
 	go func() {
-		_, err := tagwayv1.NewTaggingServiceClient(h.conn).GetResourceTags(context.Background(), &tagwayv1.GetResourceTagsRequest{Resources: []string{"arn:aws:s3:::b"}})
+		_, err := tagwayv1.NewTaggingServiceClient(h.conn).GetResourceTags(context.Background(), &tagwayv1.GetResourceTagsRequest{Resources: []string{"arn:aws:s3:::bkt"}})
 		result <- err
 	}()
 	<-slow.entered

@@ -5,35 +5,77 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"google.golang.org/grpc/codes"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/rules"
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// batch checks the limits and resources of a Tag or Untag call, and that
-// the call may change each resource: a call naming one outside its Grant
-// fails whole and changes nothing.
-func (s *Service) batch(ctx context.Context, raw *tagwayv1.Limits, resources []string) (limits, []arn.Name, error) {
+// batch checks the limits and resources of a Tag or Untag call: each name
+// must be one its kind of resource accepts (rules.Kind), and one the call
+// may change; a call naming one outside its Grant fails whole and changes
+// nothing. It returns the names, their kinds and the distinct kinds.
+func (s *Service) batch(ctx context.Context, raw *tagwayv1.Limits, resources []string) (limits, []target, []*rules.Kind, error) {
 	l, err := s.limits(raw)
 	if err != nil {
-		return l, nil, err
+		return l, nil, nil, err
 	}
 	names, at, err := names("resources", resources, l.maxResources)
 	if err != nil {
-		return l, nil, err
+		return l, nil, nil, err
 	}
+	targets := make([]target, len(names))
+	var kinds []*rules.Kind
+	for i, n := range names {
+		k := rules.For(n)
+		if k != nil {
+			if p := k.CheckName(n); p != "" {
+				return l, nil, nil, invalid("resources", at[i], "%s", p)
+			}
+		}
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+		targets[i] = target{name: n, kind: k}
+	}
+	if err := s.checkGrant(ctx, names, at); err != nil {
+		return l, nil, nil, err
+	}
+	return l, targets, kinds, nil
+}
+
+// target is a resource of a call and the rules of its kind (nil: none but
+// the server's).
+type target struct {
+	name arn.Name
+	kind *rules.Kind
+}
+
+// kindNote names the rules a problem comes from, when a call mixes kinds of
+// resources and could not tell otherwise.
+func kindNote(k *rules.Kind, kinds []*rules.Kind) string {
+	if k == nil || len(kinds) < 2 {
+		return ""
+	}
+	return " (the rule of " + k.Name + " resources)"
+}
+
+// checkGrant checks that the call may change each of names (at: their
+// indexes in the request).
+func (s *Service) checkGrant(ctx context.Context, names []arn.Name, at []int) error {
 	g := grantOf(ctx)
 	if g.Unrestricted {
-		return l, names, nil
+		return nil
 	}
 	var accountless []arn.Name
 	index := map[string]int{}
 	for i, n := range names {
 		if !g.allowsName(n) {
-			return l, nil, outOfScope(g, at[i], n.String())
+			return outOfScope(g, at[i], n.String())
 		}
 		if n.Account == "" {
 			accountless = append(accountless, n)
@@ -46,15 +88,15 @@ func (s *Service) batch(ctx context.Context, raw *tagwayv1.Limits, resources []s
 		// by the store, as a failure of that resource alone.
 		found, err := s.store.Get(ctx, accountless)
 		if err != nil {
-			return l, nil, s.storeFailed(ctx, err)
+			return s.storeFailed(ctx, err)
 		}
 		for _, r := range found {
 			if r.Owner != g.Owner {
-				return l, nil, outOfScope(g, index[r.Name], r.Name)
+				return outOfScope(g, index[r.Name], r.Name)
 			}
 		}
 	}
-	return l, names, nil
+	return nil
 }
 
 // change returns the change to one resource, acting as the call's owner.

@@ -331,6 +331,9 @@ func TestUntagExpectedValues(t *testing.T) {
 func TestLimits(t *testing.T) {
 	backends(t, func(t *testing.T, newStore func(*testing.T) tagstore.Store) {
 		s := newService(t, newStore(t))
+		// Names of no known kind: only the server's ceilings and the call's
+		// limits apply.
+		r1, r2 := "arn:example:svc:r1:1:thing/1", "arn:example:svc:r1:1:thing/2"
 		var kv []string
 		for i := range 19 {
 			kv = append(kv, fmt.Sprintf("k%02d", i), "v")
@@ -376,9 +379,9 @@ func seed(t *testing.T, s *tagging.Service) []string {
 		"arn:aws:ec2:us-east-1:111111111111:instance/",
 		"arn:aws:ec2:us-east-1:111111111111:volume/",
 		"arn:aws:ec2:us-west-2:222222222222:instance/",
-		"arn:aws:s3:::",
+		"arn:aws:s3:::bucket-",
 		"arn:aws-cn:ec2:cn-north-1:333333333333:instance/",
-		"arn:huaweicloud:organizations:::ou/",
+		"arn:huaweicloud:organizations:::ou/ou-",
 	} {
 		for i := range 5 {
 			all = append(all, fmt.Sprintf("%sr%d", ns, i))

@@ -11,7 +11,7 @@ import (
 
 // TagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	l, resources, err := s.batch(ctx, req.GetLimits(), req.GetResources())
+	l, targets, kinds, err := s.batch(ctx, req.GetLimits(), req.GetResources())
 	if err != nil {
 		return nil, err
 	}
@@ -19,18 +19,24 @@ func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRe
 	if err := count("tags", len(tags), 1, l.maxTags); err != nil {
 		return nil, err
 	}
-	// Check keys in order, so the same request always reports the same one.
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		if p := keyProblem(k, l, true); p != "" {
-			return nil, invalid("tags", -1, "%s", p)
-		}
-		if p := valueProblem(tags[k], l); p != "" {
-			return nil, invalid("tags", -1, "key %q: %s", k, p)
+	// Check keys in order, so the same request always reports the same one,
+	// under the rules of each kind of resource named.
+	keys := slices.Sorted(maps.Keys(tags))
+	for _, kind := range kinds {
+		kl := l.with(kind)
+		for _, k := range keys {
+			if p := keyProblem(k, kl, true); p != "" {
+				return nil, invalid("tags", -1, "%s%s", p, kindNote(kind, kinds))
+			}
+			if p := valueProblem(tags[k], kl); p != "" {
+				return nil, invalid("tags", -1, "key %q: %s%s", k, p, kindNote(kind, kinds))
+			}
 		}
 	}
-	changes := make([]tagstore.Change, len(resources))
-	for i, r := range resources {
-		changes[i] = change(ctx, tagstore.Change{Resource: r, Set: tags, MaxTags: l.maxTagsPerResource, ExemptPrefixes: l.reserved, MaxTotal: MaxTotalTagsPerResource})
+	changes := make([]tagstore.Change, len(targets))
+	for i, t := range targets {
+		kl := l.with(t.kind)
+		changes[i] = change(ctx, tagstore.Change{Resource: t.name, Set: tags, MaxTags: kl.maxTagsPerResource, ExemptPrefixes: kl.reserved, MaxTotal: MaxTotalTagsPerResource})
 	}
 	return &tagwayv1.TagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
 }

@@ -2,19 +2,35 @@ package tagging
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/rules"
+	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// limits are the rules in force for one call.
+// limits are the rules in force for one call, or for the resources of one
+// kind in it.
 type limits struct {
 	maxResources, maxTags, maxTagsPerResource, maxValueLength int
 	reserved                                                  []string // lower case
-	restrict                                                  bool
+	chars                                                     rules.Chars
+}
+
+// with returns l tightened by the rules of a kind of resource.
+func (l limits) with(k *rules.Kind) limits {
+	if k == nil {
+		return l
+	}
+	l.maxTagsPerResource = min(l.maxTagsPerResource, k.MaxTags)
+	l.maxValueLength = min(l.maxValueLength, k.MaxValueLength)
+	l.reserved = append(slices.Clip(l.reserved), k.Reserved...)
+	l.chars = l.chars.Stricter(k.Chars)
+	return l
 }
 
 // limits merges a call's Limits into the server's.
@@ -53,7 +69,9 @@ func (s *Service) limits(l *tagwayv1.Limits) (limits, error) {
 		}
 	}
 	eff.reserved = append(lowerAll(l.GetReservedKeyPrefixes()), s.reserved...)
-	eff.restrict = l.GetRestrictCharacters()
+	if l.GetRestrictCharacters() {
+		eff.chars = rules.HuaweiChars
+	}
 	return eff, nil
 }
 
@@ -107,7 +125,8 @@ func names(field string, raw []string, max int) (out []arn.Name, at []int, err e
 	return out, at, nil
 }
 
-// keyProblem says what is wrong with a tag key, or "".
+// keyProblem says what is wrong with a tag key under l, or "": its length,
+// a reserved prefix when reservedApplies, and l's characters.
 func keyProblem(k string, l limits, reservedApplies bool) string {
 	if k == "" {
 		return "the tag key is empty"
@@ -115,45 +134,20 @@ func keyProblem(k string, l limits, reservedApplies bool) string {
 	if n := utf8.RuneCountInString(k); n > MaxKeyLength {
 		return fmt.Sprintf("the tag key is %d characters long, more than %d", n, MaxKeyLength)
 	}
-	if reservedApplies {
-		lower := lowerAll([]string{k})[0]
-		for _, p := range l.reserved {
-			if strings.HasPrefix(lower, p) {
-				return fmt.Sprintf("the tag key %q uses the reserved prefix %q", k, p)
-			}
+	for _, p := range l.reserved {
+		if reservedApplies && tagstore.Exempt(k, []string{p}) {
+			return fmt.Sprintf("the tag key %q uses the reserved prefix %q", k, p)
 		}
 	}
-	if l.restrict {
-		return charProblem("tag key", k)
-	}
-	return ""
+	return l.chars.Problem("tag key", k)
 }
 
-// valueProblem says what is wrong with a tag value, or "".
+// valueProblem says what is wrong with a tag value under l, or "".
 func valueProblem(v string, l limits) string {
 	if n := utf8.RuneCountInString(v); n > l.maxValueLength {
 		return fmt.Sprintf("the tag value is %d characters long, more than %d", n, l.maxValueLength)
 	}
-	if l.restrict {
-		return charProblem("tag value", v)
-	}
-	return ""
-}
-
-// charProblem enforces the restricted character set: letters, digits, white
-// space and _ . : / = + - @, without leading or trailing white space.
-func charProblem(what, s string) string {
-	for _, r := range s {
-		if !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Z, r) || strings.ContainsRune("_.:/=+-@", r)) {
-			return fmt.Sprintf("the %s %q contains %q; only letters, digits, white space and _ . : / = + - @ are allowed", what, s, r)
-		}
-	}
-	first, _ := utf8.DecodeRuneInString(s)
-	last, _ := utf8.DecodeLastRuneInString(s)
-	if s != "" && (unicode.IsSpace(first) || unicode.Is(unicode.Z, first) || unicode.IsSpace(last) || unicode.Is(unicode.Z, last)) {
-		return fmt.Sprintf("the %s %q starts or ends with white space", what, s)
-	}
-	return ""
+	return l.chars.Problem("tag value", v)
 }
 
 // scopes converts and checks the scopes of a list request.

@@ -1,58 +1,23 @@
 package aws
 
 import (
-	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/rules"
 )
-
-// maxARNLength is the longest ARN the service model accepts.
-const maxARNLength = 1011
 
 // partitions are the AWS partitions; the dialect neither reads nor writes
 // names in any other.
 var partitions = arn.AWSPartitions
 
-// onlyOf reports whether s holds only bytes of the given classes: 'a' for
-// lower-case letters, '0' for digits, '-' for itself.
-func onlyOf(s, classes string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z' && strings.IndexByte(classes, 'a') >= 0:
-		case '0' <= c && c <= '9' && strings.IndexByte(classes, '0') >= 0:
-		case c == '-' && strings.IndexByte(classes, '-') >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validService: [a-z0-9][a-z0-9-]*
-func validService(s string) bool { return s != "" && s[0] != '-' && onlyOf(s, "a0-") }
-
-// validRegion: [a-z0-9-]*
-func validRegion(s string) bool { return onlyOf(s, "a0-") }
-
-// validAccount: empty or 12 digits.
-func validAccount(s string) bool { return s == "" || len(s) == 12 && onlyOf(s, "0") }
-
-// parseARN checks an ARN the way the tagging API does before anything else:
-// a malformed ARN fails the whole request.
+// parseARN checks an ARN the way the tagging API does before anything else
+// (rules.ParseARN, the core's own rule for AWS names): a malformed ARN fails
+// the whole request.
 func parseARN(s string) (arn.Name, *apiError) {
-	bad := func() (arn.Name, *apiError) {
+	n, ok := rules.ParseARN(s)
+	if !ok {
 		return arn.Name{}, invalidParameter("%s is not a valid AmazonResourceName (ARN)", s)
-	}
-	if s == "" || utf8.RuneCountInString(s) > maxARNLength {
-		return bad()
-	}
-	n, err := arn.Parse(s)
-	if err != nil || !slices.Contains(partitions, n.Partition) || !validService(n.Service) ||
-		!validRegion(n.Region) || !validAccount(n.Account) {
-		return bad()
 	}
 	return n, nil
 }

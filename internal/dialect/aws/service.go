@@ -10,15 +10,15 @@ import (
 
 	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/rules"
 )
 
-// AWS's rules, handed to the core as data.
+// The API's limits per call, handed to the core as data; the rules of AWS
+// resources (50 tags, aws:, the character set, ARN grammar) are the core's
+// own, in package rules, whichever surface writes.
 var limits = &tagwayv1.Limits{
-	MaxResources:        20,
-	MaxTags:             50,
-	MaxTagsPerResource:  50,
-	MaxValueLength:      256,
-	ReservedKeyPrefixes: []string{"aws:"},
+	MaxResources: 20,
+	MaxTags:      50,
 }
 
 const (
@@ -121,7 +121,7 @@ func scopes(ctx context.Context, filters []string) ([]*tagwayv1.ResourceScope, e
 	out := make([]*tagwayv1.ResourceScope, 0, len(filters))
 	for i, f := range filters {
 		svc, typ, typed := strings.Cut(f, ":")
-		if !validService(svc) || typed && (typ == "" || strings.ContainsAny(typ, ":/") || utf8.RuneCountInString(f) > 256) {
+		if !rules.ValidService(svc) || typed && (typ == "" || strings.ContainsAny(typ, ":/") || utf8.RuneCountInString(f) > 256) {
 			return nil, invalidParameter("ResourceTypeFilters[%d]: %q is not of the form service or service:resourceType (for example ec2 or ec2:instance)", i, f)
 		}
 		sc := &tagwayv1.ResourceScope{Partitions: base.GetPartitions(), Regions: base.GetRegions(), Services: []string{svc}}
@@ -216,7 +216,8 @@ func (s *service) GetResources(ctx context.Context, req *awsv1.GetResourcesReque
 }
 
 // byARN reads named resources. ARNs outside the invoked region, like ARNs
-// never tagged, are left out.
+// never tagged, are left out; an ARN of another partition is an error, as
+// on AWS.
 func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.ResourceTags, error) {
 	if len(list) > maxReadARNs {
 		return nil, invalidParameter("ResourceARNList: has %d items, at most %d are allowed", len(list), maxReadARNs)
@@ -227,6 +228,9 @@ func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.Resourc
 		n, err := parseARN(a)
 		if err != nil {
 			return nil, err
+		}
+		if region != "" && n.Partition != partitionOf(region) {
+			return nil, invalidParameter("ResourceARNList: the partition of the ARN %s does not match the partition %s of the region %s in which the API is invoked", a, partitionOf(region), region)
 		}
 		if inScope(n, region) == nil {
 			keep = append(keep, a)

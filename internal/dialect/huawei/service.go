@@ -14,14 +14,13 @@ import (
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 )
 
-// Huawei Cloud's rules, handed to the core as data.
+// The API's limits per call, handed to the core as data; the rules of
+// Organizations resources (20 tags, values of 255 characters, _sys_, the
+// character set, id grammar) are the core's own, in package rules,
+// whichever surface writes.
 var limits = &tagwayv1.Limits{
-	MaxResources:        1,
-	MaxTags:             20,
-	MaxTagsPerResource:  20,
-	MaxValueLength:      maxValueLength,
-	ReservedKeyPrefixes: []string{"_sys_"},
-	RestrictCharacters:  true,
+	MaxResources: 1,
+	MaxTags:      20,
 }
 
 const (
@@ -69,7 +68,7 @@ func (s *service) tag(ctx context.Context, name string, tags []*huaweiv1.TagDto)
 	if err := needBody(ctx); err != nil {
 		return err
 	}
-	if err := nullValues(callOf(ctx).body); err != nil {
+	if err := missingValues(callOf(ctx).body); err != nil {
 		return err
 	}
 	m := make(map[string]string, len(tags))
@@ -127,9 +126,9 @@ func (s *service) untag(ctx context.Context, name string, keys []string, expect 
 	return failure(resp.GetFailedResources()[name])
 }
 
-// nullValues refuses a tag whose value is JSON null, which Huawei does not
-// accept (protojson would read it as "").
-func nullValues(body []byte) error {
+// missingValues refuses a tag without a value, or whose value is JSON null:
+// the reference marks it mandatory (protojson would read either as "").
+func missingValues(body []byte) error {
 	var b struct {
 		Tags []map[string]json.RawMessage `json:"tags"`
 	}
@@ -137,7 +136,10 @@ func nullValues(body []byte) error {
 		return nil // the gateway has decoded the body already; not this shape
 	}
 	for i, t := range b.Tags {
-		if v, ok := t["value"]; ok && string(v) == "null" {
+		switch v, ok := t["value"]; {
+		case !ok:
+			return invalid("tags[%d]: the value is missing; use \"\" for an empty value", i)
+		case string(v) == "null":
 			return invalid("tags[%d]: the value is null; use \"\" for an empty value", i)
 		}
 	}

@@ -1,0 +1,104 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tagway/tagway/internal/arn"
+)
+
+func TestCheckARN(t *testing.T) {
+	for s, want := range map[string]bool{
+		"arn:aws:ec2:us-east-1:123456789012:instance/i-1":   true,
+		"arn:aws:ec2:us-east-1:123456789012:i-1":            false,
+		"arn:aws-cn:ec2:cn-north-1:123456789012:volume/v1":  true,
+		"arn:huaweicloud:ec2:r:123456789012:instance/i-1":   false,
+		"arn:aws:EC2:us-east-1:123456789012:instance/i-1":   false,
+		"arn:aws:ec2:US-EAST-1:123456789012:instance/i-1":   false,
+		"arn:aws:ec2:us-east-1:12345678901:instance/i-1":    false,
+		"arn:aws:ec2:us-east-1:12345678901a:instance/i-1":   false,
+		"arn:aws:new-service:r:123456789012:x":              true,
+		"arn:aws:-svc:r:123456789012:x":                     false,
+		"arn:aws:s3:::" + strings.Repeat("b", 998):          false, // a bucket of 998 characters
+		"arn:aws:thing:r::" + strings.Repeat("b", 994):      true,  // 1011 characters
+		"arn:aws:thing:r::" + strings.Repeat("b", 995):      false,
+		"arn:aws:apigateway:us-east-1::/restapis/x":         true,
+		"arn:aws:apigateway:us-east-1:123456789012:/apis/x": false,
+	} {
+		n, err := arn.Parse(s)
+		got := err == nil && CheckARN(n)
+		if _, ok := ParseARN(s); ok != got {
+			t.Errorf("ParseARN(%.50q) = %v, CheckARN = %v", s, ok, got)
+		}
+		if got != want {
+			t.Errorf("CheckARN(%.60q) = %v", s, got)
+		}
+	}
+}
+
+func TestChars(t *testing.T) {
+	for _, tc := range []struct {
+		c    Chars
+		s    string
+		fine bool
+	}{
+		{AnyChars, "\x00\n", true},
+		{AWSChars, "Équipe 1 _.:/=+-@ 值", true},
+		{AWSChars, " edge ", true},
+		{AWSChars, "new\nline", false},
+		{AWSChars, "tab\t", false},
+		{AWSChars, "#", false},
+		{HuaweiChars, "Équipe 1", true},
+		{HuaweiChars, " edge", false},
+		{HuaweiChars, "edge\u00a0", false},
+		{HuaweiChars, "", true},
+	} {
+		if p := tc.c.Problem("tag key", tc.s); (p == "") != tc.fine {
+			t.Errorf("%v.Problem(%q) = %q", tc.c, tc.s, p)
+		}
+	}
+	if AnyChars.Stricter(HuaweiChars) != HuaweiChars || AWSChars.Stricter(AnyChars) != AWSChars {
+		t.Error("Stricter")
+	}
+}
+
+func TestKinds(t *testing.T) {
+	for s, want := range map[string]*Kind{
+		"arn:aws:s3:::bucket":                     AWS,
+		"arn:aws-us-gov:s3:::bucket":              AWS,
+		"arn:huaweicloud:organizations:::ou/ou-1": Huawei,
+		"arn:huaweicloud:ecs:r:a:instance/x":      nil,
+		"arn:example:svc:r:a:thing/1":             nil,
+	} {
+		n, _ := arn.Parse(s)
+		if For(n) != want {
+			t.Errorf("For(%s) = %v", s, For(n))
+		}
+	}
+	for s, ok := range map[string]bool{
+		"arn:huaweicloud:organizations:::ou/ou-1":                                  true,
+		"arn:huaweicloud:organizations::0a1b2c3d4e5f60718293a4b5c6d7e8f9:root/r-1": true,
+		"arn:huaweicloud:organizations:::account/0a1b2c3d4e5f60718293a4b5c6d7e8f9": true,
+		"arn:huaweicloud:organizations:::policy/p-Tag_1":                           true,
+		"arn:huaweicloud:organizations:::ou/r-1":                                   false,
+		"arn:huaweicloud:organizations:::user/u-1":                                 false,
+		"arn:huaweicloud:organizations:r::ou/ou-1":                                 false,
+		"arn:huaweicloud:organizations::ABC:ou/ou-1":                               false,
+		"arn:huaweicloud:organizations:::ou":                                       false,
+	} {
+		n, _ := arn.Parse(s)
+		if (Huawei.CheckName(n) == "") != ok {
+			t.Errorf("Huawei.CheckName(%s) = %q", s, Huawei.CheckName(n))
+		}
+	}
+}
+
+func FuzzParseARN(f *testing.F) {
+	f.Add("arn:aws:ec2:us-east-1:123456789012:instance/i-1")
+	f.Add("arn:aws:s3:::b/k")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, ok := ParseARN(s); ok && n.String() != s {
+			t.Fatalf("ParseARN(%q) = %q", s, n)
+		}
+	})
+}
