@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,5 +109,35 @@ func TestAWSARNGrammarAndCharacters(t *testing.T) {
 		}
 		_, err := c.GetResources(ctxT(t), &rgta.GetResourcesInput{ResourceARNList: []string{good[0], "arn:aws-cn:ec2:cn-north-1:" + acct + ":instance/i-1"}})
 		wantAWSError[*types.InvalidParameterException](t, err, "InvalidParameterException")
+	})
+}
+
+// TestAWSResourceTypeFilters checks that AWS's own type strings select what
+// they select on AWS: subtypes of ELB load balancers, as the Prometheus
+// CloudWatch exporters send them, and API Gateway's path-named resources.
+func TestAWSResourceTypeFilters(t *testing.T) {
+	const p = "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+	alb, nlb, classic, tg := p+"loadbalancer/app/web/50dc6c495c0c9188", p+"loadbalancer/net/edge/73e2d6bc24d8a067", p+"loadbalancer/old-web", p+"targetgroup/tg/73e2d6bc24d8a067"
+	rest, http := "arn:aws:apigateway:us-east-1::/restapis/a1b2c3", "arn:aws:apigateway:us-east-1::/apis/d4e5f6"
+	eachStore(t, func(t *testing.T, tw *tagwaytest.Proc) {
+		c := awsClient(tw, region)
+		tagAWS(t, c, []string{alb, nlb, classic, tg, rest, http}, map[string]string{"k": "v"})
+		for filter, want := range map[string][]string{
+			"elasticloadbalancing:loadbalancer/app": {alb},
+			"elasticloadbalancing:loadbalancer/net": {nlb},
+			"elasticloadbalancing:loadbalancer":     {classic, alb, nlb},
+			"elasticloadbalancing:targetgroup":      {tg},
+			"elasticloadbalancing":                  {classic, alb, nlb, tg},
+			"apigateway:restapis":                   {rest},
+			"apigateway:apis":                       {http},
+			"apigateway":                            {http, rest},
+		} {
+			got := pages(t, c, &rgta.GetResourcesInput{ResourceTypeFilters: []string{filter}})
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s selects %v, want %v", filter, got, want)
+			}
+		}
 	})
 }

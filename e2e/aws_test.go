@@ -530,30 +530,69 @@ func TestAWSManyTagKeysPage(t *testing.T) {
 	})
 }
 
+// TestAWSRegionScope checks that a call sees the region it is invoked in:
+// its regional resources, the S3 buckets living there, and global resources
+// only in the partition's global region (us-east-1), as on AWS.
 func TestAWSRegionScope(t *testing.T) {
 	eachStore(t, func(t *testing.T, tw *tagwaytest.Proc) {
 		east, west := awsClient(tw, "us-east-1"), awsClient(tw, "us-west-2")
-		tagAWS(t, east, []string{instance(1), "arn:aws:s3:::global"}, map[string]string{"east": "1"})
-		tagAWS(t, west, []string{"arn:aws:ec2:us-west-2:123456789012:instance/i-w"}, map[string]string{"west": "1"})
-		got := pages(t, west, &rgta.GetResourcesInput{})
-		if !slices.Equal(got, []string{"arn:aws:ec2:us-west-2:123456789012:instance/i-w", "arn:aws:s3:::global"}) {
+		role, eastBucket, westBucket := "arn:aws:iam::123456789012:role/deploy", "arn:aws:s3:::east-bucket", "arn:aws:s3:::west-bucket"
+		westInstance := "arn:aws:ec2:us-west-2:123456789012:instance/i-w"
+		tagAWS(t, east, []string{instance(1), eastBucket, role}, map[string]string{"east": "1"})
+		tagAWS(t, west, []string{westInstance, westBucket}, map[string]string{"west": "1"})
+
+		if got := pages(t, west, &rgta.GetResourcesInput{}); !slices.Equal(got, []string{westInstance, westBucket}) {
 			t.Fatalf("us-west-2 sees %v", got)
 		}
+		if got := pages(t, east, &rgta.GetResourcesInput{}); !slices.Equal(got, []string{instance(1), role, eastBucket}) {
+			t.Fatalf("us-east-1 sees %v", got)
+		}
 		keys, err := west.GetTagKeys(ctxT(t), &rgta.GetTagKeysInput{})
-		if err != nil || !slices.Equal(keys.TagKeys, []string{"east", "west"}) {
+		if err != nil || !slices.Equal(keys.TagKeys, []string{"west"}) {
 			t.Fatalf("us-west-2 keys %v, %v", keys, err)
 		}
-		out, err := west.GetResources(ctxT(t), &rgta.GetResourcesInput{ResourceARNList: []string{instance(1)}})
-		if err != nil || len(out.ResourceTagMappingList) != 0 {
-			t.Fatalf("us-west-2 reads a us-east-1 ARN: %v, %v", out, err)
+		values, err := east.GetTagValues(ctxT(t), &rgta.GetTagValuesInput{Key: aws.String("west")})
+		if err != nil || len(values.TagValues) != 0 {
+			t.Fatalf("us-east-1 values of west: %v, %v", values, err)
 		}
-		_, err = west.UntagResources(ctxT(t), &rgta.UntagResourcesInput{ResourceARNList: []string{instance(1)}, TagKeys: []string{"east"}})
+		// By ARN: another region's resources, and global ones outside
+		// us-east-1, are left out.
+		out, err := west.GetResources(ctxT(t), &rgta.GetResourcesInput{ResourceARNList: []string{instance(1), role, eastBucket, westBucket}})
+		if err != nil || len(out.ResourceTagMappingList) != 1 || aws.ToString(out.ResourceTagMappingList[0].ResourceARN) != westBucket {
+			t.Fatalf("us-west-2 reads by ARN: %v, %v", out, err)
+		}
+		// Changing another region's resource fails the whole call and
+		// changes nothing: a regional ARN, a bucket living elsewhere, a
+		// global resource outside us-east-1.
+		for _, a := range []string{instance(1), eastBucket, role} {
+			_, err = west.UntagResources(ctxT(t), &rgta.UntagResourcesInput{ResourceARNList: []string{westBucket, a}, TagKeys: []string{"east", "west"}})
+			wantAWSError[*types.InvalidParameterException](t, err, "InvalidParameterException")
+		}
+		if got := tagsAWS(t, west, westBucket); got["west"] != "1" {
+			t.Fatalf("a refused call changed %s: %v", westBucket, got)
+		}
+		_, err = east.TagResources(ctxT(t), &rgta.TagResourcesInput{ResourceARNList: []string{westBucket}, Tags: map[string]string{"k": "v"}})
 		wantAWSError[*types.InvalidParameterException](t, err, "InvalidParameterException")
 		// China is another partition.
 		cn := awsClient(tw, "cn-north-1")
 		tagAWS(t, cn, []string{"arn:aws-cn:s3:::cn-bucket"}, map[string]string{"cn": "1"})
 		if got := pages(t, cn, &rgta.GetResourcesInput{}); !slices.Equal(got, []string{"arn:aws-cn:s3:::cn-bucket"}) {
 			t.Fatalf("cn-north-1 sees %v", got)
+		}
+		// A bucket's home can be set over gRPC; one without a home is a
+		// global resource.
+		g := core(t, tw)
+		if _, err := g.TagResources(ctxT(t), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::grpc-west"}, Tags: map[string]string{"west": "2"}, HomeRegion: "us-west-2"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.TagResources(ctxT(t), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::grpc-nowhere"}, Tags: map[string]string{"east": "2"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := pages(t, west, &rgta.GetResourcesInput{ResourceTypeFilters: []string{"s3"}}); !slices.Equal(got, []string{"arn:aws:s3:::grpc-west", westBucket}) {
+			t.Fatalf("us-west-2 buckets: %v", got)
+		}
+		if got := pages(t, east, &rgta.GetResourcesInput{ResourceTypeFilters: []string{"s3:bucket"}}); !slices.Equal(got, []string{"arn:aws:s3:::grpc-nowhere", eastBucket}) {
+			t.Fatalf("us-east-1 buckets: %v", got)
 		}
 	})
 }

@@ -18,6 +18,12 @@ func TestParse(t *testing.T) {
 		{"arn:aws:s3:::/odd", "arn:aws:s3:::", "/odd", ""},
 		{"arn:huaweicloud:organizations:::ou/ou-1", "arn:huaweicloud:organizations:::ou", "/ou-1", "ou"},
 		{"arn:p:s:r:a:ключ/значение", "arn:p:s:r:a:ключ", "/значение", "ключ"},
+		{"arn:aws:elasticloadbalancing:r:1:loadbalancer/app/web/50dc", "arn:aws:elasticloadbalancing:r:1:loadbalancer/app", "/web/50dc", "loadbalancer/app"},
+		{"arn:aws:elasticloadbalancing:r:1:loadbalancer/classic", "arn:aws:elasticloadbalancing:r:1:loadbalancer", "/classic", "loadbalancer"},
+		{"arn:aws:elasticloadbalancing:r:1:loadbalancer/app", "arn:aws:elasticloadbalancing:r:1:loadbalancer", "/app", "loadbalancer"},
+		{"arn:aws:elasticloadbalancing:r:1:listener-rule/net/n/1/2/3", "arn:aws:elasticloadbalancing:r:1:listener-rule/net", "/n/1/2/3", "listener-rule/net"},
+		{"arn:aws:ec2:r:1:loadbalancer/app/x", "arn:aws:ec2:r:1:loadbalancer", "/app/x", "loadbalancer"},
+		{"arn:aws:apigateway:us-east-1::/restapis/a1/stages/prod", "arn:aws:apigateway:us-east-1::/restapis", "/a1/stages/prod", "/restapis"},
 	}
 	for _, tc := range good {
 		n, err := Parse(tc.in)
@@ -55,7 +61,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%.40q) = %v, want an error with %q", in, err, want)
 		}
 	}
-	for _, in := range []string{"arn:a:b:c:d", "arn:a:b:c:d:e/f", "x:a:b:c:d:e"} {
+	for _, in := range []string{"arn:a:b:c:d", "arn:a:b:c:d:e:f", "x:a:b:c:d:e"} {
 		if _, err := ParseNamespace(in); err == nil {
 			t.Errorf("ParseNamespace(%q) succeeded", in)
 		}
@@ -150,5 +156,54 @@ func TestOwnedNamespace(t *testing.T) {
 	}
 	if _, err := ParseNamespace("arn:aws:s3:::\x1f"); err == nil {
 		t.Error("an owner mark without an owner parsed")
+	}
+}
+
+func TestSelectTypesAndHomes(t *testing.T) {
+	if got := SelectTypes("elasticloadbalancing", "loadbalancer"); strings.Join(got, ",") != "loadbalancer,/loadbalancer,loadbalancer/app,loadbalancer/net,loadbalancer/gwy" {
+		t.Errorf("SelectTypes(loadbalancer) = %v", got)
+	}
+	if got := SelectTypes("apigateway", "restapis"); strings.Join(got, ",") != "restapis,/restapis" {
+		t.Errorf("SelectTypes(restapis) = %v", got)
+	}
+	for s, want := range map[string]bool{
+		"arn:aws:s3:::bucket":                  true,
+		"arn:aws:s3:::bucket/key":              false,
+		"arn:aws:s3:us-east-1:1:job/x":         false,
+		"arn:aws:iam::1:role/r":                false,
+		"arn:aws:cloudfront::1:distribution/x": false,
+	} {
+		n, _ := Parse(s)
+		if n.Homed() != want {
+			t.Errorf("Homed(%s) = %v", s, !want)
+		}
+	}
+	n, _ := Parse("arn:aws:s3:::logs")
+	ns := n.Namespace()
+	for _, tc := range []struct {
+		home, owner, key string
+	}{
+		{"us-west-2", "", "arn:aws:s3:us-west-2::\x1e"},
+		{"", "111111111111", "arn:aws:s3::111111111111:\x1f"},
+		{"us-west-2", "111111111111", "arn:aws:s3:us-west-2:111111111111:\x1e\x1f"},
+	} {
+		placed := ns
+		placed.Home, placed.Owner = tc.home, tc.owner
+		if placed.Key() != tc.key || placed.String() != "arn:aws:s3:::" || placed.Name(n.Local()) != "arn:aws:s3:::logs" {
+			t.Errorf("%+v: Key %q, String %q", placed, placed.Key(), placed.String())
+		}
+		back, err := ParseNamespace(placed.Key())
+		if err != nil || back != placed {
+			t.Errorf("ParseNamespace(%q) = %+v, %v", placed.Key(), back, err)
+		}
+		if !strings.HasPrefix(placed.Key(), Prefix([]Scope{{Partitions: []string{"aws"}, Services: []string{"s3"}, Regions: []string{placed.EffectiveRegion()}, Accounts: []string{placed.EffectiveAccount()}}})) {
+			t.Errorf("%q is outside the prefix of its own scope", placed.Key())
+		}
+		if tc.home != "" && (!(Scope{Regions: []string{tc.home}}).Match(placed) || (Scope{Regions: []string{""}}).Match(placed)) {
+			t.Errorf("%+v is not selected by its home alone", placed)
+		}
+	}
+	if _, err := ParseNamespace("arn:aws:s3:::\x1e"); err == nil {
+		t.Error("a home mark without a home parsed")
 	}
 }

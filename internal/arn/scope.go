@@ -2,9 +2,10 @@ package arn
 
 // Scope selects namespaces by their fields. An empty list matches every value
 // of its field; a list holding "" matches the empty value (resources without
-// a region, an account or a type). Accounts are matched against a
-// namespace's effective account: a namespace without an account but with an
-// owner is selected by its owner.
+// a region, an account or a type). Regions and accounts are matched against
+// a namespace's effective region and account: a namespace without a region
+// but with a home, or without an account but with an owner, is selected by
+// its home or owner.
 type Scope struct {
 	Partitions []string
 	Services   []string
@@ -17,7 +18,7 @@ type Scope struct {
 func (s Scope) Match(ns Namespace) bool {
 	return anyOf(s.Partitions, ns.Partition) &&
 		anyOf(s.Services, ns.Service) &&
-		anyOf(s.Regions, ns.Region) &&
+		anyOf(s.Regions, ns.EffectiveRegion()) &&
 		anyOf(s.Accounts, ns.EffectiveAccount()) &&
 		anyOf(s.Types, ns.Type)
 }

@@ -129,3 +129,25 @@ func IsAWSPartition(p string) bool {
 	}
 	return false
 }
+
+// globalRegions are, per AWS partition, the region whose calls see the
+// resources of global services, those with no region in their ARNs
+// (CloudFront, Route 53, IAM): us-east-1 in aws (cloud-custodian#2729 and
+// the Resource Groups user guide), us-gov-west-1 in aws-us-gov (cloud-custodian's
+// get_resource_tagging_region). The others are tagway's choice: the
+// partition's first region, and for aws-cn the region CloudFront and Route 53
+// sign in (docs/aws.md).
+var globalRegions = map[string]string{
+	"aws":        "us-east-1",
+	"aws-us-gov": "us-gov-west-1",
+	"aws-cn":     "cn-northwest-1",
+	"aws-iso":    "us-iso-east-1",
+	"aws-iso-b":  "us-isob-east-1",
+	"aws-iso-e":  "eu-isoe-west-1",
+	"aws-iso-f":  "us-isof-south-1",
+	"aws-eusc":   "eusc-de-east-1",
+}
+
+// GlobalRegion returns the region in which the global resources of an AWS
+// partition are seen and tagged; "" for another partition.
+func GlobalRegion(partition string) string { return globalRegions[partition] }

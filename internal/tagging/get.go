@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
@@ -14,15 +15,18 @@ func (s *Service) GetResourceTags(ctx context.Context, req *tagwayv1.GetResource
 	if err != nil {
 		return nil, err
 	}
+	if err := arn.CheckField(req.GetHomeRegion()); err != nil {
+		return nil, invalid("home_region", -1, "%v", err)
+	}
 	// A resource the caller may not read is left out, as one never tagged.
 	g := grantOf(ctx)
 	resources := all[:0]
-	accountless := map[string]bool{}
+	placed := map[string]arn.Name{} // names whose owner or home the store holds
 	for _, n := range all {
 		if g.allowsName(n) {
 			resources = append(resources, n)
-			if n.Account == "" {
-				accountless[n.String()] = true
+			if n.Placed() {
+				placed[n.String()] = n
 			}
 		}
 	}
@@ -33,11 +37,14 @@ func (s *Service) GetResourceTags(ctx context.Context, req *tagwayv1.GetResource
 	if err != nil {
 		return nil, s.storeFailed(ctx, err)
 	}
-	if !g.Unrestricted && len(accountless) > 0 {
-		found = slices.DeleteFunc(found, func(r tagstore.Resource) bool {
-			return accountless[r.Name] && r.Owner != g.Owner
-		})
-	}
+	// Another account's, or living in another region than the call's: left
+	// out too.
+	home := req.GetHomeRegion()
+	found = slices.DeleteFunc(found, func(r tagstore.Resource) bool {
+		n, ok := placed[r.Name]
+		return ok && (!g.Unrestricted && n.Account == "" && r.Owner != g.Owner ||
+			home != "" && n.Homed() && livesIn(n, r.Home) != home)
+	})
 	return &tagwayv1.GetResourceTagsResponse{Resources: toProto(found)}, nil
 }
 

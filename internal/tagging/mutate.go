@@ -15,37 +15,46 @@ import (
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// batch checks the limits and resources of a Tag or Untag call: each name
-// must be one its kind of resource accepts (rules.Kind), and one the call
-// may change; a call naming one outside its Grant fails whole and changes
-// nothing. It returns the names, their kinds and the distinct kinds.
-func (s *Service) batch(ctx context.Context, raw *tagwayv1.Limits, resources []string) (limits, []target, []*rules.Kind, error) {
-	l, err := s.limits(raw)
-	if err != nil {
-		return l, nil, nil, err
+// batch is a Tag or Untag call, checked.
+type batch struct {
+	limits  limits
+	targets []target
+	kinds   []*rules.Kind // the distinct kinds of targets
+	home    string        // home_region
+}
+
+// newBatch checks the limits and resources of a Tag or Untag call: each
+// name must be one its kind of resource accepts (rules.Kind), one the call
+// may change, and, when the call names a region, one living there; a call
+// naming one outside its Grant or its region fails whole and changes
+// nothing.
+func (s *Service) newBatch(ctx context.Context, raw *tagwayv1.Limits, resources []string, home string) (batch, error) {
+	b := batch{home: home}
+	var err error
+	if b.limits, err = s.limits(raw); err != nil {
+		return b, err
 	}
-	names, at, err := names("resources", resources, l.maxResources)
-	if err != nil {
-		return l, nil, nil, err
+	if err := arn.CheckField(home); err != nil {
+		return b, invalid("home_region", -1, "%v", err)
 	}
-	targets := make([]target, len(names))
-	var kinds []*rules.Kind
+	names, at, err := names("resources", resources, b.limits.maxResources)
+	if err != nil {
+		return b, err
+	}
+	b.targets = make([]target, len(names))
 	for i, n := range names {
 		k := rules.For(n)
 		if k != nil {
 			if p := k.CheckName(n); p != "" {
-				return l, nil, nil, invalid("resources", at[i], "%s", p)
+				return b, invalid("resources", at[i], "%s", p)
 			}
 		}
-		if !slices.Contains(kinds, k) {
-			kinds = append(kinds, k)
+		if !slices.Contains(b.kinds, k) {
+			b.kinds = append(b.kinds, k)
 		}
-		targets[i] = target{name: n, kind: k}
+		b.targets[i] = target{name: n, kind: k}
 	}
-	if err := s.checkGrant(ctx, names, at); err != nil {
-		return l, nil, nil, err
-	}
-	return l, targets, kinds, nil
+	return b, s.checkPlacement(ctx, names, at, home)
 }
 
 // target is a resource of a call and the rules of its kind (nil: none but
@@ -64,45 +73,59 @@ func kindNote(k *rules.Kind, kinds []*rules.Kind) string {
 	return " (the rule of " + k.Name + " resources)"
 }
 
-// checkGrant checks that the call may change each of names (at: their
-// indexes in the request).
-func (s *Service) checkGrant(ctx context.Context, names []arn.Name, at []int) error {
-	g := grantOf(ctx)
-	if g.Unrestricted {
-		return nil
+// livesIn returns the region a Homed resource with the home home lives in:
+// that home, or, for none, its partition's global region.
+func livesIn(n arn.Name, home string) string {
+	if home != "" {
+		return home
 	}
-	var accountless []arn.Name
+	return rules.GlobalRegion(n.Partition)
+}
+
+// checkPlacement checks that the call may change each of names (at: their
+// indexes in the request): that its Grant allows them, and, for names whose
+// owner or home the store holds, that they belong to the call's owner and
+// live in its region. A placement that changes after this read is caught by
+// the store, as a failure of that resource alone.
+func (s *Service) checkPlacement(ctx context.Context, names []arn.Name, at []int, home string) error {
+	g := grantOf(ctx)
+	var read []arn.Name
 	index := map[string]int{}
 	for i, n := range names {
 		if !g.allowsName(n) {
 			return outOfScope(g, at[i], n.String())
 		}
-		if n.Account == "" {
-			accountless = append(accountless, n)
-			index[n.String()] = at[i]
+		if !g.Unrestricted && n.Account == "" || home != "" && n.Homed() {
+			read = append(read, n)
+			index[n.String()] = i
 		}
 	}
-	if len(accountless) > 0 {
-		// A resource another account owns is out of scope like another
-		// account's ARN. An owner that appears after this read is caught
-		// by the store, as a failure of that resource alone.
-		found, err := s.store.Get(ctx, accountless)
-		if err != nil {
-			return s.storeFailed(ctx, err)
+	if len(read) == 0 {
+		return nil
+	}
+	found, err := s.store.Get(ctx, read)
+	if err != nil {
+		return s.storeFailed(ctx, err)
+	}
+	for _, r := range found {
+		i := index[r.Name]
+		n := names[i]
+		if !g.Unrestricted && n.Account == "" && r.Owner != g.Owner {
+			// Another account's, like another account's ARN.
+			return outOfScope(g, at[i], r.Name)
 		}
-		for _, r := range found {
-			if r.Owner != g.Owner {
-				return outOfScope(g, index[r.Name], r.Name)
-			}
+		if home != "" && n.Homed() && livesIn(n, r.Home) != home {
+			return invalid("resources", at[i], "%s lives in region %s, not in %s, the region of this call", r.Name, livesIn(n, r.Home), home)
 		}
 	}
 	return nil
 }
 
-// change returns the change to one resource, acting as the call's owner.
-func change(ctx context.Context, c tagstore.Change) tagstore.Change {
+// change returns the change to one resource, acting as the call's owner in
+// its region.
+func (b batch) change(ctx context.Context, c tagstore.Change) tagstore.Change {
 	g := grantOf(ctx)
-	c.Owner, c.AnyOwner = g.Owner, g.Unrestricted
+	c.Owner, c.AnyOwner, c.Home = g.Owner, g.Unrestricted, b.home
 	return c
 }
 
@@ -128,6 +151,13 @@ func (s *Service) apply(ctx context.Context, changes []tagstore.Change) map[stri
 				Reason:  tagwayv1.FailureReason_FAILURE_REASON_PERMISSION_DENIED,
 				Code:    int32(codes.PermissionDenied),
 				Message: fmt.Sprintf("%s is outside the scope of %s: another account owns it", name, grantOf(ctx).Subject),
+			}
+			continue
+		case errors.Is(err, tagstore.ErrNotHome):
+			failed[name] = &tagwayv1.ResourceFailure{
+				Reason:  tagwayv1.FailureReason_FAILURE_REASON_WRONG_REGION,
+				Code:    int32(codes.InvalidArgument),
+				Message: fmt.Sprintf("%s lives in another region than %s, the region of this call", name, changes[i].Home),
 			}
 			continue
 		}

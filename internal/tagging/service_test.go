@@ -286,8 +286,8 @@ func TestValidation(t *testing.T) {
 			_, err := s.ListResources(ctx, &tagwayv1.ListResourcesRequest{Scopes: []*tagwayv1.ResourceScope{{}, {Regions: []string{"us east"}}}})
 			return err
 		}, "scopes", 1},
-		{"scope type with slash", func() error {
-			_, err := s.ListTagKeys(ctx, &tagwayv1.ListTagKeysRequest{Scopes: []*tagwayv1.ResourceScope{{ResourceTypes: []string{"a/b"}}}})
+		{"scope type with a colon", func() error {
+			_, err := s.ListTagKeys(ctx, &tagwayv1.ListTagKeysRequest{Scopes: []*tagwayv1.ResourceScope{{ResourceTypes: []string{"a:b"}}}})
 			return err
 		}, "scopes", 0},
 		{"no tag key", func() error {

@@ -11,10 +11,11 @@ import (
 
 // TagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	l, targets, kinds, err := s.batch(ctx, req.GetLimits(), req.GetResources())
+	b, err := s.newBatch(ctx, req.GetLimits(), req.GetResources(), req.GetHomeRegion())
 	if err != nil {
 		return nil, err
 	}
+	l, kinds := b.limits, b.kinds
 	tags := req.GetTags()
 	if err := count("tags", len(tags), 1, l.maxTags); err != nil {
 		return nil, err
@@ -33,10 +34,10 @@ func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRe
 			}
 		}
 	}
-	changes := make([]tagstore.Change, len(targets))
-	for i, t := range targets {
+	changes := make([]tagstore.Change, len(b.targets))
+	for i, t := range b.targets {
 		kl := l.with(t.kind)
-		changes[i] = change(ctx, tagstore.Change{Resource: t.name, Set: tags, MaxTags: kl.maxTagsPerResource, ExemptPrefixes: kl.reserved, MaxTotal: MaxTotalTagsPerResource})
+		changes[i] = b.change(ctx, tagstore.Change{Resource: t.name, Set: tags, MaxTags: kl.maxTagsPerResource, ExemptPrefixes: kl.reserved, MaxTotal: MaxTotalTagsPerResource})
 	}
 	return &tagwayv1.TagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
 }

@@ -12,10 +12,11 @@ import (
 
 // UntagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
-	l, targets, kinds, err := s.batch(ctx, req.GetLimits(), req.GetResources())
+	b, err := s.newBatch(ctx, req.GetLimits(), req.GetResources(), req.GetHomeRegion())
 	if err != nil {
 		return nil, err
 	}
+	l, kinds := b.limits, b.kinds
 	keys := req.GetTagKeys()
 	if err := count("tag_keys", len(keys), 1, l.maxTags); err != nil {
 		return nil, err
@@ -41,9 +42,9 @@ func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourc
 		}
 	}
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
-	changes := make([]tagstore.Change, len(targets))
-	for i, t := range targets {
-		changes[i] = change(ctx, tagstore.Change{Resource: t.name, Remove: keys, Expect: expect})
+	changes := make([]tagstore.Change, len(b.targets))
+	for i, t := range b.targets {
+		changes[i] = b.change(ctx, tagstore.Change{Resource: t.name, Remove: keys, Expect: expect})
 	}
 	return &tagwayv1.UntagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
 }

@@ -169,8 +169,8 @@ func scopes(raw []*tagwayv1.ResourceScope) ([]arn.Scope, error) {
 			}
 			for _, v := range f.vs {
 				if f.name == "resource_types" {
-					if strings.ContainsAny(v, ":/") || strings.IndexFunc(v, unicode.IsControl) >= 0 || utf8.RuneCountInString(v) > MaxResourceTypeLength {
-						return nil, invalid("scopes", i, "resource_types: %.40q is longer than %d characters or contains ':', '/' or a control character", v, MaxResourceTypeLength)
+					if strings.Contains(v, ":") || strings.IndexFunc(v, unicode.IsControl) >= 0 || utf8.RuneCountInString(v) > MaxResourceTypeLength {
+						return nil, invalid("scopes", i, "resource_types: %.40q is longer than %d characters or contains ':' or a control character", v, MaxResourceTypeLength)
 					}
 				} else if err := arn.CheckField(v); err != nil {
 					return nil, invalid("scopes", i, "%s: %v", f.name, err)

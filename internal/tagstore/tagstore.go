@@ -89,14 +89,21 @@ type Change struct {
 	// and more than it had before.
 	MaxTotal int
 	// Owner matters only for a name without an account (an S3 bucket, say):
-	// it is the account the resource belongs to, "" for none. The change
-	// that first makes the resource known records its owner, atomically; a
-	// later change with another owner is refused with ErrNotOwner and
-	// changes nothing, unless AnyOwner is set.
+	// it is the account the resource belongs to, "" for none. The first
+	// change that would make the resource known records its owner,
+	// atomically, even when a limit then refuses it; a later change with
+	// another owner is refused with ErrNotOwner and changes nothing, unless
+	// AnyOwner is set.
 	Owner string
 	// AnyOwner applies the change to a resource without an account whoever
 	// owns it; a resource it creates gets Owner.
 	AnyOwner bool
+	// Home matters only for a Homed name (an S3 bucket): the region the
+	// resource lives in, recorded with its owner by the change that creates
+	// it; "" for none. A change whose Home is set is refused with
+	// ErrNotHome, changing nothing, when the resource lives in another
+	// region.
+	Home string
 }
 
 // Removes reports whether c removes key from a resource where it has the
@@ -173,7 +180,10 @@ type Resource struct {
 	// Owner is the account a resource without an account in its name
 	// belongs to ("" for none); "" for every other resource.
 	Owner string
-	Tags  []Tag
+	// Home is the region a Homed resource lives in ("" for none known); ""
+	// for every other resource.
+	Home string
+	Tags []Tag
 }
 
 // Filter selects resources carrying Key with one of Values, or with any value
@@ -223,6 +233,50 @@ var ErrTagLimitExceeded = errors.New("tag limit exceeded")
 // ErrNotOwner reports a change refused because the resource, whose name has
 // no account, belongs to another owner than the change's.
 var ErrNotOwner = errors.New("the resource belongs to another owner")
+
+// ErrNotHome reports a change refused because the resource, whose name has
+// no region, lives in another region than the change's Home.
+var ErrNotHome = errors.New("the resource lives in another region")
+
+// Placement is where a resource whose namespace its name alone does not
+// fix (arn.Name.Placed) lives: its owner and its home region.
+type Placement struct{ Owner, Home string }
+
+// Place returns the placement a change creating its resource records.
+func (c Change) Place() Placement {
+	var p Placement
+	if c.Resource.Account == "" {
+		p.Owner = c.Owner
+	}
+	if c.Resource.Homed() {
+		p.Home = c.Home
+	}
+	return p
+}
+
+// Admits reports why c may not act on a resource placed at p: ErrNotOwner,
+// ErrNotHome, or nil.
+func (c Change) Admits(p Placement) error {
+	switch {
+	case c.Resource.Account == "" && p.Owner != c.Owner && !c.AnyOwner:
+		return ErrNotOwner
+	case c.Resource.Homed() && c.Home != "" && p.Home != "" && p.Home != c.Home:
+		return ErrNotHome
+	}
+	return nil
+}
+
+// In returns the namespace of n placed at p.
+func (p Placement) In(n arn.Name) arn.Namespace {
+	ns := n.Namespace()
+	if ns.Account == "" {
+		ns.Owner = p.Owner
+	}
+	if n.Homed() {
+		ns.Home = p.Home
+	}
+	return ns
+}
 
 // LimitError is the error Apply returns for a change refused by its MaxTags.
 type LimitError struct {

@@ -35,10 +35,12 @@ func partitionOf(region string) string {
 	return "aws"
 }
 
-// inScope checks that an ARN may be changed from the region the API is
-// invoked in: the same partition, and the same region unless the resource
-// is global. A request that is not signed names no region and is not
-// scoped.
+// inScope checks that an ARN may be read or changed from the region the API
+// is invoked in: the same partition; the same region, or, for a global
+// resource (no region in its ARN), the partition's global region, as AWS
+// lists global resources only there. An S3 bucket's ARN has no region but
+// the bucket lives in one: the core checks it (home_region). A request that
+// is not signed names no region and is not scoped.
 func inScope(n arn.Name, region string) *apiError {
 	if region == "" {
 		return nil
@@ -48,6 +50,9 @@ func inScope(n arn.Name, region string) *apiError {
 	}
 	if n.Region != "" && n.Region != region {
 		return invalidParameter("Region in the ARN %s does not match with the region in which the API is invoked (%s)", n, region)
+	}
+	if global := rules.GlobalRegion(n.Partition); n.Region == "" && !n.Homed() && region != global {
+		return invalidParameter("%s is a global resource: its tags are read and changed in %s, not in the region in which the API is invoked (%s)", n, global, region)
 	}
 	return nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 
 	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/rules"
 )
 
@@ -69,7 +71,7 @@ func (s *service) UntagResources(ctx context.Context, req *awsv1.UntagResourcesR
 	if err := checkARNs(ctx, req.GetResourceArnList()); err != nil {
 		return nil, err
 	}
-	resp, err := s.core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: req.GetResourceArnList(), TagKeys: req.GetTagKeys(), Limits: limits})
+	resp, err := s.core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: req.GetResourceArnList(), TagKeys: req.GetTagKeys(), Limits: limits, HomeRegion: callOf(ctx).region})
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +82,7 @@ func (s *service) TagResources(ctx context.Context, req *awsv1.TagResourcesReque
 	if err := checkARNs(ctx, req.GetResourceArnList()); err != nil {
 		return nil, err
 	}
-	resp, err := s.core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: req.GetResourceArnList(), Tags: req.GetTags(), Limits: limits})
+	resp, err := s.core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: req.GetResourceArnList(), Tags: req.GetTags(), Limits: limits, HomeRegion: callOf(ctx).region})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +112,13 @@ var untypedIs = map[string]string{"s3": "bucket", "sqs": "queue", "sns": "topic"
 func scopes(ctx context.Context, filters []string) ([]*tagwayv1.ResourceScope, error) {
 	base := &tagwayv1.ResourceScope{Partitions: partitions}
 	if region := callOf(ctx).region; region != "" {
-		base = &tagwayv1.ResourceScope{Partitions: []string{partitionOf(region)}, Regions: []string{region, ""}}
+		// The region's resources, buckets living there included; global
+		// resources only in the partition's global region.
+		p := partitionOf(region)
+		base = &tagwayv1.ResourceScope{Partitions: []string{p}, Regions: []string{region}}
+		if region == rules.GlobalRegion(p) {
+			base.Regions = append(base.Regions, "")
+		}
 	}
 	if len(filters) == 0 {
 		return []*tagwayv1.ResourceScope{base}, nil
@@ -121,12 +129,12 @@ func scopes(ctx context.Context, filters []string) ([]*tagwayv1.ResourceScope, e
 	out := make([]*tagwayv1.ResourceScope, 0, len(filters))
 	for i, f := range filters {
 		svc, typ, typed := strings.Cut(f, ":")
-		if !rules.ValidService(svc) || typed && (typ == "" || strings.ContainsAny(typ, ":/") || utf8.RuneCountInString(f) > 256) {
-			return nil, invalidParameter("ResourceTypeFilters[%d]: %q is not of the form service or service:resourceType (for example ec2 or ec2:instance)", i, f)
+		if !rules.ValidService(svc) || typed && (typ == "" || strings.Contains(typ, ":") || strings.IndexFunc(typ, unicode.IsControl) >= 0 || utf8.RuneCountInString(f) > 256) {
+			return nil, invalidParameter("ResourceTypeFilters[%d]: %q is not of the form service, service:resourceType or service:resourceType/subtype (for example ec2, ec2:instance, elasticloadbalancing:loadbalancer/app)", i, f)
 		}
 		sc := &tagwayv1.ResourceScope{Partitions: base.GetPartitions(), Regions: base.GetRegions(), Services: []string{svc}}
 		if typed {
-			sc.ResourceTypes = []string{typ}
+			sc.ResourceTypes = arn.SelectTypes(svc, typ)
 			if untypedIs[svc] == typ {
 				sc.ResourceTypes = append(sc.ResourceTypes, "")
 			}
@@ -239,7 +247,7 @@ func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.Resourc
 	if len(keep) == 0 {
 		return nil, nil
 	}
-	resp, err := s.core.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: keep})
+	resp, err := s.core.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: keep, HomeRegion: region})
 	if err != nil {
 		return nil, err
 	}

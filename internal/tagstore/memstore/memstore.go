@@ -29,9 +29,9 @@ type Store struct {
 
 	mu     sync.RWMutex
 	closed bool
-	nss    map[string]*namespace // by arn.Namespace.Key
-	order  *set                  // namespace keys
-	owners map[string]string     // owner of each name without an account ever created
+	nss    map[string]*namespace         // by arn.Namespace.Key
+	order  *set                          // namespace keys
+	places map[string]tagstore.Placement // of each arn.Name.Placed name ever created
 }
 
 var _ tagstore.Store = (*Store)(nil)
@@ -60,7 +60,7 @@ var ErrClosed = errors.New("memstore: store is closed")
 func New() *Store {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms.
-	return &Store{secret: secret, nss: map[string]*namespace{}, order: newSet(), owners: map[string]string{}}
+	return &Store{secret: secret, nss: map[string]*namespace{}, order: newSet(), places: map[string]tagstore.Placement{}}
 }
 
 // Apply implements tagstore.Store.
@@ -136,27 +136,28 @@ func (s *Store) apply(c tagstore.Change) error {
 	return nil
 }
 
-// claim returns the namespace c applies to: for a name without an account,
-// the namespace of its owner, recorded by the first change that would create
+// claim returns the namespace c applies to: for a Placed name, the
+// namespace of its placement, recorded by the first change that would create
 // it. It returns nil, and no error, for a change that has nothing to do.
 func (s *Store) claim(c tagstore.Change) (*arn.Namespace, error) {
-	ns := c.Resource.Namespace()
-	if ns.Account != "" {
+	if !c.Resource.Placed() {
+		ns := c.Resource.Namespace()
 		return &ns, nil
 	}
 	name := c.Resource.String()
-	owner, claimed := s.owners[name]
+	p, claimed := s.places[name]
 	switch {
-	case claimed && owner != c.Owner && !c.AnyOwner:
-		return nil, tagstore.ErrNotOwner
 	case claimed:
-		ns.Owner = owner
+		if err := c.Admits(p); err != nil {
+			return nil, err
+		}
 	case len(c.Set) == 0:
 		return nil, nil // removing from an unknown resource changes nothing
 	default:
-		s.owners[name] = c.Owner
-		ns.Owner = c.Owner
+		p = c.Place()
+		s.places[name] = p
 	}
+	ns := p.In(c.Resource)
 	return &ns, nil
 }
 
@@ -203,15 +204,15 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 	var out []tagstore.Resource
 	for _, name := range names {
 		ns := name.Namespace()
-		if ns.Account == "" {
-			ns.Owner = s.owners[name.String()]
+		if name.Placed() {
+			ns = s.places[name.String()].In(name)
 		}
 		n := s.nss[ns.Key()]
 		if n == nil {
 			continue
 		}
 		if tags, ok := n.tags[name.Local()]; ok {
-			out = append(out, tagstore.Resource{Name: name.String(), Owner: ns.Owner, Tags: tagstore.TagsOf(tags)})
+			out = append(out, tagstore.Resource{Name: name.String(), Owner: ns.Owner, Home: ns.Home, Tags: tagstore.TagsOf(tags)})
 		}
 	}
 	return out, nil
@@ -260,7 +261,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 				res.More, res.Next = true, local
 				return false
 			}
-			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Owner: ns.Owner, Tags: tagstore.TagsOf(tags)})
+			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Owner: ns.Owner, Home: ns.Home, Tags: tagstore.TagsOf(tags)})
 		}
 		if q.Budget > 0 && res.Examined >= q.Budget {
 			res.More, res.Next = true, tagstore.Successor(local)
@@ -370,6 +371,6 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.nss, s.order, s.owners = nil, newSet(), nil
+	s.nss, s.order, s.places = nil, newSet(), nil
 	return nil
 }

@@ -1,25 +1,30 @@
 #!lua
--- claim.lua records and reports who owns a resource whose name has no
--- account (an S3 bucket, say). Its tags live in the namespace of its owner,
--- so before any change the owner must be known; the first change that would
--- create the resource records it. Both keys share the hash tag of the name's
--- namespace without an owner.
+-- claim.lua records and reports where a resource lives whose namespace its
+-- name alone does not fix (arn.Name.Placed): its owner, for a name without
+-- an account, and its home region, for one without a region that lives in
+-- one (an S3 bucket). Its tags live in the namespace of that placement, so
+-- before any change the placement must be known; the first change that
+-- would create the resource records it. The key has the hash tag of the
+-- name's namespace without a placement.
 --
--- KEYS[1]: the owners hash of that namespace; KEYS[2]: its known set, which
--- holds resources tagged before owners were recorded (they have none).
--- ARGV: local part, the change's owner, "1" when the change may create the
--- resource, "1" when it applies whoever owns the resource.
--- Returns {status, owner}: status 1 means apply in owner's namespace, 0 that
--- another owner has it, 2 that the resource is unknown and the change has
--- nothing to do.
-local loc, owner = ARGV[1], ARGV[2]
-local create, any = ARGV[3] == '1', ARGV[4] == '1'
+-- KEYS[1]: the place hash of that namespace: local part -> "<owner>:<home>".
+-- ARGV: local part; the owner and home a creating change records; "1" when
+-- the change may create the resource; "1" when it checks the owner (its
+-- name has no account) and "1" when it applies whoever owns the resource;
+-- the home it requires ("" for any).
+-- Returns {status, owner, home}: status 1 means apply in that placement, 0
+-- that another owner has the resource, 3 that it lives in another region, 2
+-- that it is unknown and the change has nothing to do.
+local loc, owner, home = ARGV[1], ARGV[2], ARGV[3]
+local create, checkOwner, anyOwner, wantHome = ARGV[4] == '1', ARGV[5] == '1', ARGV[6] == '1', ARGV[7]
 local cur = redis.call('HGET', KEYS[1], loc)
-if not cur and redis.call('ZSCORE', KEYS[2], loc) then cur = '' end
 if cur then
-  if cur == owner or any then return {1, cur} end
-  return {0, cur}
+  local sep = string.find(cur, ':', 1, true)
+  local o, h = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
+  if checkOwner and o ~= owner and not anyOwner then return {0, o, h} end
+  if wantHome ~= '' and h ~= '' and h ~= wantHome then return {3, o, h} end
+  return {1, o, h}
 end
-if not create then return {2, ''} end
-redis.call('HSET', KEYS[1], loc, owner)
-return {1, owner}
+if not create then return {2, '', ''} end
+redis.call('HSET', KEYS[1], loc, owner .. ':' .. home)
+return {1, owner, home}

@@ -99,7 +99,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 // SchemaVersion numbers the key schema of docs/redis-keys.md. A store
 // records the version that wrote it in <prefix>schema, and tagway refuses a
 // store of another version, so that two schemas never mix.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // checkSchema records SchemaVersion in a store that has none, and refuses a
 // store written with another.
@@ -195,8 +195,9 @@ func (s *Store) registry() string { return s.prefix + "namespaces" }
 
 // Apply implements tagstore.Store.
 //
-// A change to a name without an account first learns, or records, the
-// resource's owner (claim.lua), since its tags live in its owner's namespace.
+// A change to a Placed name (no account, or an S3 bucket's missing region)
+// first learns, or records, the resource's owner and home (claim.lua), since
+// its tags live in the namespace of that placement.
 //
 // A change that sets tags may create its namespace, which must be in the
 // registry before the change is visible, or a listing could miss it. On one
@@ -209,7 +210,7 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	var claims []int
 	for i, c := range changes {
 		nss[i] = c.Resource.Namespace()
-		if nss[i].Account == "" {
+		if c.Resource.Placed() {
 			claims = append(claims, i)
 		}
 	}
@@ -221,8 +222,8 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 		}
 		for j, cmd := range s.runScript(ctx, claimScript, calls, nil) {
 			i := claims[j]
-			owner, apply, err := claimResult(cmd)
-			nss[i].Owner = owner
+			p, apply, err := claimResult(cmd)
+			nss[i] = p.In(changes[i].Resource)
 			skip[i] = err != nil || !apply
 			errs[i] = err
 		}
@@ -317,11 +318,19 @@ func (s *Store) runScript(ctx context.Context, script *redis.Script, calls []scr
 }
 
 func (s *Store) claimCall(c tagstore.Change) scriptCall {
-	p := s.nsPrefix(c.Resource.Namespace())
+	p := c.Place()
 	return scriptCall{
-		keys: []string{p + "owners", p + "known"},
-		args: []any{c.Resource.Local(), c.Owner, flag(len(c.Set) > 0), flag(c.AnyOwner)},
+		keys: []string{s.nsPrefix(c.Resource.Namespace()) + "place"},
+		args: []any{c.Resource.Local(), p.Owner, p.Home, flag(len(c.Set) > 0), flag(c.Resource.Account == ""), flag(c.AnyOwner), homeWanted(c)},
 	}
+}
+
+// homeWanted is the home a change requires of its resource, "" for any.
+func homeWanted(c tagstore.Change) string {
+	if c.Resource.Homed() {
+		return c.Home
+	}
+	return ""
 }
 
 func flag(b bool) string {
@@ -331,27 +340,67 @@ func flag(b bool) string {
 	return "0"
 }
 
-// claimResult reads claim.lua's reply: the owner, and whether to apply the
-// change in the owner's namespace.
-func claimResult(cmd *redis.Cmd) (owner string, apply bool, err error) {
+// claimResult reads claim.lua's reply: the placement, and whether to apply
+// the change there.
+func claimResult(cmd *redis.Cmd) (p tagstore.Placement, apply bool, err error) {
 	v, err := cmd.Slice()
 	if err != nil {
-		return "", false, err
+		return p, false, err
 	}
-	if len(v) != 2 {
-		return "", false, fmt.Errorf("redisstore: unexpected reply %v from claim script", v)
+	if len(v) != 3 {
+		return p, false, fmt.Errorf("redisstore: unexpected reply %v from claim script", v)
 	}
 	status, _ := v[0].(int64)
-	owner, _ = v[1].(string)
+	p.Owner, _ = v[1].(string)
+	p.Home, _ = v[2].(string)
 	switch status {
 	case 0:
-		return owner, false, tagstore.ErrNotOwner
+		return p, false, tagstore.ErrNotOwner
 	case 1:
-		return owner, true, nil
+		return p, true, nil
 	case 2:
-		return "", false, nil
+		return p, false, nil
+	case 3:
+		return p, false, tagstore.ErrNotHome
 	}
-	return "", false, fmt.Errorf("redisstore: unexpected reply %v from claim script", v)
+	return p, false, fmt.Errorf("redisstore: unexpected reply %v from claim script", v)
+}
+
+// placements reads where the Placed names among names live; the second
+// result marks those never created.
+func (s *Store) placements(ctx context.Context, names []arn.Name, nss []arn.Namespace) ([]bool, error) {
+	unknown := make([]bool, len(names))
+	cmds := make([]*redis.StringCmd, len(names))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, n := range names {
+			if n.Placed() {
+				cmds[i] = p.HGet(ctx, s.nsPrefix(n.Namespace())+"place", n.Local())
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
+		v, err := c.Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			unknown[i] = true
+			continue
+		case err != nil:
+			return nil, err
+		}
+		owner, home, ok := strings.Cut(v, ":")
+		if !ok {
+			return nil, fmt.Errorf("redisstore: place of %s is %q, not owner:home", names[i], v)
+		}
+		nss[i] = tagstore.Placement{Owner: owner, Home: home}.In(names[i])
+	}
+	return unknown, nil
 }
 
 func (s *Store) applyCall(c tagstore.Change, ns arn.Namespace) scriptCall {
@@ -397,42 +446,20 @@ func applyResult(cmd *redis.Cmd, c tagstore.Change) error {
 	return nil
 }
 
-// Get implements tagstore.Store. Names without an account take a first
-// round trip, to learn their owners.
+// Get implements tagstore.Store. Placed names take a first round trip, to
+// learn their placements.
 func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource, error) {
 	nss := make([]arn.Namespace, len(names))
-	unknown := make([]bool, len(names))
-	var owned []int
+	placed := false
 	for i, n := range names {
-		if nss[i] = n.Namespace(); nss[i].Account == "" {
-			owned = append(owned, i)
-		}
+		nss[i] = n.Namespace()
+		placed = placed || n.Placed()
 	}
-	if len(owned) > 0 {
-		owners := make([]*redis.StringCmd, len(owned))
-		legacy := make([]*redis.FloatCmd, len(owned))
-		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for j, i := range owned {
-				np := s.nsPrefix(nss[i])
-				owners[j] = p.HGet(ctx, np+"owners", names[i].Local())
-				legacy[j] = p.ZScore(ctx, np+"known", names[i].Local())
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, redis.Nil) {
+	unknown := make([]bool, len(names))
+	if placed {
+		var err error
+		if unknown, err = s.placements(ctx, names, nss); err != nil {
 			return nil, err
-		}
-		for j, i := range owned {
-			switch owner, err := owners[j].Result(); {
-			case err == nil:
-				nss[i].Owner = owner
-			case !errors.Is(err, redis.Nil):
-				return nil, err
-			case legacy[j].Err() != nil:
-				// Neither claimed nor known from before owners were
-				// recorded: the resource is unknown.
-				unknown[i] = true
-			}
 		}
 	}
 	known := make([]*redis.FloatCmd, len(names))
@@ -468,7 +495,7 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 		if len(m) == 0 && known[i].Err() != nil {
 			continue
 		}
-		out = append(out, tagstore.Resource{Name: n.String(), Owner: nss[i].Owner, Tags: tagstore.TagsOf(m)})
+		out = append(out, tagstore.Resource{Name: n.String(), Owner: nss[i].Owner, Home: nss[i].Home, Tags: tagstore.TagsOf(m)})
 	}
 	return out, nil
 }
@@ -530,7 +557,7 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 		}
 		local, _ := pair[0].(string)
 		flat, _ := pair[1].([]any)
-		r := tagstore.Resource{Name: ns.Name(local), Owner: ns.Owner, Tags: make([]tagstore.Tag, 0, len(flat)/2)}
+		r := tagstore.Resource{Name: ns.Name(local), Owner: ns.Owner, Home: ns.Home, Tags: make([]tagstore.Tag, 0, len(flat)/2)}
 		for j := 0; j+1 < len(flat); j += 2 {
 			k, _ := flat[j].(string)
 			v, _ := flat[j+1].(string)

@@ -122,8 +122,11 @@ func TestKeySchema(t *testing.T) {
 	tag(t, s, "arn:aws:ec2:us-east-1:111111111111:instance/i-1", "env", "prod", "a:b", "")
 	tag(t, s, "arn:aws:s3:::bucket", "env", "dev")
 	owned := tagstore.Change{Resource: mustParse(t, "arn:aws:s3:::owned"), Set: map[string]string{"k": "v"}, Owner: "222222222222"}
-	if err := s.Apply(context.Background(), []tagstore.Change{owned})[0]; err != nil {
-		t.Fatal(err)
+	home := tagstore.Change{Resource: mustParse(t, "arn:aws:s3:::west"), Set: map[string]string{"k": "v"}, Owner: "222222222222", Home: "us-west-2"}
+	for _, err := range s.Apply(context.Background(), []tagstore.Change{owned, home}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := s.Secret(context.Background()); err != nil {
 		t.Fatal(err)
@@ -153,13 +156,19 @@ func TestKeySchema(t *testing.T) {
 		"tagway:{arn:aws:s3:::}:k:env":                                     true,
 		"tagway:{arn:aws:s3:::}:vals:env":                                  true,
 		"tagway:{arn:aws:s3:::}:v:3:envdev":                                true,
-		"tagway:{arn:aws:s3:::}:owners":                                    true,
+		"tagway:{arn:aws:s3:::}:place":                                     true,
 		"tagway:{arn:aws:s3::222222222222:\x1f}:r:owned":                   true,
 		"tagway:{arn:aws:s3::222222222222:\x1f}:known":                     true,
 		"tagway:{arn:aws:s3::222222222222:\x1f}:keys":                      true,
 		"tagway:{arn:aws:s3::222222222222:\x1f}:k:k":                       true,
 		"tagway:{arn:aws:s3::222222222222:\x1f}:vals:k":                    true,
 		"tagway:{arn:aws:s3::222222222222:\x1f}:v:1:kv":                    true,
+		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:r:west":       true,
+		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:known":        true,
+		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:keys":         true,
+		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:k:k":          true,
+		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:vals:k":       true,
+		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:v:1:kv":       true,
 	}
 	for _, k := range keys {
 		if !want[k] {
@@ -170,11 +179,11 @@ func TestKeySchema(t *testing.T) {
 	for k := range want {
 		t.Errorf("missing key %q", k)
 	}
-	if got, _ := c.ZRange(context.Background(), "tagway:namespaces", 0, -1).Result(); strings.Join(got, " ") != "arn:aws:ec2:us-east-1:111111111111:instance arn:aws:s3::222222222222:\x1f arn:aws:s3:::" {
+	if got, _ := c.ZRange(context.Background(), "tagway:namespaces", 0, -1).Result(); strings.Join(got, " ") != "arn:aws:ec2:us-east-1:111111111111:instance arn:aws:s3::222222222222:\x1f arn:aws:s3::: arn:aws:s3:us-west-2:222222222222:\x1e\x1f" {
 		t.Errorf("registry = %q", got)
 	}
-	if got, _ := c.HGetAll(context.Background(), "tagway:{arn:aws:s3:::}:owners").Result(); fmt.Sprint(got) != "map[bucket: owned:222222222222]" {
-		t.Errorf("owners = %q", got)
+	if got, _ := c.HGetAll(context.Background(), "tagway:{arn:aws:s3:::}:place").Result(); fmt.Sprint(got) != "map[bucket:: owned:222222222222: west:222222222222:us-west-2]" {
+		t.Errorf("places = %q", got)
 	}
 	if got, _ := c.Get(context.Background(), "tagway:schema").Result(); got != fmt.Sprint(redisstore.SchemaVersion) {
 		t.Errorf("schema = %q", got)
@@ -385,31 +394,6 @@ func TestCheckVersion(t *testing.T) {
 		if err := redisstore.CheckVersion(info); (err == nil) != ok {
 			t.Errorf("checkVersion(%q) = %v", info, err)
 		}
-	}
-}
-
-// TestOwnersBeforeClaims checks resources without an account that were
-// tagged before owners were recorded: they belong to no account.
-func TestOwnersBeforeClaims(t *testing.T) {
-	srv := redistest.Run(t)
-	s := open(t, srv.URL())
-	defer s.Close()
-	ctx := context.Background()
-	tag(t, s, "arn:aws:s3:::old", "env", "prod")
-	if _, err := srv.Do("DEL", "tagway:{arn:aws:s3:::}:owners"); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := s.Get(ctx, []arn.Name{mustParse(t, "arn:aws:s3:::old")})
-	if err != nil || len(rs) != 1 || rs[0].Owner != "" || len(rs[0].Tags) != 1 {
-		t.Fatalf("Get = %+v, %v", rs, err)
-	}
-	c := tagstore.Change{Resource: mustParse(t, "arn:aws:s3:::old"), Remove: []string{"env"}, Owner: "111111111111"}
-	if err := s.Apply(ctx, []tagstore.Change{c})[0]; err != tagstore.ErrNotOwner {
-		t.Fatalf("an owner changed a resource of none: %v", err)
-	}
-	c.Owner = ""
-	if err := s.Apply(ctx, []tagstore.Change{c})[0]; err != nil {
-		t.Fatal(err)
 	}
 }
 

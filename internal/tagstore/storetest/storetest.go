@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
 		{"Owners", testOwners},
 		{"OwnersScanApart", testOwnersScanApart},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"Homes", testHomes},
 		{"Secret", testSecret},
 		{"Close", testClose},
 	}
@@ -1018,6 +1019,56 @@ func testConcurrentClaims(t *testing.T, s tagstore.Store) {
 	n := ns(t, b1)
 	n.Owner = winner
 	wantExactIndexes(t, s, n, []string{b1})
+}
+
+// homed returns c with a home region.
+func homed(c tagstore.Change, home string) tagstore.Change {
+	c.Home = home
+	return c
+}
+
+func testHomes(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	b2, object := "arn:aws:s3:::bucket-2", "arn:aws:s3:::bucket-1/key"
+	apply(t, s, homed(owned(set(t, b1, "k", "v"), ownerA), "us-west-2"))
+	rs, err := s.Get(ctx, []arn.Name{name(t, b1)})
+	if err != nil || len(rs) != 1 || rs[0].Home != "us-west-2" || rs[0].Owner != ownerA {
+		t.Fatalf("Get = %+v, %v", rs, err)
+	}
+	// Another region is refused; no region wanted acts wherever it lives.
+	if err := s.Apply(ctx, []tagstore.Change{homed(owned(set(t, b1, "k", "w"), ownerA), "eu-west-1")})[0]; !errors.Is(err, tagstore.ErrNotHome) {
+		t.Fatalf("a change from another region: %v", err)
+	}
+	if err := s.Apply(ctx, []tagstore.Change{homed(owned(remove(t, b1, "k"), ownerA), "eu-west-1")})[0]; !errors.Is(err, tagstore.ErrNotHome) {
+		t.Fatalf("a removal from another region: %v", err)
+	}
+	wantTags(t, s, b1, "k", "v")
+	apply(t, s, owned(set(t, b1, "k2", "v"), ownerA), homed(owned(set(t, b1, "k3", "v"), ownerA), "us-west-2"))
+	wantTags(t, s, b1, "k", "v", "k2", "v", "k3", "v")
+
+	// A resource created without a home accepts a change from any region,
+	// and keeps no home.
+	apply(t, s, owned(set(t, b2, "k", "v"), ownerA), homed(owned(set(t, b2, "k", "w"), ownerA), "us-east-1"))
+	wantTags(t, s, b2, "k", "w")
+	// A name that is not Homed (an object) ignores the home.
+	apply(t, s, homed(owned(set(t, object, "k", "v"), ownerA), "us-west-2"), homed(owned(set(t, object, "k", "w"), ownerA), "eu-west-1"))
+	rs, err = s.Get(ctx, []arn.Name{name(t, b2), name(t, object)})
+	if err != nil || len(rs) != 2 || rs[0].Home != "" || rs[1].Home != "" {
+		t.Fatalf("Get = %+v, %v", rs, err)
+	}
+
+	base := ns(t, b1)
+	inWest := base
+	inWest.Owner, inWest.Home = ownerA, "us-west-2"
+	got, err := s.Namespaces(ctx, "arn:aws:s3:us-west-2:", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "namespaces living in us-west-2", got, []arn.Namespace{inWest})
+	r := scanAll(t, s, inWest, tagstore.ScanQuery{Limit: 10})
+	equal(t, "scan of the home namespace", resourceNames(r), []string{b1})
+	equal(t, "home in the scan", r[0].Home, "us-west-2")
+	wantExactIndexes(t, s, inWest, []string{b1})
 }
 
 func testSecret(t *testing.T, s tagstore.Store) {

@@ -50,6 +50,9 @@ const (
 	// fails whole with PERMISSION_DENIED; this reason covers the resource
 	// whose owner appeared while the call was under way.
 	FailureReason_FAILURE_REASON_PERMISSION_DENIED FailureReason = 3
+	// The resource has no region in its name but lives in another region than
+	// the call's home_region, which it came to live in while the call ran.
+	FailureReason_FAILURE_REASON_WRONG_REGION FailureReason = 4
 )
 
 // Enum value maps for FailureReason.
@@ -59,12 +62,14 @@ var (
 		1: "FAILURE_REASON_TAG_LIMIT_EXCEEDED",
 		2: "FAILURE_REASON_STORE_UNAVAILABLE",
 		3: "FAILURE_REASON_PERMISSION_DENIED",
+		4: "FAILURE_REASON_WRONG_REGION",
 	}
 	FailureReason_value = map[string]int32{
 		"FAILURE_REASON_UNSPECIFIED":        0,
 		"FAILURE_REASON_TAG_LIMIT_EXCEEDED": 1,
 		"FAILURE_REASON_STORE_UNAVAILABLE":  2,
 		"FAILURE_REASON_PERMISSION_DENIED":  3,
+		"FAILURE_REASON_WRONG_REGION":       4,
 	}
 )
 
@@ -261,8 +266,14 @@ type UntagResourcesRequest struct {
 	// left alone. Keys of tag_keys not listed are removed whatever their
 	// value. Every key listed must be in tag_keys.
 	ExpectedValues map[string]string `protobuf:"bytes,4,rep,name=expected_values,json=expectedValues,proto3" json:"expected_values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// For resources whose names have no region but that live in one (S3
+	// buckets; docs/resource-names.md): the region this call acts in. A
+	// resource that lives in another region (one without a known region
+	// lives in its partition's global region, us-east-1 in aws) makes the
+	// call fail whole. Empty: any region.
+	HomeRegion    string `protobuf:"bytes,5,opt,name=home_region,json=homeRegion,proto3" json:"home_region,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UntagResourcesRequest) Reset() {
@@ -323,6 +334,13 @@ func (x *UntagResourcesRequest) GetExpectedValues() map[string]string {
 	return nil
 }
 
+func (x *UntagResourcesRequest) GetHomeRegion() string {
+	if x != nil {
+		return x.HomeRegion
+	}
+	return ""
+}
+
 // UntagResourcesResponse reports the resources that could not be changed.
 type UntagResourcesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -377,7 +395,14 @@ type TagResourcesRequest struct {
 	// Tags to add, 1 to 50 of them.
 	Tags map[string]string `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Rules for this call.
-	Limits        *Limits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *Limits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
+	// For resources whose names have no region but that live in one (S3
+	// buckets; docs/resource-names.md): the region this call acts in. A
+	// resource that lives in another region (one without a known region
+	// lives in its partition's global region, us-east-1 in aws) makes the
+	// call fail whole; one the call creates lives here. Empty: any region,
+	// and a created resource has none.
+	HomeRegion    string `protobuf:"bytes,4,opt,name=home_region,json=homeRegion,proto3" json:"home_region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -431,6 +456,13 @@ func (x *TagResourcesRequest) GetLimits() *Limits {
 		return x.Limits
 	}
 	return nil
+}
+
+func (x *TagResourcesRequest) GetHomeRegion() string {
+	if x != nil {
+		return x.HomeRegion
+	}
+	return ""
 }
 
 // TagResourcesResponse reports the resources that could not be changed.
@@ -548,7 +580,11 @@ func (x *ResourceFailure) GetMessage() string {
 type GetResourceTagsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Canonical names, 1 to 100 of them.
-	Resources     []string `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
+	Resources []string `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
+	// For resources whose names have no region but that live in one (S3
+	// buckets): read them only if they live in this region (one without a
+	// known region lives in its partition's global region). Empty: any.
+	HomeRegion    string `protobuf:"bytes,2,opt,name=home_region,json=homeRegion,proto3" json:"home_region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -588,6 +624,13 @@ func (x *GetResourceTagsRequest) GetResources() []string {
 		return x.Resources
 	}
 	return nil
+}
+
+func (x *GetResourceTagsRequest) GetHomeRegion() string {
+	if x != nil {
+		return x.HomeRegion
+	}
+	return ""
 }
 
 // GetResourceTagsResponse holds the tags of the resources the store knows.
@@ -699,15 +742,18 @@ type ResourceScope struct {
 	Partitions []string `protobuf:"bytes,1,rep,name=partitions,proto3" json:"partitions,omitempty"`
 	// Services to match (the third field, for example "ec2").
 	Services []string `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty"`
-	// Regions to match (the fourth field); "" matches resources without a
+	// Regions to match (the fourth field, or the region a resource without
+	// one lives in, such as an S3 bucket); "" matches resources without a
 	// region.
 	Regions []string `protobuf:"bytes,3,rep,name=regions,proto3" json:"regions,omitempty"`
 	// Accounts to match (the fifth field); "" matches resources without an
 	// account.
 	Accounts []string `protobuf:"bytes,4,rep,name=accounts,proto3" json:"accounts,omitempty"`
-	// Resource types to match: the text of the sixth field before its first
-	// "/" or ":" (for example "instance" in "instance/i-1"); "" matches names
-	// without a type (for example "arn:aws:s3:::bucket").
+	// Resource types to match: the leading part of the sixth field that names
+	// the type (for example "instance" in "instance/i-1", "loadbalancer/app"
+	// in "loadbalancer/app/web/1", "/restapis" in "/restapis/a1";
+	// docs/resource-names.md); "" matches names without a type (for example
+	// "arn:aws:s3:::bucket").
 	ResourceTypes []string `protobuf:"bytes,5,rep,name=resource_types,json=resourceTypes,proto3" json:"resource_types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1250,12 +1296,14 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x15max_tags_per_resource\x18\x03 \x01(\x05R\x12maxTagsPerResource\x12(\n" +
 	"\x10max_value_length\x18\x04 \x01(\x05R\x0emaxValueLength\x122\n" +
 	"\x15reserved_key_prefixes\x18\x05 \x03(\tR\x13reservedKeyPrefixes\x12/\n" +
-	"\x13restrict_characters\x18\x06 \x01(\bR\x12restrictCharacters\"\x9d\x02\n" +
+	"\x13restrict_characters\x18\x06 \x01(\bR\x12restrictCharacters\"\xbe\x02\n" +
 	"\x15UntagResourcesRequest\x12\x1c\n" +
 	"\tresources\x18\x01 \x03(\tR\tresources\x12\x19\n" +
 	"\btag_keys\x18\x02 \x03(\tR\atagKeys\x12)\n" +
 	"\x06limits\x18\x03 \x01(\v2\x11.tagway.v1.LimitsR\x06limits\x12]\n" +
-	"\x0fexpected_values\x18\x04 \x03(\v24.tagway.v1.UntagResourcesRequest.ExpectedValuesEntryR\x0eexpectedValues\x1aA\n" +
+	"\x0fexpected_values\x18\x04 \x03(\v24.tagway.v1.UntagResourcesRequest.ExpectedValuesEntryR\x0eexpectedValues\x12\x1f\n" +
+	"\vhome_region\x18\x05 \x01(\tR\n" +
+	"homeRegion\x1aA\n" +
 	"\x13ExpectedValuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdb\x01\n" +
@@ -1263,11 +1311,13 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x10failed_resources\x18\x01 \x03(\v26.tagway.v1.UntagResourcesResponse.FailedResourcesEntryR\x0ffailedResources\x1a^\n" +
 	"\x14FailedResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.tagway.v1.ResourceFailureR\x05value:\x028\x01\"\xd5\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.tagway.v1.ResourceFailureR\x05value:\x028\x01\"\xf6\x01\n" +
 	"\x13TagResourcesRequest\x12\x1c\n" +
 	"\tresources\x18\x01 \x03(\tR\tresources\x12<\n" +
 	"\x04tags\x18\x02 \x03(\v2(.tagway.v1.TagResourcesRequest.TagsEntryR\x04tags\x12)\n" +
-	"\x06limits\x18\x03 \x01(\v2\x11.tagway.v1.LimitsR\x06limits\x1a7\n" +
+	"\x06limits\x18\x03 \x01(\v2\x11.tagway.v1.LimitsR\x06limits\x12\x1f\n" +
+	"\vhome_region\x18\x04 \x01(\tR\n" +
+	"homeRegion\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd7\x01\n" +
@@ -1279,9 +1329,11 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x0fResourceFailure\x120\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x18.tagway.v1.FailureReasonR\x06reason\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"6\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"W\n" +
 	"\x16GetResourceTagsRequest\x12\x1c\n" +
-	"\tresources\x18\x01 \x03(\tR\tresources\"P\n" +
+	"\tresources\x18\x01 \x03(\tR\tresources\x12\x1f\n" +
+	"\vhome_region\x18\x02 \x01(\tR\n" +
+	"homeRegion\"P\n" +
 	"\x17GetResourceTagsResponse\x125\n" +
 	"\tresources\x18\x01 \x03(\v2\x17.tagway.v1.ResourceTagsR\tresources\"N\n" +
 	"\fResourceTags\x12\x1a\n" +
@@ -1327,12 +1379,13 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x15ListTagValuesResponse\x12\x1d\n" +
 	"\n" +
 	"tag_values\x18\x01 \x03(\tR\ttagValues\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa2\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xc3\x01\n" +
 	"\rFailureReason\x12\x1e\n" +
 	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12%\n" +
 	"!FAILURE_REASON_TAG_LIMIT_EXCEEDED\x10\x01\x12$\n" +
 	" FAILURE_REASON_STORE_UNAVAILABLE\x10\x02\x12$\n" +
-	" FAILURE_REASON_PERMISSION_DENIED\x10\x032\x88\x04\n" +
+	" FAILURE_REASON_PERMISSION_DENIED\x10\x03\x12\x1f\n" +
+	"\x1bFAILURE_REASON_WRONG_REGION\x10\x042\x88\x04\n" +
 	"\x0eTaggingService\x12U\n" +
 	"\x0eUntagResources\x12 .tagway.v1.UntagResourcesRequest\x1a!.tagway.v1.UntagResourcesResponse\x12O\n" +
 	"\fTagResources\x12\x1e.tagway.v1.TagResourcesRequest\x1a\x1f.tagway.v1.TagResourcesResponse\x12X\n" +
