@@ -101,21 +101,36 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 // store of another version, so that two schemas never mix.
 const SchemaVersion = 2
 
-// checkSchema records SchemaVersion in a store that has none, and refuses a
-// store written with another.
+// checkSchema records SchemaVersion in a store that holds nothing yet, and
+// refuses a store written with another version; a store with tags but no
+// version was written before versions were recorded, with version 1.
 func (s *Store) checkSchema(ctx context.Context) error {
 	key := s.prefix + "schema"
-	if err := s.client.SetNX(ctx, key, SchemaVersion, 0).Err(); err != nil {
-		return err
-	}
 	v, err := s.client.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		v, err = s.recordSchema(ctx, key)
+	}
 	if err != nil {
 		return err
 	}
 	if v != strconv.Itoa(SchemaVersion) {
-		return fmt.Errorf("the store's keys are in schema version %q (%s), and this tagway reads and writes version %d only; run the tagway release that matches the store, or start on an empty store", v, key, SchemaVersion)
+		return fmt.Errorf("the store's keys are in schema version %s (%s), and this tagway reads and writes version %d only; run the tagway release that matches the store, or start on an empty store", v, key, SchemaVersion)
 	}
 	return nil
+}
+
+// recordSchema gives a store without a version SchemaVersion if it holds
+// nothing, and returns the version it then has ("1" for tags written before
+// versions were recorded).
+func (s *Store) recordSchema(ctx context.Context, key string) (string, error) {
+	n, err := s.client.Exists(ctx, s.registry()).Result()
+	if err != nil || n > 0 {
+		return "1", err
+	}
+	if err := s.client.SetNX(ctx, key, SchemaVersion, 0).Err(); err != nil {
+		return "", err
+	}
+	return s.client.Get(ctx, key).Result()
 }
 
 // MinVersion is the oldest Redis tagway runs on: its scripts declare their

@@ -405,7 +405,17 @@ func TestSchemaVersion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := redisstore.Open(ctx, srv.URL())
-	if err == nil || !strings.Contains(err.Error(), `schema version "99"`) || strings.Contains(err.Error(), "\n") {
+	if err == nil || !strings.Contains(err.Error(), "schema version 99") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Open on a store of another schema: %v", err)
+	}
+	// A store with tags and no version predates versions: version 1.
+	if _, err := srv.Do("DEL", "tagway:schema"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Do("ZADD", "tagway:namespaces", "0", "arn:aws:s3:::"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redisstore.Open(ctx, srv.URL()); err == nil || !strings.Contains(err.Error(), "schema version 1 ") {
+		t.Fatalf("Open on a store of before versions: %v", err)
 	}
 }
