@@ -51,3 +51,48 @@ func BenchmarkUntagResources(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGetResources lists, by a tag filter and in us-east-1, a store
+// holding EC2 instances, S3 buckets and load balancers of every subtype:
+// the resource-type and home-region rules at work on every name.
+func BenchmarkGetResources(b *testing.B) {
+	svc, err := tagging.New(context.Background(), memstore.New())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := New(svc, Auth{AllowRemote: true})
+	const acct = "123456789012"
+	var names []string
+	for i := range 300 {
+		names = append(names,
+			fmt.Sprintf("arn:aws:ec2:us-east-1:%s:instance/i-%06d", acct, i),
+			fmt.Sprintf("arn:aws:s3:::bucket-%06d", i),
+			fmt.Sprintf("arn:aws:elasticloadbalancing:us-east-1:%s:loadbalancer/%s/lb-%06d/%016x", acct, []string{"app", "net", "gwy"}[i%3], i, i),
+		)
+	}
+	post := func(target, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", TargetPrefix+target)
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/tagging/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature="+strings.Repeat("0", 64))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(target, w.Code, w.Body)
+		}
+		return w
+	}
+	for i := 0; i < len(names); i += 20 {
+		post("TagResources", `{"ResourceARNList":["`+strings.Join(names[i:i+20], `","`)+`"],"Tags":{"env":"prod","team":"t`+fmt.Sprint(i%7)+`"}}`)
+	}
+	for _, tc := range []struct{ name, body string }{
+		{"filter", `{"TagFilters":[{"Key":"team","Values":["t0"]}],"ResourcesPerPage":100}`},
+		{"types", `{"ResourceTypeFilters":["s3:bucket","elasticloadbalancing:loadbalancer"],"ResourcesPerPage":100}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				post("GetResources", tc.body)
+			}
+		})
+	}
+}
