@@ -135,6 +135,22 @@ func TestRedisStore(t *testing.T) {
 	p.Stop(t, syscall.SIGTERM)
 }
 
+// TestSchemaMismatch checks that tagway will not start on a store written
+// with another key schema.
+func TestSchemaMismatch(t *testing.T) {
+	srv := redistest.Run(t)
+	if _, err := srv.Do("SET", "tagway:schema", "1"); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd := exec.Command(binary, "--store", srv.URL(), "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if out := stderr.String(); err == nil || cmd.ProcessState.ExitCode() != 1 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "schema version 1") {
+		t.Fatalf("exit %d, stderr %q", cmd.ProcessState.ExitCode(), out)
+	}
+}
+
 // TestStartErrors checks that bad configurations give one line and a
 // non-zero exit.
 func TestStartErrors(t *testing.T) {
