@@ -20,8 +20,10 @@ import (
 	"github.com/tagway/tagway/internal/dialect/huawei"
 	"github.com/tagway/tagway/internal/filewatch"
 	"github.com/tagway/tagway/internal/grpcauth"
+	"github.com/tagway/tagway/internal/metrics"
 	"github.com/tagway/tagway/internal/principals"
 	"github.com/tagway/tagway/internal/server"
+	"github.com/tagway/tagway/internal/storehealth"
 	"github.com/tagway/tagway/internal/tagging"
 	"github.com/tagway/tagway/internal/tagstore"
 	"github.com/tagway/tagway/internal/tagstore/memstore"
@@ -38,6 +40,8 @@ func main() {
 // config is what the flags set.
 type config struct {
 	httpAddr, grpcAddr, store   string
+	storeFile                   string
+	storeTimeout                time.Duration
 	drainDelay, shutdownTimeout time.Duration
 	tokenTTL                    time.Duration
 	logLevel                    slog.Level
@@ -61,6 +65,8 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address: /healthz, /readyz, /metrics and the REST dialects [TAGWAY_HTTP_ADDR]")
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
 	fs.StringVar(&c.store, "store", "memory", "tag store: memory, or a Redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://) [TAGWAY_STORE]")
+	fs.StringVar(&c.storeFile, "store-file", "", "read the --store URL from this file, so that no password is on the command line [TAGWAY_STORE_FILE]")
+	fs.DurationVar(&c.storeTimeout, "store-timeout", time.Second, "the longest one store call may take; a change not applied by then never is [TAGWAY_STORE_TIMEOUT]")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long while reporting not ready [TAGWAY_DRAIN_DELAY]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 8*time.Second, "on SIGTERM, wait this long for in-flight calls [TAGWAY_SHUTDOWN_TIMEOUT]")
 	fs.DurationVar(&c.tokenTTL, "page-token-ttl", tagging.DefaultTokenTTL, "how long page tokens stay valid [TAGWAY_PAGE_TOKEN_TTL]")
@@ -126,6 +132,12 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	if c.tlsClientCA != "" && c.tlsCert == "" {
 		return c, fs, errors.New("--tls-client-ca-file needs --tls-cert-file and --tls-key-file")
 	}
+	if c.storeFile != "" && c.store != "memory" {
+		return c, fs, errors.New("--store and --store-file: give one")
+	}
+	if c.storeTimeout < 10*time.Millisecond || c.storeTimeout > time.Minute {
+		return c, fs, errors.New("--store-timeout must be between 10ms and 1m")
+	}
 	if c.awsMaxSkew <= 0 || c.huaweiMaxSkew <= 0 {
 		return c, fs, errors.New("--aws-max-skew and --huawei-max-skew must be positive")
 	}
@@ -174,11 +186,19 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		fmt.Fprintf(stderr, "tagway: %v\n", err)
 		return 1
 	}
+	spec, flagName := c.store, "--store"
+	if c.storeFile != "" {
+		b, err := os.ReadFile(c.storeFile)
+		if err != nil {
+			return fail(fmt.Errorf("--store-file: %v", err))
+		}
+		spec, flagName = strings.TrimSpace(string(b)), "--store-file "+c.storeFile
+	}
 	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	store, storeName, err := openStore(openCtx, c.store)
+	store, storeName, err := openStore(openCtx, spec, c.storeTimeout)
 	if err != nil {
 		cancel()
-		return fail(err)
+		return fail(fmt.Errorf("%s: %w", flagName, err))
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
@@ -189,22 +209,31 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		}
 	}()
 	redisstore.SetLogger(log)
-	svc, err := tagging.New(openCtx, store, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithLogger(log))
+	failures := storehealth.NewFailures(log, 0)
+	bounded := tagstore.Bounded(store, c.storeTimeout)
+	svc, err := tagging.New(openCtx, bounded, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithFailures(failures))
 	cancel()
 	if err != nil {
 		return fail(err)
 	}
+	prober := storehealth.NewProber(store.Ping, 0, min(c.storeTimeout, storehealth.DefaultProbeTimeout), log)
+	_ = prober.Probe(ctx) // ready from the start: the store just answered
+	go prober.Run(ctx)
+	go storehealth.Forget(ctx, bounded, 0, failures)
+	reg := metrics.New()
+	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
 	// Every surface calls the core through the access layer.
 	core := access.New(svc)
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
-		Service: core, Ready: store.Ping,
+		Service: core, Ready: func(context.Context) error { return prober.Ready() },
+		Metrics: reg,
 		Dialects: []server.Dialect{
 			aws.New(core, aws.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.awsMaxSkew, Log: log}),
 			huawei.New(core, huawei.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.huaweiMaxSkew, Log: log}),
 		},
 		Authenticate: (&grpcauth.Authenticator{Principals: auth, AllowRemote: c.allowRemote}).Authenticate,
-		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout,
+		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout, Settle: shutdownSettle,
 		Log: log,
 	}
 	if certs != nil {
@@ -231,11 +260,25 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		stop()
 		log.Info("shutting down")
 	}()
-	if err := srv.Serve(ctx); err != nil {
+	err = srv.Serve(ctx)
+	// A change sent before the end may still be queued in the store: wait
+	// out its deadline, so that nothing lands after tagway has gone.
+	settleCtx, cancelSettle := context.WithTimeout(context.Background(), c.storeTimeout+time.Second)
+	bounded.Settle(settleCtx, settleMargin)
+	cancelSettle()
+	if err != nil {
 		return fail(err)
 	}
 	return 0
 }
+
+// shutdownSettle is how long HTTP keep-alive clients are told to close
+// their connections before the listeners close (server.Config.Settle).
+const shutdownSettle = 500 * time.Millisecond
+
+// settleMargin covers the difference between the store's clock and ours
+// when waiting out the deadlines of the last changes.
+const settleMargin = 100 * time.Millisecond
 
 // reload re-reads the auth file and the TLS files on SIGHUP and when they
 // change on disk, until ctx is done. A version that does not load is
@@ -286,17 +329,21 @@ func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, cert
 	}
 }
 
-// openStore opens the store a --store value names.
-func openStore(ctx context.Context, spec string) (tagstore.Store, string, error) {
+// openStore opens the store a --store value names. A Redis store applies
+// no change later than timeout after it is sent (redisstore.Options).
+func openStore(ctx context.Context, spec string, timeout time.Duration) (tagstore.Store, string, error) {
 	if spec == "memory" {
 		return memstore.New(), "memory", nil
 	}
 	if !strings.Contains(spec, "://") {
-		return nil, "", fmt.Errorf("--store %q: want memory or a Redis URL such as redis://127.0.0.1:6379/0", spec)
+		if strings.Contains(spec, "@") {
+			spec = "(hidden: it holds a password)"
+		}
+		return nil, "", fmt.Errorf("%q: want memory or a Redis URL such as redis://127.0.0.1:6379/0", spec)
 	}
-	s, err := redisstore.Open(ctx, spec)
+	s, err := redisstore.Open(ctx, spec, redisstore.Options{MaxChangeAge: timeout})
 	if err != nil {
-		return nil, "", fmt.Errorf("--store: %w", err)
+		return nil, "", err
 	}
 	return s, redisstore.Redact(spec), nil
 }

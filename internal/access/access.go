@@ -141,6 +141,11 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	return call(s, ctx, req, s.core.ListResources)
 }
 
+// CountResources implements tagwayv1.TaggingServiceServer.
+func (s *Service) CountResources(ctx context.Context, req *tagwayv1.CountResourcesRequest) (*tagwayv1.CountResourcesResponse, error) {
+	return call(s, ctx, req, s.core.CountResources)
+}
+
 // ListTagKeys implements tagwayv1.TaggingServiceServer.
 func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequest) (*tagwayv1.ListTagKeysResponse, error) {
 	return call(s, ctx, req, s.core.ListTagKeys)

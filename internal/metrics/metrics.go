@@ -23,6 +23,21 @@ type Registry struct {
 	requests map[key]*histogram
 	ready    atomic.Int32
 	start    time.Time
+	counters []counter
+}
+
+// counter is a counter whose value a function reads at each scrape.
+type counter struct {
+	name, help string
+	value      func() uint64
+}
+
+// AddCounter adds a counter, named name and described by help, whose value
+// is read from value at each scrape.
+func (r *Registry) AddCounter(name, help string, value func() uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counters = append(r.counters, counter{name, help, value})
 }
 
 type key struct{ surface, operation, code string }
@@ -89,6 +104,9 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "tagway_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", labels, h.count)
 		fmt.Fprintf(&b, "tagway_request_duration_seconds_sum{%s} %s\n", labels, strconv.FormatFloat(h.sum, 'g', -1, 64))
 		fmt.Fprintf(&b, "tagway_request_duration_seconds_count{%s} %d\n", labels, h.count)
+	}
+	for _, c := range r.counters {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.value())
 	}
 	r.mu.Unlock()
 	b.WriteString("# HELP tagway_store_ready Whether the tag store answered the last readiness check (1) or not (0).\n")

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,28 +23,82 @@ import (
 // Server is a running redis-server (or redis-sentinel) process.
 type Server struct {
 	Addr string // host:port
-	cmd  *exec.Cmd
-	dir  string
-	log  string
-	done chan struct{}
+	// Password is the server's requirepass; Do authenticates with it.
+	Password string
+
+	path  string
+	port  int
+	extra []string
+	cmd   *exec.Cmd
+	dir   string
+	log   string
+	done  chan struct{}
 }
 
-// URL returns the redis:// URL of s, database 0.
-func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+// URL returns the redis:// URL of s, database 0, with its password.
+func (s *Server) URL() string {
+	if s.Password != "" {
+		return "redis://:" + s.Password + "@" + s.Addr + "/0"
+	}
+	return "redis://" + s.Addr + "/0"
+}
 
 // Stop kills the process and removes its files.
 func (s *Server) Stop() {
+	s.Kill()
+	_ = os.RemoveAll(s.dir)
+}
+
+// Kill kills the process with SIGKILL, as a crash would, and keeps its
+// files for Restart.
+func (s *Server) Kill() {
 	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused process dies too
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
-	_ = os.RemoveAll(s.dir)
+}
+
+// Restart starts a killed server again, on the same port with the same
+// configuration and files.
+func (s *Server) Restart() error {
+	return s.run()
+}
+
+// Pause stops the process (SIGSTOP): it keeps its connections and answers
+// nothing, as a stalled server does, until Resume.
+func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process.
+func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Config configures a server for StartConfig.
+type Config struct {
+	// Password is set as requirepass (and masterauth, for replicas).
+	Password string
+	// ReplicaOf makes the server a replica of that one.
+	ReplicaOf *Server
+	// Lines are further redis.conf lines, such as "appendonly yes".
+	Lines []string
 }
 
 // Start starts a standalone server that keeps nothing on disk. extra are
 // further redis-server arguments.
 func Start(extra ...string) (*Server, error) {
-	return start("redis-server", nil, extra...)
+	return start("redis-server", nil, "", extra...)
+}
+
+// StartConfig starts a server configured by c.
+func StartConfig(c Config) (*Server, error) {
+	lines := c.Lines
+	if c.Password != "" {
+		lines = append(lines, "requirepass "+c.Password, "masterauth "+c.Password)
+	}
+	if c.ReplicaOf != nil {
+		host, port, _ := net.SplitHostPort(c.ReplicaOf.Addr)
+		lines = append(lines, "replicaof "+host+" "+port)
+	}
+	return start("redis-server", lines, c.Password)
 }
 
 // Run starts a standalone server for the length of the test.
@@ -57,7 +112,7 @@ func Run(t testing.TB) *Server {
 	return s
 }
 
-func start(binary string, config []string, extra ...string) (*Server, error) {
+func start(binary string, config []string, password string, extra ...string) (*Server, error) {
 	path, err := exec.LookPath(binary)
 	if err != nil {
 		return nil, fmt.Errorf("redistest: %s is not installed (apt-get install redis-server): %w", binary, err)
@@ -68,7 +123,7 @@ func start(binary string, config []string, extra ...string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := launch(path, port, config, extra)
+		s, err := launch(path, port, config, password, extra)
 		if err == nil {
 			return s, nil
 		}
@@ -77,12 +132,15 @@ func start(binary string, config []string, extra ...string) (*Server, error) {
 	return nil, lastErr
 }
 
-func launch(path string, port int, config []string, extra []string) (*Server, error) {
+func launch(path string, port int, config []string, password string, extra []string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "redistest-")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, log: filepath.Join(dir, "redis.log"), done: make(chan struct{})}
+	s := &Server{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Password: password,
+		path: path, port: port, extra: extra, dir: dir, log: filepath.Join(dir, "redis.log"),
+	}
 	conf := filepath.Join(dir, "redis.conf")
 	lines := append([]string{
 		"port " + strconv.Itoa(port),
@@ -95,29 +153,38 @@ func launch(path string, port int, config []string, extra []string) (*Server, er
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(path, append([]string{conf}, extra...)...)
+	if err := s.run(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// run starts the process and waits until it answers PING.
+func (s *Server) run() error {
+	s.done = make(chan struct{})
+	s.cmd = exec.Command(s.path, append([]string{filepath.Join(s.dir, "redis.conf")}, s.extra...)...)
 	setDeathSignal(s.cmd)
 	if err := s.cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("redistest: start %s: %w", path, err)
+		return fmt.Errorf("redistest: start %s: %w", s.path, err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	done := s.done
+	go func() { _ = s.cmd.Wait(); close(done) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
 			logText, _ := os.ReadFile(s.log)
-			_ = os.RemoveAll(dir)
-			return nil, fmt.Errorf("redistest: %s on port %d exited: %s", path, port, lastLines(string(logText), 3))
+			return fmt.Errorf("redistest: %s on port %d exited: %s", s.path, s.port, lastLines(string(logText), 3))
 		default:
 		}
 		if reply, err := s.Do("PING"); err == nil && reply == "PONG" {
-			return s, nil
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.Stop()
-	return nil, fmt.Errorf("redistest: %s on port %d did not answer PING within 10s", path, port)
+	s.Kill()
+	return fmt.Errorf("redistest: %s on port %d did not answer PING within 10s", s.path, s.port)
 }
 
 // Do sends one command over a fresh connection and returns the reply as
@@ -130,6 +197,9 @@ func (s *Server) Do(args ...string) (string, error) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	var b strings.Builder
+	if s.Password != "" {
+		fmt.Fprintf(&b, "*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(s.Password), s.Password)
+	}
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
@@ -138,6 +208,13 @@ func (s *Server) Do(args ...string) (string, error) {
 		return "", err
 	}
 	r := bufio.NewReader(conn)
+	if s.Password != "" {
+		if line, err := r.ReadString('\n'); err != nil {
+			return "", err
+		} else if strings.HasPrefix(line, "-") {
+			return "", errors.New(strings.TrimSpace(line[1:]))
+		}
+	}
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
@@ -191,9 +268,32 @@ func (c *Cluster) Stop() {
 // StartCluster starts n cluster-enabled servers and joins them, with the
 // hash slots spread over all of them.
 func StartCluster(n int) (*Cluster, error) {
+	return StartClusterConfig(ClusterConfig{Masters: n})
+}
+
+// ClusterConfig configures a Cluster for StartClusterConfig.
+type ClusterConfig struct {
+	// Masters is how many masters share the slots; Replicas how many
+	// replicas each has.
+	Masters, Replicas int
+	// NodeTimeout is cluster-node-timeout: how long a node may not answer
+	// before it is failed over; 5 s when zero.
+	NodeTimeout time.Duration
+	// Lines are further redis.conf lines for every node.
+	Lines []string
+}
+
+// StartClusterConfig starts a Cluster configured by cc. Nodes lists the
+// masters first, then the replicas, as redis-cli assigned them.
+func StartClusterConfig(cc ClusterConfig) (*Cluster, error) {
+	timeout := cc.NodeTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
 	c := &Cluster{}
-	for range n {
-		s, err := start("redis-server", []string{"cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout 5000"})
+	lines := append([]string{"cluster-enabled yes", "cluster-config-file nodes.conf", fmt.Sprintf("cluster-node-timeout %d", timeout.Milliseconds())}, cc.Lines...)
+	for range cc.Masters * (1 + cc.Replicas) {
+		s, err := start("redis-server", lines, "")
 		if err != nil {
 			c.Stop()
 			return nil, err
@@ -204,28 +304,60 @@ func StartCluster(n int) (*Cluster, error) {
 	for _, s := range c.Nodes {
 		args = append(args, s.Addr)
 	}
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(cc.Replicas), "--cluster-yes")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
 		c.Stop()
 		return nil, fmt.Errorf("redistest: redis-cli --cluster create: %v: %s", err, lastLines(string(out), 5))
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	if err := c.WaitOK(20 * time.Second); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// WaitOK waits until every running node reports cluster_state:ok and
+// agrees that every slot is served.
+func (c *Cluster) WaitOK(d time.Duration) error {
+	deadline := time.Now().Add(d)
 	for _, s := range c.Nodes {
+		select {
+		case <-s.done:
+			continue // killed
+		default:
+		}
 		for {
 			info, err := s.Do("CLUSTER", "INFO")
-			if err == nil && strings.Contains(info, "cluster_state:ok") {
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_slots_ok:16384") {
 				break
 			}
 			if time.Now().After(deadline) {
-				c.Stop()
-				return nil, fmt.Errorf("redistest: cluster node %s not ready: %v %s", s.Addr, err, info)
+				return fmt.Errorf("redistest: cluster node %s not ready: %v %s", s.Addr, err, info)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// Master returns the node that serves the slot of key.
+func (c *Cluster) Master(key string) (*Server, error) {
+	for _, n := range c.Nodes {
+		role, err := n.Do("ROLE")
+		if err != nil || role != "master" {
+			continue
+		}
+		slot, err := n.Do("CLUSTER", "KEYSLOT", key)
+		if err != nil {
+			continue
+		}
+		if keys, err := n.Do("CLUSTER", "COUNTKEYSINSLOT", slot); err == nil && keys != "0" {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("redistest: no master holds %s", key)
 }
 
 // RunCluster starts a three-node cluster for the length of the test.
@@ -242,11 +374,39 @@ func RunCluster(t testing.TB) *Cluster {
 // StartSentinel starts a Sentinel that monitors master under the name
 // master.
 func StartSentinel(master *Server, name string) (*Server, error) {
+	return StartSentinelConfig(master, name, SentinelConfig{})
+}
+
+// SentinelConfig configures a Sentinel for StartSentinelConfig.
+type SentinelConfig struct {
+	// Password is the Sentinel's own requirepass.
+	Password string
+	// DownAfter is how long the master may not answer before it is failed
+	// over; 5 s when zero.
+	DownAfter time.Duration
+}
+
+// StartSentinelConfig starts a Sentinel that monitors master under the
+// name, with a quorum of one, authenticating to the servers with master's
+// password.
+func StartSentinelConfig(master *Server, name string, sc SentinelConfig) (*Server, error) {
 	host, port, _ := net.SplitHostPort(master.Addr)
-	return start("redis-server", []string{
+	down := sc.DownAfter
+	if down == 0 {
+		down = 5 * time.Second
+	}
+	lines := []string{
 		fmt.Sprintf("sentinel monitor %s %s %s 1", name, host, port),
-		fmt.Sprintf("sentinel down-after-milliseconds %s 5000", name),
-	}, "--sentinel")
+		fmt.Sprintf("sentinel down-after-milliseconds %s %d", name, down.Milliseconds()),
+		fmt.Sprintf("sentinel failover-timeout %s %d", name, max(2*down.Milliseconds(), 2000)),
+	}
+	if master.Password != "" {
+		lines = append(lines, fmt.Sprintf("sentinel auth-pass %s %s", name, master.Password))
+	}
+	if sc.Password != "" {
+		lines = append(lines, "requirepass "+sc.Password)
+	}
+	return start("redis-server", lines, sc.Password, "--sentinel")
 }
 
 func freePort() (int, error) {

@@ -23,9 +23,13 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // gzip-compressed calls and replies, as clients ask
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+
+	"golang.org/x/net/netutil"
+	"golang.org/x/sync/semaphore"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/metrics"
@@ -37,8 +41,13 @@ type Config struct {
 	HTTPAddr string
 	// Service is the core service served over gRPC.
 	Service tagwayv1.TaggingServiceServer
-	// Ready reports whether the store is reachable.
+	// Ready reports whether the store is reachable. It should answer at
+	// once, from a probe kept up to date elsewhere (storehealth.Prober):
+	// /readyz and the gRPC health status follow it.
 	Ready func(context.Context) error
+	// Metrics, when set, is the registry /metrics serves, so that others
+	// can add to it; New makes one otherwise.
+	Metrics *metrics.Registry
 	// Dialects serve the REST APIs: each request but /healthz, /readyz and
 	// /metrics goes to the first dialect that claims it; one no dialect
 	// claims gets a 404.
@@ -48,7 +57,13 @@ type Config struct {
 	DrainDelay time.Duration
 	// ShutdownTimeout bounds how long in-flight calls may take to finish.
 	ShutdownTimeout time.Duration
-	// HealthInterval is how often the gRPC health status follows Ready.
+	// Settle is how long, after DrainDelay, the listeners stay open while
+	// every HTTP response asks its client to close its connection, so that
+	// no request already sent on a keep-alive connection meets a closed
+	// one; 0 means none.
+	Settle time.Duration
+	// HealthInterval is how often the gRPC health status follows Ready
+	// (100 ms by default).
 	HealthInterval time.Duration
 	// Authenticate decides who makes each gRPC call but those of health and
 	// reflection, which stay open to probes and tools: it returns the
@@ -58,6 +73,70 @@ type Config struct {
 	// GRPCTLS and HTTPTLS, when set, serve each listener over TLS.
 	GRPCTLS, HTTPTLS *tls.Config
 	Log              *slog.Logger
+	// Limits bound what clients may make the server hold; zero fields
+	// take DefaultLimits.
+	Limits Limits
+}
+
+// Limits bound the connections, streams, metadata and request bodies the
+// server holds at once, so that its memory stays bounded whatever clients
+// send.
+type Limits struct {
+	// HTTPConns bounds open HTTP connections; more wait to be accepted.
+	HTTPConns int
+	// BodyBytes bounds one request body (the largest dialect's).
+	BodyBytes int64
+	// InflightBodyBytes bounds the bodies being read or served at once,
+	// counted at their declared length (BodyBytes when undeclared). A
+	// request that cannot get its share within BodyTimeout is refused as
+	// busy, in its dialect's words.
+	InflightBodyBytes int64
+	// BodyTimeout bounds how long a request body may take to arrive.
+	BodyTimeout time.Duration
+	// GRPCStreams bounds concurrent calls on one gRPC connection.
+	GRPCStreams uint32
+	// GRPCHeaderBytes bounds the metadata of one gRPC call.
+	GRPCHeaderBytes uint32
+	// GRPCIdle closes a gRPC connection without calls for this long.
+	GRPCIdle time.Duration
+}
+
+// DefaultLimits are the limits of a zero Limits field.
+var DefaultLimits = Limits{
+	HTTPConns:         4096,
+	BodyBytes:         4 << 20,
+	InflightBodyBytes: 64 << 20,
+	BodyTimeout:       10 * time.Second,
+	GRPCStreams:       256,
+	GRPCHeaderBytes:   32 << 10,
+	GRPCIdle:          5 * time.Minute,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.HTTPConns > 0 {
+		d.HTTPConns = l.HTTPConns
+	}
+	if l.BodyBytes > 0 {
+		d.BodyBytes = l.BodyBytes
+	}
+	if l.InflightBodyBytes > 0 {
+		d.InflightBodyBytes = l.InflightBodyBytes
+	}
+	if l.BodyTimeout > 0 {
+		d.BodyTimeout = l.BodyTimeout
+	}
+	if l.GRPCStreams > 0 {
+		d.GRPCStreams = l.GRPCStreams
+	}
+	if l.GRPCHeaderBytes > 0 {
+		d.GRPCHeaderBytes = l.GRPCHeaderBytes
+	}
+	if l.GRPCIdle > 0 {
+		d.GRPCIdle = l.GRPCIdle
+	}
+	d.InflightBodyBytes = max(d.InflightBodyBytes, d.BodyBytes)
+	return d
 }
 
 // Dialect is a REST API served on the HTTP port.
@@ -70,6 +149,9 @@ type Dialect interface {
 	// Operation names the operation of a claimed request, from a fixed set
 	// ("unknown" for none), for metrics.
 	Operation(*http.Request) string
+	// Busy answers a claimed request the server cannot take now (too many
+	// request bytes in flight) with the dialect's retryable error.
+	Busy(http.ResponseWriter, *http.Request)
 }
 
 // Server holds the listeners.
@@ -81,10 +163,18 @@ type Server struct {
 	http     *http.Server
 	health   *health.Server
 	draining atomic.Bool
+	// healthStatus is the status last given to health, once healthSet.
+	healthStatus atomic.Int32
+	healthSet    atomic.Bool
 	// calls counts gRPC calls under way: shutdown waits for them, but not
 	// for health Watch streams, which never end by themselves.
 	calls   callCounter
 	metrics *metrics.Registry
+	limits  Limits
+	bodies  *semaphore.Weighted
+	// closing makes every HTTP response ask its client to close the
+	// connection, once shutdown has begun.
+	closing atomic.Bool
 }
 
 // healthServices are the names grpc.health.v1 answers for.
@@ -99,9 +189,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.ShutdownTimeout = 8 * time.Second
 	}
 	if cfg.HealthInterval <= 0 {
-		cfg.HealthInterval = 5 * time.Second
+		cfg.HealthInterval = 100 * time.Millisecond
 	}
-	s := &Server{cfg: cfg, metrics: metrics.New()}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	limits := cfg.Limits.withDefaults()
+	s := &Server{cfg: cfg, metrics: cfg.Metrics, limits: limits, bodies: semaphore.NewWeighted(limits.InflightBodyBytes)}
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listener: %w", err)
@@ -110,11 +204,22 @@ func New(cfg Config) (*Server, error) {
 		s.grpcLis.Close()
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
+	s.httpLis = netutil.LimitListener(s.httpLis, limits.HTTPConns)
 
+	codec := newUTF8Codec()
 	opts := []grpc.ServerOption{
 		grpc.StatsHandler(&s.calls),
-		grpc.ChainUnaryInterceptor(s.observeUnary, s.recoverUnary, s.authUnary),
-		grpc.ChainStreamInterceptor(s.authStream),
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(s.observeUnary, codec.unary, s.recoverUnary, s.authUnary),
+		grpc.ChainStreamInterceptor(codec.stream, s.authStream),
+		grpc.MaxConcurrentStreams(limits.GRPCStreams),
+		grpc.MaxHeaderListSize(limits.GRPCHeaderBytes),
+		// Clients may ping every 10 s at most, even without calls (a
+		// client pinging more often is sent GOAWAY); the server pings an
+		// idle connection every minute and drops it if unanswered in 20 s,
+		// and closes one without calls for GRPCIdle.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: limits.GRPCIdle, Time: time.Minute, Timeout: 20 * time.Second}),
 	}
 	if cfg.GRPCTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
@@ -145,7 +250,7 @@ func New(cfg Config) (*Server, error) {
 			if d.Claims(r) {
 				start := time.Now()
 				sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-				d.ServeHTTP(sw, r)
+				s.serveDialect(d, sw, r)
 				s.metrics.Observe(d.Name(), d.Operation(r), strconv.Itoa(sw.code), time.Since(start))
 				return
 			}
@@ -153,7 +258,7 @@ func New(cfg Config) (*Server, error) {
 		plain(w, http.StatusNotFound, "404 page not found: "+r.URL.Path)
 	})
 	s.http = &http.Server{
-		Handler:           s.recoverHTTP(routes),
+		Handler:           s.recoverHTTP(s.closeWhenDraining(routes)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
@@ -213,11 +318,17 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) shutdown() {
 	log := s.cfg.Log
 	s.draining.Store(true)
+	s.closing.Store(true)
 	s.health.Shutdown()
 	if d := s.cfg.DrainDelay; d > 0 {
 		log.Info("draining: reporting not ready", "delay", d)
 		time.Sleep(d)
 	}
+	// Every HTTP response now asks its client to close the connection.
+	// Keep accepting and serving a moment longer, so that keep-alive
+	// clients hear it and requests already on their way are answered,
+	// before the listeners close.
+	time.Sleep(s.cfg.Settle)
 	log.Info("stopping: waiting for in-flight calls", "timeout", s.cfg.ShutdownTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -359,6 +470,11 @@ func (s *Server) setHealth(ctx context.Context) {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	s.metrics.SetReady(st == healthpb.HealthCheckResponse_SERVING)
+	if s.healthSet.Load() && healthpb.HealthCheckResponse_ServingStatus(s.healthStatus.Load()) == st {
+		return // unchanged: Watch streams hear of changes only
+	}
+	s.healthStatus.Store(int32(st))
+	s.healthSet.Store(true)
 	for _, name := range healthServices {
 		s.health.SetServingStatus(name, st)
 	}
@@ -374,7 +490,6 @@ func (s *Server) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Ready(ctx); err != nil {
-		s.cfg.Log.Warn("not ready: the store does not answer", "error", err)
 		return errors.New("store unreachable")
 	}
 	return nil

@@ -291,7 +291,11 @@ type dialect struct{ f http.HandlerFunc }
 
 func (d dialect) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.f(w, r) }
 func (d dialect) Name() string                                     { return "test" }
-func (d dialect) Operation(r *http.Request) string                 { return strings.TrimPrefix(r.URL.Path, "/") }
+func (d dialect) Busy(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusTooManyRequests)
+	io.WriteString(w, "busy")
+}
+func (d dialect) Operation(r *http.Request) string { return strings.TrimPrefix(r.URL.Path, "/") }
 func (d dialect) Claims(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/a") || r.URL.Path == "/slow" || r.URL.Path == "/x"
 }

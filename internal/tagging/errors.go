@@ -64,6 +64,9 @@ func tokenError(err error) error {
 	return withInfo(codes.InvalidArgument, reason, "page_token: "+err.Error(), map[string]string{"field": "page_token", "problem": err.Error()})
 }
 
+// storeFullMessage explains FAILURE_REASON_STORE_FULL.
+const storeFullMessage = "the tag store is out of memory: tags cannot be added until an operator frees memory or raises its limit; removing tags still works, and retrying will not help until then"
+
 // errStoreUnavailable is what a caller learns of a failed store read; the
 // cause goes to the log, not to the caller.
 var errStoreUnavailable = withInfo(codes.Unavailable, ReasonStoreUnavailable, "the tag store is unavailable; retry later", nil)

@@ -2,7 +2,6 @@ package tagging
 
 import (
 	"context"
-	"log/slog"
 
 	"google.golang.org/protobuf/proto"
 
@@ -20,32 +19,75 @@ func fingerprint(ctx context.Context, req proto.Message, clearPaging func(proto.
 	return append([]byte(string(req.ProtoReflect().Descriptor().FullName())+"\x00"+grantOf(ctx).Subject+"\x00"), b...)
 }
 
-// namespaceBatch is how many namespaces one registry read returns.
-const namespaceBatch = 512
+// Work bounds of one list or count call: past them the call ends early,
+// with a token to go on, so that no call costs what the store holds.
+const (
+	// registryBatch is how many groups one registry read returns.
+	registryBatch = 512
+	// registryBudget bounds the registry entries one call reads, those the
+	// scopes or the grant then leave out included.
+	registryBudget = 4096
+	// groupBudget bounds the groups one call reads resources, counts or
+	// strings from.
+	groupBudget = 256
+)
 
-// namespaces calls visit with the namespaces the scopes select, in order,
-// from the first not less than from, until visit returns false.
-func (s *Service) namespaces(ctx context.Context, sc []arn.Scope, from string, visit func(arn.Namespace) bool) error {
-	prefix := arn.Prefix(sc)
+// walk calls visit with the groups, in key order from the first not less
+// than from, that the scopes and the call's grant select, with the kinds of
+// resources selected in each (nil: all), until visit returns false or the
+// registry budget runs out. It returns the key to resume at when the budget
+// ran out, "" otherwise.
+func (s *Service) walk(ctx context.Context, sc []arn.Scope, from string, visit func(arn.Group, []arn.Kind) bool) (string, error) {
 	g := grantOf(ctx)
-	for {
-		batch, err := s.store.Namespaces(ctx, prefix, from, namespaceBatch)
-		if err != nil {
-			return err
+	ranges := arn.GroupRanges(sc)
+	if !g.Unrestricted {
+		if len(g.Scopes) == 0 {
+			return "", nil
 		}
-		for _, ns := range batch {
-			if arn.MatchAny(sc, ns) && g.allows(ns) && !visit(ns) {
-				return nil
+		ranges = arn.IntersectRanges(ranges, arn.GroupRanges(g.Scopes))
+	}
+	budget := registryBudget
+	for _, r := range ranges {
+		if r.High <= from {
+			continue
+		}
+		r.Low = max(r.Low, from)
+		for {
+			batch, err := s.store.Groups(ctx, r, min(registryBatch, budget))
+			if err != nil {
+				return "", err
+			}
+			for _, grp := range batch {
+				budget--
+				kinds := arn.Kinds(sc, grp)
+				if !g.Unrestricted {
+					kinds = arn.IntersectKinds(kinds, arn.Kinds(g.Scopes, grp))
+				}
+				if kinds != nil && len(kinds) == 0 {
+					continue
+				}
+				if !visit(grp, kinds) {
+					return "", nil
+				}
+			}
+			if len(batch) == 0 {
+				break
+			}
+			r.Low = tagstore.Successor(batch[len(batch)-1].Key())
+			if budget == 0 {
+				return r.Low, nil
+			}
+			if len(batch) < registryBatch {
+				break
 			}
 		}
-		if len(batch) < namespaceBatch {
-			return nil
-		}
-		from = tagstore.Successor(batch[len(batch)-1].Key())
 	}
+	return "", nil
 }
 
+// storeFailed reports a failed store read and returns what the caller
+// learns of it: the cause goes to the (rate-limited) log, not to the caller.
 func (s *Service) storeFailed(ctx context.Context, err error) error {
-	s.log.LogAttrs(ctx, slog.LevelWarn, "tag store read failed", slog.Any("error", err))
+	s.failures.Report(ctx, "read", err)
 	return errStoreUnavailable
 }

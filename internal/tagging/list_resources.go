@@ -13,7 +13,8 @@ import (
 
 // ListResources implements tagwayv1.TaggingServiceServer. A page ends at
 // page_size resources, or earlier once it has examined its budget of
-// candidates or namespaces; its token then resumes where it stopped.
+// candidates, groups or registry entries; its token then resumes where it
+// stopped.
 func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResourcesRequest) (*tagwayv1.ListResourcesResponse, error) {
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
@@ -38,13 +39,13 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 		r := m.(*tagwayv1.ListResourcesRequest)
 		r.PageSize, r.PageToken, r.MaxPageTags = 0, "", 0
 	})
-	startNS, startFrom := "", ""
+	startGroup, startFrom := "", ""
 	if tok := req.GetPageToken(); tok != "" {
 		cursor, err := s.tokens.Decode(tok, query, 2)
 		if err != nil {
 			return nil, tokenError(err)
 		}
-		startNS, startFrom = cursor[0], cursor[1]
+		startGroup, startFrom = cursor[0], cursor[1]
 	}
 
 	resp := &tagwayv1.ListResourcesResponse{}
@@ -53,19 +54,19 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	fill := pageFill{maxTags: maxTags, maxBytes: maxPageBytes}
 	visited := 0
 	var scanErr error
-	var pending string // a namespace to resume at, once the page is full
-	err = s.namespaces(ctx, sc, startNS, func(ns arn.Namespace) bool {
-		key := ns.Key()
-		if len(found) == size || budget <= 0 || visited == pageNamespaceBudget {
+	var pending string // a group to resume at, once the page is full
+	resume, err := s.walk(ctx, sc, startGroup, func(g arn.Group, kinds []arn.Kind) bool {
+		key := g.Key()
+		if len(found) == size || budget <= 0 || visited == groupBudget {
 			pending = key
 			return false
 		}
 		from := ""
-		if key == startNS {
+		if key == startGroup {
 			from = startFrom
 		}
-		r, err := s.store.ScanResources(ctx, ns, tagstore.ScanQuery{
-			Filters: filters, UntaggedOnly: req.GetUntaggedOnly(),
+		r, err := s.store.ScanResources(ctx, g, tagstore.ScanQuery{
+			Kinds: kinds, Filters: filters, UntaggedOnly: req.GetUntaggedOnly(),
 			From: from, Limit: size - len(found), Budget: budget,
 		})
 		if err != nil {
@@ -74,9 +75,9 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 		}
 		if cut := fill.cut(r.Resources, len(found)); cut < len(r.Resources) {
 			found = append(found, r.Resources[:cut]...)
-			next := from // nothing of this namespace fit: resume where it began
+			next := from // nothing of this group fit: resume where it began
 			if cut > 0 {
-				next = tagstore.Successor(r.Resources[cut-1].Name[len(ns.String()):])
+				next = tagstore.Successor(identOf(r.Resources[cut-1]))
 			}
 			resp.NextPageToken = s.tokens.Encode(query, key, next)
 			return false
@@ -96,11 +97,20 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	if err != nil {
 		return nil, s.storeFailed(ctx, err)
 	}
-	if pending != "" {
+	switch {
+	case pending != "":
 		resp.NextPageToken = s.tokens.Encode(query, pending, "")
+	case resume != "" && resp.NextPageToken == "":
+		resp.NextPageToken = s.tokens.Encode(query, resume, "")
 	}
 	resp.Resources = toProto(found)
 	return resp, nil
+}
+
+// identOf returns the Ident of a resource a store listed.
+func identOf(r tagstore.Resource) string {
+	n, _ := arn.Parse(r.Name) // stores list only names they were given
+	return n.Ident()
 }
 
 // maxPageBytes bounds the encoded resources of a ListResources page, well

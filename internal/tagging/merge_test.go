@@ -10,17 +10,22 @@ import (
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// TestMergeDistinct pages through random per-namespace sets and checks the
-// pages against the sorted union, and that reads stay near the page size.
+// TestMergeDistinct pages through random per-group sets, with groups that
+// run out of budget at random, and checks the pages against the sorted
+// union.
 func TestMergeDistinct(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for round := range 200 {
+	for round := range 300 {
 		n := 1 + r.IntN(40)
-		nss := make([]arn.Namespace, n)
+		gs := make([]arn.Group, n)
+		kinds := make([][]arn.Kind, n)
 		sets := make([][]string, n)
 		union := map[string]bool{}
-		for i := range nss {
-			nss[i] = arn.Namespace{Partition: "p", Service: "s", Type: fmt.Sprint(i)}
+		for i := range gs {
+			gs[i] = arn.Group{Partition: "p", Account: fmt.Sprint(i)}
+			if i%3 == 1 {
+				kinds[i] = []arn.Kind{{Service: "s", AnyType: true}}
+			}
 			for range r.IntN(60) {
 				v := fmt.Sprintf("v%03d", r.IntN(150))
 				if r.IntN(10) == 0 {
@@ -33,15 +38,23 @@ func TestMergeDistinct(t *testing.T) {
 			}
 			slices.Sort(sets[i])
 		}
-		scan := func(open []arn.Namespace, from string, limit int) ([][]string, error) {
-			out := make([][]string, len(open))
-			for j, ns := range open {
+		budget := r.IntN(5) // 0: none
+		scan := func(sub []arn.Group, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
+			out := make([]tagstore.StringsResult, len(sub))
+			for j, g := range sub {
 				var i int
-				fmt.Sscan(ns.Type, &i)
+				fmt.Sscan(g.Account, &i)
+				examined := 0
 				for _, v := range sets[i] {
-					if v >= from && len(out[j]) < limit {
-						out[j] = append(out[j], v)
+					if v < q.From || len(out[j].Strings) == q.Limit {
+						continue
 					}
+					if budget > 0 && examined == budget {
+						out[j].More, out[j].Next = true, v
+						break
+					}
+					examined++
+					out[j].Strings = append(out[j].Strings, v)
 				}
 			}
 			return out, nil
@@ -57,24 +70,24 @@ func TestMergeDistinct(t *testing.T) {
 		var got []string
 		from := ""
 		for pages := 0; ; pages++ {
-			if pages > 1000 {
+			if pages > 10000 {
 				t.Fatal("paging does not end")
 			}
-			page, more, err := mergeDistinct(nss, from, size, scan)
+			page, next, err := mergeDistinct(gs, kinds, from, size, scan)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(page) > size || more && len(page) != size {
-				t.Fatalf("round %d: page of %d, size %d, more %v", round, len(page), size, more)
+			if len(page) > size || next != "" && next <= from {
+				t.Fatalf("round %d: page of %d, size %d, next %q from %q", round, len(page), size, next, from)
 			}
 			got = append(got, page...)
-			if !more {
+			if next == "" {
 				break
 			}
-			from = tagstore.Successor(page[len(page)-1])
+			from = next
 		}
 		if !slices.Equal(got, want) {
-			t.Fatalf("round %d (size %d, %d namespaces):\\ngot  %q\\nwant %q", round, size, n, got, want)
+			t.Fatalf("round %d (size %d, %d groups, budget %d):\ngot  %q\nwant %q", round, size, n, budget, got, want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 
 	"google.golang.org/grpc/codes"
@@ -161,11 +160,23 @@ func (s *Service) apply(ctx context.Context, changes []tagstore.Change) map[stri
 			}
 			continue
 		}
-		s.log.LogAttrs(ctx, slog.LevelWarn, "tag store change failed", slog.String("resource", name), slog.Any("error", err))
+		if errors.Is(err, tagstore.ErrFull) {
+			failed[name] = &tagwayv1.ResourceFailure{
+				Reason:  tagwayv1.FailureReason_FAILURE_REASON_STORE_FULL,
+				Code:    int32(codes.ResourceExhausted),
+				Message: storeFullMessage,
+			}
+			continue
+		}
+		s.failures.Report(ctx, "change", err)
+		msg := "the tag store failed or did not answer in time; the change may not have been applied (it never will be after this answer), and retrying it is safe"
+		if errors.Is(err, tagstore.ErrLate) {
+			msg = "the tag store did not answer in time; the change was not applied, and retrying it is safe"
+		}
 		failed[name] = &tagwayv1.ResourceFailure{
 			Reason:  tagwayv1.FailureReason_FAILURE_REASON_STORE_UNAVAILABLE,
 			Code:    int32(codes.Unavailable),
-			Message: "the tag store failed; the change may not have been applied, and retrying it is safe",
+			Message: msg,
 		}
 	}
 	return failed

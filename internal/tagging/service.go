@@ -12,6 +12,7 @@ import (
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/pagetoken"
+	"github.com/tagway/tagway/internal/storehealth"
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
@@ -36,12 +37,10 @@ const (
 	DefaultTokenTTL         = 15 * time.Minute
 )
 
-// Work bounds for one page of ListResources: past them the page ends early,
-// with a token, so that no call runs long on a sparse query.
-const (
-	pageNamespaceBudget = 256
-	pageBaseBudget      = 1000 // candidates, plus ten per requested item
-)
+// pageBaseBudget bounds the candidates one page of ListResources examines,
+// plus ten per requested item: past it the page ends early, with a token,
+// so that no call runs long on a sparse query (see also list.go).
+const pageBaseBudget = 1000
 
 // Service implements tagwayv1.TaggingServiceServer over a tagstore.Store.
 type Service struct {
@@ -49,7 +48,7 @@ type Service struct {
 
 	store    tagstore.Store
 	tokens   *pagetoken.Codec
-	log      *slog.Logger
+	failures *storehealth.Failures
 	reserved []string
 }
 
@@ -59,14 +58,20 @@ type Option func(*options)
 type options struct {
 	ttl      time.Duration
 	log      *slog.Logger
+	failures *storehealth.Failures
 	reserved []string
 }
 
 // WithPageTokenTTL sets how long page tokens stay valid (DefaultTokenTTL).
 func WithPageTokenTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 
-// WithLogger sets where store failures are logged (slog.Default()).
+// WithLogger sets where store failures are logged (slog.Default()), when
+// WithFailures does not say.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithFailures sets what counts and logs store failures (by default, one
+// logging to the WithLogger logger).
+func WithFailures(f *storehealth.Failures) Option { return func(o *options) { o.failures = f } }
 
 // WithReservedKeyPrefixes reserves key prefixes for every caller, on top of
 // those a call's Limits name.
@@ -85,10 +90,13 @@ func New(ctx context.Context, store tagstore.Store, opts ...Option) (*Service, e
 	if err != nil {
 		return nil, fmt.Errorf("read the page-token secret from the store: %w", err)
 	}
+	if o.failures == nil {
+		o.failures = storehealth.NewFailures(o.log, 0)
+	}
 	return &Service{
 		store:    store,
 		tokens:   pagetoken.New(secret, o.ttl),
-		log:      o.log,
+		failures: o.failures,
 		reserved: lowerAll(o.reserved),
 	}, nil
 }

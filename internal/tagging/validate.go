@@ -177,6 +177,9 @@ func scopes(raw []*tagwayv1.ResourceScope) ([]arn.Scope, error) {
 				}
 			}
 		}
+		if len(sc.GetResourceTypes()) > 0 && len(sc.GetServices()) == 0 {
+			return nil, invalid("scopes", i, "resource_types are named within a service: list the services too")
+		}
 		out = append(out, arn.Scope{
 			Partitions: sc.GetPartitions(), Services: sc.GetServices(),
 			Regions: sc.GetRegions(), Accounts: sc.GetAccounts(), Types: sc.GetResourceTypes(),

@@ -25,34 +25,47 @@ type Store interface {
 	// Apply applies each change atomically to its resource and returns one
 	// error per change, in order: nil when applied, an error wrapping
 	// ErrTagLimitExceeded when the change would exceed its limit (nothing
-	// changed), or another error when the store failed (the change may or
-	// may not have been applied). Changes must name distinct resources.
+	// changed), ErrNotOwner or ErrNotHome (nothing changed), ErrLate when
+	// ctx's deadline had passed by the store's clock when it came to the
+	// change (nothing changed, and nothing ever will), or another error when
+	// the store failed (the change may or may not have been applied, but
+	// never after ctx's deadline). Changes must name distinct resources.
 	Apply(ctx context.Context, changes []Change) []error
 
 	// Get returns the resources among names that the store knows, in the
 	// order of names. A resource is known once it has been tagged, and stays
 	// known, with no tags, after its last tag is removed. A resource whose
-	// name has no account is returned with its Owner, whoever that is.
+	// name has no account is returned with its Owner, and a Homed one with
+	// its Home, whoever and wherever that is.
 	Get(ctx context.Context, names []arn.Name) ([]Resource, error)
 
-	// Namespaces returns, in ascending order of Key, up to limit namespaces
-	// whose Key starts with prefix and is not less than from. Every
-	// namespace with a known resource is among them; one whose first change
-	// was refused may be too, empty. A name without an account lives in the
-	// namespace of its owner (arn.Namespace.Owner).
-	Namespaces(ctx context.Context, prefix, from string, limit int) ([]arn.Namespace, error)
+	// Groups returns, in ascending order of Key, up to limit groups whose
+	// Key is in r. Every group with a known resource is among them; one
+	// whose first change was refused may be too, empty, until ForgetEmpty
+	// forgets it.
+	Groups(ctx context.Context, r arn.KeyRange, limit int) ([]arn.Group, error)
 
-	// ScanResources returns known resources of one namespace, in ascending
-	// order of local part, that match q.
-	ScanResources(ctx context.Context, ns arn.Namespace, q ScanQuery) (ScanResult, error)
+	// ScanResources returns known resources of one group that match q, in
+	// ascending order of Ident.
+	ScanResources(ctx context.Context, g arn.Group, q ScanQuery) (ScanResult, error)
 
-	// ScanKeys returns, for each namespace, up to limit distinct tag keys
-	// not less than from, in ascending order, carried by at least one
-	// resource of that namespace.
-	ScanKeys(ctx context.Context, nss []arn.Namespace, from string, limit int) ([][]string, error)
+	// ScanKeys returns, for each group, distinct tag keys not less than
+	// q.From, in ascending order, carried by at least one resource of q's
+	// kinds in that group.
+	ScanKeys(ctx context.Context, gs []arn.Group, q StringsQuery) ([]StringsResult, error)
 
 	// ScanValues is ScanKeys for the distinct values of one key.
-	ScanValues(ctx context.Context, nss []arn.Namespace, key, from string, limit int) ([][]string, error)
+	ScanValues(ctx context.Context, gs []arn.Group, key string, q StringsQuery) ([]StringsResult, error)
+
+	// Count returns how many known resources of one group match q. It costs
+	// the matches of q's most selective filter, never every resource.
+	Count(ctx context.Context, g arn.Group, q CountQuery) (int, error)
+
+	// ForgetEmpty forgets up to limit groups that hold no known resource,
+	// such as one whose only change was refused, and returns how many. A
+	// group that a change is about to fill is never forgotten, so a
+	// listing never misses a resource.
+	ForgetEmpty(ctx context.Context, limit int) (int, error)
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
@@ -193,14 +206,16 @@ type Filter struct {
 	Values []string
 }
 
-// ScanQuery selects resources within one namespace.
+// ScanQuery selects resources within one group.
 type ScanQuery struct {
+	// Kinds selects services and types (arn.Kinds); nil selects all.
+	Kinds []arn.Kind
 	// Filters must all match. Empty selects every known resource.
 	Filters []Filter
 	// UntaggedOnly selects known resources that carry no tag; it excludes
 	// Filters.
 	UntaggedOnly bool
-	// From is an inclusive lower bound on the local part; "" starts at the
+	// From is an inclusive lower bound on the Ident; "" starts at the
 	// beginning.
 	From string
 	// Limit is the most resources to return.
@@ -213,13 +228,44 @@ type ScanQuery struct {
 // ScanResult is the outcome of ScanResources.
 type ScanResult struct {
 	Resources []Resource
-	// More reports that the namespace may hold further matches; continue
-	// with From = Next.
+	// More reports that the group may hold further matches; continue with
+	// From = Next.
 	More bool
 	Next string
 	// Examined counts the candidates the scan looked at: the cost of the
 	// call, never more than Budget.
 	Examined int
+}
+
+// StringsQuery selects distinct keys or values within groups.
+type StringsQuery struct {
+	// Kinds selects the services and types whose resources count; nil
+	// selects all.
+	Kinds []arn.Kind
+	// From is an inclusive lower bound; "" starts at the beginning.
+	From string
+	// Limit is the most strings to return per group.
+	Limit int
+	// Budget is the most candidates to examine per group when Kinds is
+	// not nil (each string must then be checked against the kinds); 0 means
+	// no budget.
+	Budget int
+}
+
+// StringsResult is one group's answer to a StringsQuery.
+type StringsResult struct {
+	Strings []string
+	// More reports that the group may hold further strings not less than
+	// Next that the scan did not reach: it ran out of budget.
+	More bool
+	Next string
+}
+
+// CountQuery selects resources of one group to count.
+type CountQuery struct {
+	Kinds        []arn.Kind
+	Filters      []Filter
+	UntaggedOnly bool
 }
 
 // Successor returns the least string greater than s, to continue a scan
@@ -266,16 +312,9 @@ func (c Change) Admits(p Placement) error {
 	return nil
 }
 
-// In returns the namespace of n placed at p.
-func (p Placement) In(n arn.Name) arn.Namespace {
-	ns := n.Namespace()
-	if ns.Account == "" {
-		ns.Owner = p.Owner
-	}
-	if n.Homed() {
-		ns.Home = p.Home
-	}
-	return ns
+// In returns the group of n placed at p.
+func (p Placement) In(n arn.Name) arn.Group {
+	return n.Group(p.Owner, p.Home)
 }
 
 // LimitError is the error Apply returns for a change refused by its MaxTags.

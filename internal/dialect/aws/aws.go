@@ -71,6 +71,12 @@ func (h *Handler) Claims(r *http.Request) bool {
 	return r.Header.Get("X-Amz-Target") != "" || r.Method == http.MethodPost && r.URL.Path == "/"
 }
 
+// Busy implements server.Dialect: ThrottlingException, which the SDKs
+// retry with backoff.
+func (h *Handler) Busy(w http.ResponseWriter, r *http.Request) {
+	writeAPIError(w, &apiError{Type: "ThrottlingException", Status: http.StatusBadRequest, Message: "Rate exceeded: tagway is busy reading other requests; retry later"})
+}
+
 // Name implements server.Dialect.
 func (h *Handler) Name() string { return "aws" }
 
@@ -105,6 +111,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := gateway.ReadBody(r, MaxBodyBytes)
 	if errors.Is(err, gateway.ErrTooLarge) {
 		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
+		return
+	}
+	if errors.Is(err, gateway.ErrSlowBody) {
+		w.Header().Set("Connection", "close")
+		writeAPIError(w, &apiError{Type: "RequestTimeoutException", Status: http.StatusRequestTimeout, Message: "the request body did not arrive in time; send it at once"})
 		return
 	}
 	if err != nil {

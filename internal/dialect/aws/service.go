@@ -94,7 +94,13 @@ func failures(in map[string]*tagwayv1.ResourceFailure) map[string]*awsv1.Failure
 	out := make(map[string]*awsv1.FailureInfo, len(in))
 	for name, f := range in {
 		info := &awsv1.FailureInfo{StatusCode: http.StatusBadRequest, ErrorCode: "InvalidParameterException", ErrorMessage: f.GetMessage()}
-		if c := codes.Code(f.GetCode()); c != codes.InvalidArgument && c != codes.PermissionDenied {
+		switch c := codes.Code(f.GetCode()); {
+		case f.GetReason() == tagwayv1.FailureReason_FAILURE_REASON_STORE_FULL:
+			// AWS has two error codes here; the status says it is the
+			// server's condition, and the message that retrying will not
+			// help (docs/aws.md).
+			info.StatusCode, info.ErrorCode = http.StatusInsufficientStorage, "InternalServiceException"
+		case c != codes.InvalidArgument && c != codes.PermissionDenied:
 			info.StatusCode, info.ErrorCode = http.StatusInternalServerError, "InternalServiceException"
 		}
 		out[name] = info

@@ -6,15 +6,23 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 )
 
 // ErrTooLarge reports a request body over the limit ReadBody was given.
 var ErrTooLarge = errors.New("the request body is too large")
 
+// ErrSlowBody reports a request body that did not arrive in time (the
+// server's read deadline passed while reading it).
+var ErrSlowBody = errors.New("the request body did not arrive in time")
+
 // ReadBody reads the whole body of r, up to max bytes, and puts it back so
 // that the mux can read it again.
 func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, ErrSlowBody
+	}
 	if err != nil {
 		return nil, err
 	}

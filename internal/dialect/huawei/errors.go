@@ -22,6 +22,9 @@ const (
 	CodeStoreUnavailable = "Organizations.9500" // 500: the tag store failed; retry
 	CodeNoSuchAPI        = "APIGW.0101"         // 404: no API at this method and path
 	CodeDenied           = "Organizations.1007" // 403: the caller may not act on the resource
+	CodeStoreFull        = "Organizations.9507" // 507: the tag store is out of memory; tags can be removed, not added
+	CodeSlowBody         = "Organizations.9408" // 408: the request body did not arrive in time
+	CodeBusy             = "APIGW.0308"         // 429: too many requests in flight (API Gateway's throttling code)
 )
 
 // apiError is an error as Huawei Cloud sends it.

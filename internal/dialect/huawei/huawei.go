@@ -56,6 +56,12 @@ func (h *Handler) Claims(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, PathPrefix) || r.URL.Path == strings.TrimSuffix(PathPrefix, "/")
 }
 
+// Busy implements server.Dialect: Huawei API Gateway's throttling error,
+// which the SDK's callers retry.
+func (h *Handler) Busy(w http.ResponseWriter, r *http.Request) {
+	writeAPIError(w, r, &apiError{Status: http.StatusTooManyRequests, Code: CodeBusy, Message: "tagway is busy reading other requests; retry later"})
+}
+
 // Name implements server.Dialect.
 func (h *Handler) Name() string { return "huawei" }
 
@@ -95,6 +101,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := gateway.ReadBody(r, MaxBodyBytes)
 	if errors.Is(err, gateway.ErrTooLarge) {
 		writeAPIError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "APIGW.0201", Message: fmt.Sprintf("Request entity too large: the body is over %d bytes", MaxBodyBytes)})
+		return
+	}
+	if errors.Is(err, gateway.ErrSlowBody) {
+		w.Header().Set("Connection", "close")
+		writeAPIError(w, r, &apiError{Status: http.StatusRequestTimeout, Code: CodeSlowBody, Message: "the request body did not arrive in time; send it at once"})
 		return
 	}
 	if err != nil {

@@ -155,6 +155,8 @@ func failure(f *tagwayv1.ResourceFailure) error {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeTagLimit, Message: "tags: " + f.GetMessage() + " (a root, OU, account or policy has at most 20 tags)"}
 	case tagwayv1.FailureReason_FAILURE_REASON_PERMISSION_DENIED:
 		return &apiError{Status: http.StatusForbidden, Code: CodeDenied, Message: f.GetMessage()}
+	case tagwayv1.FailureReason_FAILURE_REASON_STORE_FULL:
+		return &apiError{Status: http.StatusInsufficientStorage, Code: CodeStoreFull, Message: f.GetMessage()}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: CodeStoreUnavailable, Message: "the tag store is unavailable; the change may not have been applied, and retrying it is safe"}
 }
@@ -279,77 +281,145 @@ func (s *service) ListResourceInstances(ctx context.Context, req *huaweiv1.ListR
 			return nil, invalid("offset: %q is not a whole number from 0 up", o)
 		}
 	}
-	all, err := s.instances(ctx, req.GetResourceType(), req.GetBody())
+	sel, err := selectionOf(ctx, req.GetResourceType(), req.GetBody())
 	if err != nil {
 		return nil, err
 	}
-	out := &huaweiv1.ListResourceInstancesResponse{TotalCount: int32(len(all))}
-	if offset < len(all) {
-		out.Resources = all[offset:min(offset+limit, len(all))]
+	out := &huaweiv1.ListResourceInstancesResponse{}
+	// Only the page is kept: the resources before offset are skipped as
+	// they stream by, and without matches the count comes from the index.
+	n := 0
+	err = s.eachInstance(ctx, sel, func(r *tagwayv1.ResourceTags) bool {
+		if n >= offset && len(out.Resources) < limit {
+			out.Resources = append(out.Resources, instanceDto(r))
+		}
+		n++
+		return len(sel.contains) > 0 || len(out.Resources) < limit
+	})
+	if err != nil {
+		return nil, err
 	}
+	if len(sel.contains) > 0 {
+		out.TotalCount = int32(n)
+		return out, nil
+	}
+	total, err := s.count(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	out.TotalCount = int32(total)
 	return out, nil
 }
 
 func (s *service) ShowResourceInstancesCount(ctx context.Context, req *huaweiv1.ShowResourceInstancesCountRequest) (*huaweiv1.ShowResourceInstancesCountResponse, error) {
-	all, err := s.instances(ctx, req.GetResourceType(), req.GetBody())
+	sel, err := selectionOf(ctx, req.GetResourceType(), req.GetBody())
 	if err != nil {
 		return nil, err
 	}
-	return &huaweiv1.ShowResourceInstancesCountResponse{TotalCount: int32(len(all))}, nil
+	if len(sel.contains) == 0 {
+		total, err := s.count(ctx, sel)
+		if err != nil {
+			return nil, err
+		}
+		return &huaweiv1.ShowResourceInstancesCountResponse{TotalCount: int32(total)}, nil
+	}
+	// resource_name matches have no index: the selection is read, a page at
+	// a time, and counted as it streams by.
+	n := 0
+	if err := s.eachInstance(ctx, sel, func(*tagwayv1.ResourceTags) bool { n++; return true }); err != nil {
+		return nil, err
+	}
+	return &huaweiv1.ShowResourceInstancesCountResponse{TotalCount: int32(n)}, nil
 }
 
-// instances returns every resource of a type that body selects, in order of
-// id. Organizations has at most a few thousand entities, so the whole
-// selection is read to count it.
-func (s *service) instances(ctx context.Context, resourceType string, body *huaweiv1.ResourceInstanceReqBody) ([]*huaweiv1.ResourceDto, error) {
+// selection is what a resource-instance query selects.
+type selection struct {
+	scopes   []*tagwayv1.ResourceScope
+	filters  []*tagwayv1.TagFilter
+	untagged bool
+	// contains are the resource_name matches: substrings of the id.
+	contains []string
+}
+
+// selectionOf checks a resource-instance query of resourceType.
+func selectionOf(ctx context.Context, resourceType string, body *huaweiv1.ResourceInstanceReqBody) (selection, error) {
 	k, aerr := kindOfPath(resourceType)
 	if aerr != nil {
-		return nil, aerr
+		return selection{}, aerr
 	}
 	filters, err := filtersOf(body)
 	if err != nil {
-		return nil, err
+		return selection{}, err
 	}
-	var contains []string
+	sel := selection{scopes: scope(domainOf(ctx), k)}
 	for i, m := range body.GetMatches() {
 		if m.GetKey() != "resource_name" {
-			return nil, invalid("matches[%d]: key %q is not supported; the only key is resource_name", i, m.GetKey())
+			return selection{}, invalid("matches[%d]: key %q is not supported; the only key is resource_name", i, m.GetKey())
 		}
 		if n := utf8.RuneCountInString(m.GetValue()); n > maxValueLength {
-			return nil, invalid("matches[%d]: the value is %d characters long, more than %d", i, n, maxValueLength)
+			return selection{}, invalid("matches[%d]: the value is %d characters long, more than %d", i, n, maxValueLength)
 		}
-		contains = append(contains, m.GetValue())
+		sel.contains = append(sel.contains, m.GetValue())
 	}
-	req := &tagwayv1.ListResourcesRequest{Scopes: scope(domainOf(ctx), k), PageSize: listPageSize}
 	if body.GetWithoutAnyTag() {
-		req.UntaggedOnly = true
+		sel.untagged = true
 	} else {
-		req.TagFilters = filters
+		sel.filters = filters
 	}
-	var out []*huaweiv1.ResourceDto
+	return sel, nil
+}
+
+// eachInstance calls visit with every resource sel selects, in order of
+// id, a page at a time, until visit returns false.
+func (s *service) eachInstance(ctx context.Context, sel selection, visit func(*tagwayv1.ResourceTags) bool) error {
+	req := &tagwayv1.ListResourcesRequest{Scopes: sel.scopes, TagFilters: sel.filters, UntaggedOnly: sel.untagged, PageSize: listPageSize}
 	for {
 		page, err := s.core.ListResources(ctx, req)
 		if err != nil {
-			return nil, err
+			return err
 		}
 	resources:
 		for _, r := range page.GetResources() {
 			id := idOf(r.GetResource())
-			for _, c := range contains {
+			for _, c := range sel.contains {
 				if !strings.Contains(id, c) {
 					continue resources
 				}
 			}
-			dto := &huaweiv1.ResourceDto{ResourceId: id, ResourceName: id, Tags: make([]*huaweiv1.Match, len(r.GetTags()))}
-			for i, t := range r.GetTags() {
-				dto.Tags[i] = &huaweiv1.Match{Key: t.GetKey(), Value: t.GetValue()}
+			if !visit(r) {
+				return nil
 			}
-			out = append(out, dto)
 		}
 		if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
-			return out, nil
+			return nil
 		}
 	}
+}
+
+// count counts what sel selects, without its matches, from the indexes.
+func (s *service) count(ctx context.Context, sel selection) (int64, error) {
+	req := &tagwayv1.CountResourcesRequest{Scopes: sel.scopes, TagFilters: sel.filters, UntaggedOnly: sel.untagged}
+	var total int64
+	for {
+		resp, err := s.core.CountResources(ctx, req)
+		if err != nil {
+			return 0, err
+		}
+		total += resp.GetCount()
+		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+			return total, nil
+		}
+	}
+}
+
+// instanceDto is a resource as ListResourceInstances returns it.
+func instanceDto(r *tagwayv1.ResourceTags) *huaweiv1.ResourceDto {
+	id := idOf(r.GetResource())
+	dto := &huaweiv1.ResourceDto{ResourceId: id, ResourceName: id, Tags: make([]*huaweiv1.Match, len(r.GetTags()))}
+	for i, t := range r.GetTags() {
+		dto.Tags[i] = &huaweiv1.Match{Key: t.GetKey(), Value: t.GetValue()}
+	}
+	return dto
 }
 
 // filtersOf checks the tag filters of a selection: at most 10 keys, unique,

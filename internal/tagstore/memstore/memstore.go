@@ -7,8 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/btree"
 
@@ -16,7 +16,8 @@ import (
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// btreeDegree suits small string sets; the trees hold names, keys and values.
+// btreeDegree suits small string sets; the trees hold idents, keys and
+// values.
 const btreeDegree = 16
 
 type set = btree.BTreeG[string]
@@ -29,19 +30,19 @@ type Store struct {
 
 	mu     sync.RWMutex
 	closed bool
-	nss    map[string]*namespace         // by arn.Namespace.Key
-	order  *set                          // namespace keys
-	places map[string]tagstore.Placement // of each arn.Name.Placed name ever created
+	groups map[string]*group // by arn.Group.Key
+	order  *set              // group keys
+	places map[string]tagstore.Placement
 }
 
 var _ tagstore.Store = (*Store)(nil)
 
-// namespace holds the resources of one namespace and their indexes.
-type namespace struct {
-	ns       arn.Namespace
-	tags     map[string]map[string]string // local part -> key -> value, for every known resource
-	known    *set                         // local parts of known resources
-	untagged *set                         // local parts of known resources without tags
+// group holds the resources of one group and their indexes, by Ident.
+type group struct {
+	g        arn.Group
+	tags     map[string]map[string]string // ident -> key -> value, for every known resource
+	known    *set                         // idents of known resources
+	untagged *set                         // idents of known resources without tags
 	keys     map[string]*keyIndex         // keys carried by at least one resource
 	keyOrder *set
 }
@@ -49,7 +50,7 @@ type namespace struct {
 // keyIndex lists the resources carrying one key, in all and by value.
 type keyIndex struct {
 	resources  *set
-	values     map[string]*set // value -> local parts
+	values     map[string]*set // value -> idents
 	valueOrder *set
 }
 
@@ -60,62 +61,60 @@ var ErrClosed = errors.New("memstore: store is closed")
 func New() *Store {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms.
-	return &Store{secret: secret, nss: map[string]*namespace{}, order: newSet(), places: map[string]tagstore.Placement{}}
+	return &Store{secret: secret, groups: map[string]*group{}, order: newSet(), places: map[string]tagstore.Placement{}}
 }
 
-// Apply implements tagstore.Store.
+// Apply implements tagstore.Store. A change whose context's deadline has
+// passed when the lock is taken is refused with tagstore.ErrLate.
 func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	errs := make([]error, len(changes))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	deadline, hasDeadline := ctx.Deadline()
 	for i, c := range changes {
-		if s.closed {
+		switch {
+		case s.closed:
 			errs[i] = ErrClosed
-			continue
+		case hasDeadline && time.Now().After(deadline):
+			errs[i] = tagstore.ErrLate
+		default:
+			errs[i] = s.apply(c)
 		}
-		errs[i] = s.apply(c)
 	}
 	return errs
 }
 
 func (s *Store) apply(c tagstore.Change) error {
-	ns, err := s.claim(c)
-	if err != nil || ns == nil {
+	g, ok, err := s.claim(c)
+	if err != nil || !ok {
 		return err
 	}
-	nsKey := ns.Key()
-	local := c.Resource.Local()
-	n := s.nss[nsKey]
+	ident := c.Resource.Ident()
+	gr := s.groups[g.Key()]
 	var cur map[string]string
-	if n != nil {
-		cur = n.tags[local]
+	if gr != nil {
+		cur = gr.tags[ident]
 	}
-	known := cur != nil
-	if !known && len(c.Set) == 0 {
+	if cur == nil && len(c.Set) == 0 {
 		return nil // removing from an unknown resource changes nothing
 	}
-
 	if err := c.Check(cur); err != nil {
 		return err
 	}
-
-	if n == nil {
-		n = &namespace{
-			ns: *ns, tags: map[string]map[string]string{},
-			known: newSet(), untagged: newSet(), keys: map[string]*keyIndex{}, keyOrder: newSet(),
-		}
-		s.nss[nsKey] = n
-		s.order.ReplaceOrInsert(nsKey)
+	if gr == nil {
+		gr = &group{g: g, tags: map[string]map[string]string{}, known: newSet(), untagged: newSet(), keys: map[string]*keyIndex{}, keyOrder: newSet()}
+		s.groups[g.Key()] = gr
+		s.order.ReplaceOrInsert(g.Key())
 	}
 	if cur == nil {
 		cur = map[string]string{}
-		n.tags[local] = cur
-		n.known.ReplaceOrInsert(local)
+		gr.tags[ident] = cur
+		gr.known.ReplaceOrInsert(ident)
 	}
 	for _, k := range c.Remove {
 		if old, ok := cur[k]; ok && c.Removes(k, old) {
 			delete(cur, k)
-			n.unindex(local, k, old)
+			gr.unindex(ident, k, old)
 		}
 	}
 	for k, v := range c.Set {
@@ -123,71 +122,69 @@ func (s *Store) apply(c tagstore.Change) error {
 			if old == v {
 				continue
 			}
-			n.unindex(local, k, old)
+			gr.unindex(ident, k, old)
 		}
 		cur[k] = v
-		n.index(local, k, v)
+		gr.index(ident, k, v)
 	}
 	if len(cur) == 0 {
-		n.untagged.ReplaceOrInsert(local)
+		gr.untagged.ReplaceOrInsert(ident)
 	} else {
-		n.untagged.Delete(local)
+		gr.untagged.Delete(ident)
 	}
 	return nil
 }
 
-// claim returns the namespace c applies to: for a Placed name, the
-// namespace of its placement, recorded by the first change that would create
-// it. It returns nil, and no error, for a change that has nothing to do.
-func (s *Store) claim(c tagstore.Change) (*arn.Namespace, error) {
+// claim returns the group c applies to: for a Placed name, the group of its
+// placement, recorded by the first change that would create it. It returns
+// false, and no error, for a change that has nothing to do.
+func (s *Store) claim(c tagstore.Change) (arn.Group, bool, error) {
 	if !c.Resource.Placed() {
-		ns := c.Resource.Namespace()
-		return &ns, nil
+		return c.Resource.Group("", ""), true, nil
 	}
 	name := c.Resource.String()
 	p, claimed := s.places[name]
 	switch {
 	case claimed:
 		if err := c.Admits(p); err != nil {
-			return nil, err
+			return arn.Group{}, false, err
 		}
 	case len(c.Set) == 0:
-		return nil, nil // removing from an unknown resource changes nothing
+		return arn.Group{}, false, nil // removing from an unknown resource changes nothing
 	default:
 		p = c.Place()
 		s.places[name] = p
 	}
-	ns := p.In(c.Resource)
-	return &ns, nil
+	return p.In(c.Resource), true, nil
 }
 
-func (n *namespace) index(local, k, v string) {
-	ki := n.keys[k]
+func (gr *group) index(ident, k, v string) {
+	ki := gr.keys[k]
 	if ki == nil {
 		ki = &keyIndex{resources: newSet(), values: map[string]*set{}, valueOrder: newSet()}
-		n.keys[k] = ki
-		n.keyOrder.ReplaceOrInsert(k)
+		gr.keys[k] = ki
+		gr.keyOrder.ReplaceOrInsert(k)
 	}
-	ki.resources.ReplaceOrInsert(local)
+	ki.resources.ReplaceOrInsert(ident)
 	vs := ki.values[v]
 	if vs == nil {
 		vs = newSet()
 		ki.values[v] = vs
 		ki.valueOrder.ReplaceOrInsert(v)
 	}
-	vs.ReplaceOrInsert(local)
+	vs.ReplaceOrInsert(ident)
 }
 
-func (n *namespace) unindex(local, k, v string) {
-	ki := n.keys[k]
-	ki.resources.Delete(local)
+func (gr *group) unindex(ident, k, v string) {
+	ki := gr.keys[k]
+	ki.resources.Delete(ident)
 	if ki.resources.Len() == 0 {
-		delete(n.keys, k)
-		n.keyOrder.Delete(k)
+		delete(gr.keys, k)
+		gr.keyOrder.Delete(k)
 		return
 	}
 	vs := ki.values[v]
-	vs.Delete(local)
+	vs.Delete(ident)
 	if vs.Len() == 0 {
 		delete(ki.values, v)
 		ki.valueOrder.Delete(v)
@@ -203,68 +200,90 @@ func (s *Store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource,
 	}
 	var out []tagstore.Resource
 	for _, name := range names {
-		ns := name.Namespace()
+		var p tagstore.Placement
 		if name.Placed() {
-			ns = s.places[name.String()].In(name)
+			p = s.places[name.String()]
 		}
-		n := s.nss[ns.Key()]
-		if n == nil {
+		gr := s.groups[p.In(name).Key()]
+		if gr == nil {
 			continue
 		}
-		if tags, ok := n.tags[name.Local()]; ok {
-			out = append(out, tagstore.Resource{Name: name.String(), Owner: ns.Owner, Home: ns.Home, Tags: tagstore.TagsOf(tags)})
+		if tags, ok := gr.tags[name.Ident()]; ok {
+			out = append(out, resource(name.String(), p, tags))
 		}
 	}
 	return out, nil
 }
 
-// Namespaces implements tagstore.Store.
-func (s *Store) Namespaces(ctx context.Context, prefix, from string, limit int) ([]arn.Namespace, error) {
+// resource returns a Resource of the given placement and tags.
+func resource(name string, p tagstore.Placement, tags map[string]string) tagstore.Resource {
+	return tagstore.Resource{Name: name, Owner: p.Owner, Home: p.Home, Tags: tagstore.TagsOf(tags)}
+}
+
+// placement returns the placement of a resource of gr from its ident: the
+// group's account and region, for a name that lacks them.
+func (gr *group) placement(ident string) tagstore.Placement {
+	n, err := arn.Parse(gr.g.Name(ident))
+	if err != nil {
+		return tagstore.Placement{}
+	}
+	var p tagstore.Placement
+	if n.Account == "" {
+		p.Owner = gr.g.Account
+	}
+	if n.Homed() {
+		p.Home = gr.g.Region
+	}
+	return p
+}
+
+// Groups implements tagstore.Store.
+func (s *Store) Groups(ctx context.Context, r arn.KeyRange, limit int) ([]arn.Group, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
-	var out []arn.Namespace
-	s.order.AscendGreaterOrEqual(max(prefix, from), func(k string) bool {
-		if !strings.HasPrefix(k, prefix) || len(out) == limit {
+	var out []arn.Group
+	s.order.AscendGreaterOrEqual(r.Low, func(k string) bool {
+		if k >= r.High || len(out) == limit {
 			return false
 		}
-		out = append(out, s.nss[k].ns)
+		out = append(out, s.groups[k].g)
 		return true
 	})
 	return out, nil
 }
 
 // ScanResources implements tagstore.Store.
-func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.ScanQuery) (tagstore.ScanResult, error) {
+func (s *Store) ScanResources(ctx context.Context, g arn.Group, q tagstore.ScanQuery) (tagstore.ScanResult, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var res tagstore.ScanResult
 	if s.closed {
 		return res, ErrClosed
 	}
-	n := s.nss[ns.Key()]
-	if n == nil || q.Limit <= 0 {
+	gr := s.groups[g.Key()]
+	if gr == nil || q.Limit <= 0 {
 		return res, nil
 	}
-	drive := n.driver(q)
+	drive := gr.driver(q.Filters, q.UntaggedOnly)
 	if drive == nil {
 		return res, nil
 	}
-	drive.AscendGreaterOrEqual(q.From, func(local string) bool {
+	drive.AscendGreaterOrEqual(q.From, func(ident string) bool {
 		res.Examined++
-		tags := n.tags[local]
-		if matches(tags, q.Filters) {
+		tags := gr.tags[ident]
+		if arn.MatchKinds(q.Kinds, ident) && matches(tags, q.Filters) {
 			if len(res.Resources) == q.Limit {
 				// A further match exists: stop before it.
-				res.More, res.Next = true, local
+				res.More, res.Next = true, ident
 				return false
 			}
-			res.Resources = append(res.Resources, tagstore.Resource{Name: ns.Name(local), Owner: ns.Owner, Home: ns.Home, Tags: tagstore.TagsOf(tags)})
+			res.Resources = append(res.Resources, resource(g.Name(ident), gr.placement(ident), tags))
 		}
 		if q.Budget > 0 && res.Examined >= q.Budget {
-			res.More, res.Next = true, tagstore.Successor(local)
+			res.More, res.Next = true, tagstore.Successor(ident)
 			return false
 		}
 		return true
@@ -272,18 +291,18 @@ func (s *Store) ScanResources(ctx context.Context, ns arn.Namespace, q tagstore.
 	return res, nil
 }
 
-// driver picks the smallest index that holds every match of q, or nil when
+// driver picks the smallest index that holds every match, or nil when
 // nothing can match.
-func (n *namespace) driver(q tagstore.ScanQuery) *set {
-	if q.UntaggedOnly {
-		return n.untagged
+func (gr *group) driver(filters []tagstore.Filter, untaggedOnly bool) *set {
+	if untaggedOnly {
+		return gr.untagged
 	}
-	if len(q.Filters) == 0 {
-		return n.known
+	if len(filters) == 0 {
+		return gr.known
 	}
 	var best *set
-	for _, f := range q.Filters {
-		ki := n.keys[f.Key]
+	for _, f := range filters {
+		ki := gr.keys[f.Key]
 		if ki == nil {
 			return nil
 		}
@@ -311,46 +330,106 @@ func matches(tags map[string]string, filters []tagstore.Filter) bool {
 	return true
 }
 
-// ScanKeys implements tagstore.Store.
-func (s *Store) ScanKeys(ctx context.Context, nss []arn.Namespace, from string, limit int) ([][]string, error) {
-	return s.scan(nss, from, limit, func(n *namespace) *set { return n.keyOrder })
+// Count implements tagstore.Store.
+func (s *Store) Count(ctx context.Context, g arn.Group, q tagstore.CountQuery) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	gr := s.groups[g.Key()]
+	if gr == nil {
+		return 0, nil
+	}
+	drive := gr.driver(q.Filters, q.UntaggedOnly)
+	if drive == nil {
+		return 0, nil
+	}
+	n := 0
+	drive.Ascend(func(ident string) bool {
+		if arn.MatchKinds(q.Kinds, ident) && matches(gr.tags[ident], q.Filters) {
+			n++
+		}
+		return true
+	})
+	return n, nil
 }
 
-// ScanValues implements tagstore.Store.
-func (s *Store) ScanValues(ctx context.Context, nss []arn.Namespace, key, from string, limit int) ([][]string, error) {
-	return s.scan(nss, from, limit, func(n *namespace) *set {
-		if ki := n.keys[key]; ki != nil {
-			return ki.valueOrder
-		}
-		return nil
+// ScanKeys implements tagstore.Store.
+func (s *Store) ScanKeys(ctx context.Context, gs []arn.Group, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
+	return s.scan(gs, q, func(gr *group) (*set, func(string) *set) {
+		return gr.keyOrder, func(k string) *set { return gr.keys[k].resources }
 	})
 }
 
-func (s *Store) scan(nss []arn.Namespace, from string, limit int, index func(*namespace) *set) ([][]string, error) {
+// ScanValues implements tagstore.Store.
+func (s *Store) ScanValues(ctx context.Context, gs []arn.Group, key string, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
+	return s.scan(gs, q, func(gr *group) (*set, func(string) *set) {
+		ki := gr.keys[key]
+		if ki == nil {
+			return nil, nil
+		}
+		return ki.valueOrder, func(v string) *set { return ki.values[v] }
+	})
+}
+
+// scan lists the strings of one index of each group (keys or values),
+// keeping, when q has kinds, those some resource of the kinds carries
+// (holders returns the resources behind a string).
+func (s *Store) scan(gs []arn.Group, q tagstore.StringsQuery, index func(*group) (*set, func(string) *set)) ([]tagstore.StringsResult, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
-	out := make([][]string, len(nss))
-	for i, ns := range nss {
-		n := s.nss[ns.Key()]
-		if n == nil {
+	out := make([]tagstore.StringsResult, len(gs))
+	for i, g := range gs {
+		gr := s.groups[g.Key()]
+		if gr == nil || q.Limit <= 0 {
 			continue
 		}
-		idx := index(n)
-		if idx == nil {
+		strs, holders := index(gr)
+		if strs == nil {
 			continue
 		}
-		idx.AscendGreaterOrEqual(from, func(v string) bool {
-			if len(out[i]) == limit {
+		examined := 0
+		strs.AscendGreaterOrEqual(q.From, func(v string) bool {
+			if len(out[i].Strings) == q.Limit {
 				return false
 			}
-			out[i] = append(out[i], v)
+			examined++
+			if q.Kinds == nil || anyOfKinds(holders(v), q.Kinds) {
+				out[i].Strings = append(out[i].Strings, v)
+			}
+			if q.Kinds != nil && q.Budget > 0 && examined >= q.Budget {
+				out[i].More, out[i].Next = true, tagstore.Successor(v)
+				return false
+			}
 			return true
 		})
 	}
 	return out, nil
+}
+
+// anyOfKinds reports whether a resource of kinds is in idents.
+func anyOfKinds(idents *set, kinds []arn.Kind) bool {
+	found := false
+	idents.Ascend(func(ident string) bool {
+		found = arn.MatchKinds(kinds, ident)
+		return !found
+	})
+	return found
+}
+
+// ForgetEmpty implements tagstore.Store. The memory store applies every
+// change under one lock and never keeps an empty group, so it has none.
+func (s *Store) ForgetEmpty(ctx context.Context, limit int) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	return 0, nil
 }
 
 // Ping implements tagstore.Store.
@@ -371,6 +450,6 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.nss, s.order, s.places = nil, newSet(), nil
+	s.groups, s.order, s.places = nil, newSet(), nil
 	return nil
 }

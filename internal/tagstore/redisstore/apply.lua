@@ -1,54 +1,49 @@
-#!lua
--- apply.lua changes the tags of one resource and every index that mentions
--- it, atomically. All keys share the namespace's hash tag, so the script
--- touches one Cluster slot; KEYS[1] (the resource hash) routes it, and the
--- shebang makes Redis refuse any key of another slot.
+-- apply.lua changes the tags of resources of one group, and every index
+-- that mentions them, each resource atomically. All keys share the group's
+-- hash tag, so the script touches one Cluster slot; KEYS[1] (the group's
+-- known set) routes it, and Redis refuses any key of another slot.
 --
 -- Redis does not undo a script's writes when a later command fails, and
 -- while a Cluster slot migrates, any access to a key that is not (or no
 -- longer) on this node fails. So the script reads and touches every key it
--- will write before its first write, decides everything then, and writes
--- without reading again: adds before removes, so that no write lands on a
--- key an earlier write emptied.
+-- will write before its first write, decides everything then (including
+-- which indexes its removals empty, counting what every resource of the
+-- batch adds and removes), and writes without reading again: all additions
+-- before all removals, so that no write lands on a key an earlier one
+-- emptied.
 --
--- ARGV: key prefix of the namespace ("tagway:{<namespace>}:"), local part,
--- max counted tags (0: none), max tags in all (0: none), E then E exempt
--- prefixes (lower case), S then S key/value pairs to set, R then R triples
--- (key, "1" if the removal expects a value else "0", expected value) to
--- remove.
--- Returns 0 when applied, or {count, 0} ({count, 1} for the total) when a
--- limit refused the change.
-local p, loc, max, maxTotal = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local i = 5
-local exempt = {}
-for j = 1, tonumber(ARGV[i]) do exempt[j] = ARGV[i + j] end
-i = i + #exempt + 1
-local sets = {}
-for j = 1, tonumber(ARGV[i]) do sets[j] = {ARGV[i + 2 * j - 1], ARGV[i + 2 * j]} end
-i = i + 2 * #sets + 1
-local removes = {}
-for j = 1, tonumber(ARGV[i]) do
-  removes[j] = {ARGV[i + 3 * j - 2], ARGV[i + 3 * j - 1] == '1', ARGV[i + 3 * j]}
+-- ARGV: the group's key prefix ("tagway:{<group>}:"), the deadline (see
+-- late), N, then N resources, each: Ident, max counted tags (0: none), max
+-- tags in all (0: none), E then E exempt prefixes (lower case), S then S
+-- key/value pairs to set, R then R triples (key, "1" if the removal expects
+-- a value else "0", expected value) to remove.
+-- Returns one entry per resource: 0 when applied or when there was nothing
+-- to do, {count, 0} ({count, 1} for the total) when a limit refused it; or
+-- -1 alone when the deadline had passed, and nothing was applied.
+local p = ARGV[1]
+if late(tonumber(ARGV[2])) then return -1 end
+local n = tonumber(ARGV[3])
+local i = 4
+local rs = {}
+for r = 1, n do
+  local x = {ident = ARGV[i], max = tonumber(ARGV[i + 1]), maxTotal = tonumber(ARGV[i + 2])}
+  i = i + 3
+  x.exempt = {}
+  for j = 1, tonumber(ARGV[i]) do x.exempt[j] = ARGV[i + j] end
+  i = i + #x.exempt + 1
+  x.sets = {}
+  for j = 1, tonumber(ARGV[i]) do x.sets[j] = {ARGV[i + 2 * j - 1], ARGV[i + 2 * j]} end
+  i = i + 2 * #x.sets + 1
+  x.removes = {}
+  for j = 1, tonumber(ARGV[i]) do
+    x.removes[j] = {ARGV[i + 3 * j - 2], ARGV[i + 3 * j - 1] == '1', ARGV[i + 3 * j]}
+  end
+  i = i + 3 * #x.removes + 1
+  rs[r] = x
 end
 
--- Read phase.
-local known = redis.call('ZSCORE', p .. 'known', loc)
-if not known and #sets == 0 then return 0 end
-
-local cur = {}
-local flat = redis.call('HGETALL', KEYS[1])
-for j = 1, #flat, 2 do cur[flat[j]] = flat[j + 1] end
-
--- removing[k]: the change removes k, which is present with the expected
--- value, if any.
-local removing = {}
-for _, r in ipairs(removes) do
-  local old = cur[r[1]]
-  if old ~= nil and (not r[2] or old == r[3]) then removing[r[1]] = true end
-end
-
-local function counted(k)
-  for _, e in ipairs(exempt) do
+local function counted(x, k)
+  for _, e in ipairs(x.exempt) do
     if string.lower(string.sub(k, 1, #e)) == e then return false end
   end
   return true
@@ -56,88 +51,127 @@ end
 
 -- A limit refuses a change that leaves more keys than it allows and more
 -- than the resource had.
-local function over(limit, counts)
+local function over(x, limit, counts)
   if limit <= 0 then return nil end
   local before, after = 0, 0
-  for k in pairs(cur) do
-    if counts(k) then
+  for k in pairs(x.cur) do
+    if counts(x, k) then
       before = before + 1
-      if not removing[k] then after = after + 1 end
+      if not x.removing[k] then after = after + 1 end
     end
   end
-  for _, kv in ipairs(sets) do
-    if (cur[kv[1]] == nil or removing[kv[1]]) and counts(kv[1]) then after = after + 1 end
+  for _, kv in ipairs(x.sets) do
+    if (x.cur[kv[1]] == nil or x.removing[kv[1]]) and counts(x, kv[1]) then after = after + 1 end
   end
   if after > limit and after > before then return after end
   return nil
 end
-local n = over(maxTotal, function() return true end)
-if n then return {n, 1} end
-n = over(max, counted)
-if n then return {n, 0} end
-
--- The new tags, and what changes: {key, old value or nil, new or nil}.
-local new = {}
-for k, v in pairs(cur) do
-  if not removing[k] then new[k] = v end
-end
-for _, kv in ipairs(sets) do new[kv[1]] = kv[2] end
-local changes = {}
-for k, old in pairs(cur) do
-  if new[k] ~= old then changes[#changes + 1] = {k, old, new[k]} end
-end
-for k, v in pairs(new) do
-  if cur[k] == nil then changes[#changes + 1] = {k, nil, v} end
-end
 
 local function valueKey(k, v) return p .. 'v:' .. #k .. ':' .. k .. v end
--- Will an index lose its last member? The resource is in k:<key> and in
--- the v: index of its old value, so one member left means it empties.
-local lastOfKey, lastOfValue = {}, {}
-local touch = {p .. 'known', p .. 'untagged', p .. 'keys'}
-for _, c in ipairs(changes) do
-  local k, old, v = c[1], c[2], c[3]
-  touch[#touch + 1] = p .. 'k:' .. k
-  touch[#touch + 1] = p .. 'vals:' .. k
-  if old ~= nil then lastOfValue[k] = redis.call('ZCARD', valueKey(k, old)) == 1 end
-  if v == nil then lastOfKey[k] = redis.call('ZCARD', p .. 'k:' .. k) == 1 end
-  if v ~= nil then touch[#touch + 1] = valueKey(k, v) end
+
+-- Read phase: decide each resource's change, and how much each index it
+-- touches gains (+1) or loses (-1) over the whole batch.
+local out = {}
+local delta, set = {}, {}  -- index key -> net change; -> its entry in keys or vals:<key>
+local function count(index, d, holder, member)
+  delta[index] = (delta[index] or 0) + d
+  set[index] = {holder, member}
+end
+local touch = {KEYS[1], p .. 'untagged', p .. 'keys'}
+for r, x in ipairs(rs) do
+  out[r] = 0
+  x.known = redis.call('ZSCORE', p .. 'known', x.ident)
+  if x.known or #x.sets > 0 then
+    x.cur = {}
+    local flat = redis.call('HGETALL', p .. 'r:' .. x.ident)
+    for j = 1, #flat, 2 do x.cur[flat[j]] = flat[j + 1] end
+    x.removing = {}
+    for _, rm in ipairs(x.removes) do
+      local old = x.cur[rm[1]]
+      if old ~= nil and (not rm[2] or old == rm[3]) then x.removing[rm[1]] = true end
+    end
+    local c = over(x, x.maxTotal, function() return true end)
+    if c then
+      out[r] = {c, 1}
+    else
+      c = over(x, x.max, counted)
+      if c then out[r] = {c, 0} end
+    end
+  end
+  if out[r] == 0 and x.cur then
+    x.new = {}
+    for k, v in pairs(x.cur) do
+      if not x.removing[k] then x.new[k] = v end
+    end
+    for _, kv in ipairs(x.sets) do x.new[kv[1]] = kv[2] end
+    x.changes = {}
+    for k, old in pairs(x.cur) do
+      if x.new[k] ~= old then x.changes[#x.changes + 1] = {k, old, x.new[k]} end
+    end
+    for k, v in pairs(x.new) do
+      if x.cur[k] == nil then x.changes[#x.changes + 1] = {k, nil, v} end
+    end
+    for _, c in ipairs(x.changes) do
+      local k, old, v = c[1], c[2], c[3]
+      touch[#touch + 1] = p .. 'k:' .. k
+      touch[#touch + 1] = p .. 'vals:' .. k
+      if old == nil then count(p .. 'k:' .. k, 1, p .. 'keys', k) end
+      if v == nil then count(p .. 'k:' .. k, -1, p .. 'keys', k) end
+      if old ~= nil then count(valueKey(k, old), -1, p .. 'vals:' .. k, old) end
+      if v ~= nil then count(valueKey(k, v), 1, p .. 'vals:' .. k, v) end
+    end
+    touch[#touch + 1] = p .. 'r:' .. x.ident
+  end
+end
+-- Which indexes the batch empties: those it takes more from than it adds,
+-- down to nothing.
+local empties = {}
+for index, d in pairs(delta) do
+  touch[#touch + 1] = index
+  if d < 0 and redis.call('ZCARD', index) + d == 0 then empties[index] = true end
 end
 for _, key in ipairs(touch) do redis.call('EXISTS', key) end
 
 -- Write phase: first every addition.
-local hset = {}
-for _, c in ipairs(changes) do
-  local k, old, v = c[1], c[2], c[3]
-  if v ~= nil then
-    hset[#hset + 1], hset[#hset + 2] = k, v
-    if old == nil then
-      redis.call('ZADD', p .. 'k:' .. k, 0, loc)
-      redis.call('ZADD', p .. 'keys', 0, k)
+for r, x in ipairs(rs) do
+  if x.changes then
+    local hset = {}
+    for _, c in ipairs(x.changes) do
+      local k, old, v = c[1], c[2], c[3]
+      if v ~= nil then
+        hset[#hset + 1], hset[#hset + 2] = k, v
+        if old == nil then
+          redis.call('ZADD', p .. 'k:' .. k, 0, x.ident)
+          redis.call('ZADD', p .. 'keys', 0, k)
+        end
+        redis.call('ZADD', valueKey(k, v), 0, x.ident)
+        redis.call('ZADD', p .. 'vals:' .. k, 0, v)
+      end
     end
-    redis.call('ZADD', valueKey(k, v), 0, loc)
-    redis.call('ZADD', p .. 'vals:' .. k, 0, v)
+    if #hset > 0 then redis.call('HSET', p .. 'r:' .. x.ident, unpack(hset)) end
+    if not x.known then redis.call('ZADD', KEYS[1], 0, x.ident) end
+    if next(x.new) == nil then redis.call('ZADD', p .. 'untagged', 0, x.ident) end
   end
 end
-if #hset > 0 then redis.call('HSET', KEYS[1], unpack(hset)) end
-if not known then redis.call('ZADD', p .. 'known', 0, loc) end
-if next(new) == nil then redis.call('ZADD', p .. 'untagged', 0, loc) end
 
--- Then every removal; each takes away a member that is there, so a set
--- empties only at its last removal.
-local hdel = {}
-for _, c in ipairs(changes) do
-  local k, old, v = c[1], c[2], c[3]
-  if old ~= nil then
-    redis.call('ZREM', valueKey(k, old), loc)
-    if lastOfValue[k] then redis.call('ZREM', p .. 'vals:' .. k, old) end
-  end
-  if v == nil then
-    hdel[#hdel + 1] = k
-    redis.call('ZREM', p .. 'k:' .. k, loc)
-    if lastOfKey[k] then redis.call('ZREM', p .. 'keys', k) end
+-- Then every removal; each takes away a member that is there, so an index
+-- empties only at its last removal, and leaves its holder then.
+for r, x in ipairs(rs) do
+  if x.changes then
+    local hdel = {}
+    for _, c in ipairs(x.changes) do
+      local k, old, v = c[1], c[2], c[3]
+      if old ~= nil then redis.call('ZREM', valueKey(k, old), x.ident) end
+      if v == nil then
+        hdel[#hdel + 1] = k
+        redis.call('ZREM', p .. 'k:' .. k, x.ident)
+      end
+    end
+    if #hdel > 0 then redis.call('HDEL', p .. 'r:' .. x.ident, unpack(hdel)) end
+    if next(x.new) ~= nil and x.known then redis.call('ZREM', p .. 'untagged', x.ident) end
   end
 end
-if #hdel > 0 then redis.call('HDEL', KEYS[1], unpack(hdel)) end
-if next(new) ~= nil and known then redis.call('ZREM', p .. 'untagged', loc) end
-return 0
+for index in pairs(empties) do
+  redis.call('ZREM', set[index][1], set[index][2])
+end
+return out

@@ -2,9 +2,11 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +19,13 @@ import (
 	"github.com/tagway/tagway/internal/tagstore/storetest"
 )
 
+// open opens the store at url, with changes that may land up to 500 ms
+// after they are sent, so that ForgetEmpty forgets in a second.
 func open(t *testing.T, url string) *redisstore.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := redisstore.Open(ctx, url)
+	s, err := redisstore.Open(ctx, url, redisstore.Options{MaxChangeAge: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,9 +77,9 @@ func tag(t *testing.T, s tagstore.Store, resource string, kv ...string) {
 	}
 }
 
-// TestClusterSpreadsNamespaces checks that namespaces land on different
-// nodes, so a Cluster shares the load.
-func TestClusterSpreadsNamespaces(t *testing.T) {
+// TestClusterSpreadsGroups checks that groups land on different nodes, so a
+// Cluster shares the load.
+func TestClusterSpreadsGroups(t *testing.T) {
 	c := redistest.RunCluster(t)
 	s := open(t, c.URL())
 	defer s.Close()
@@ -108,13 +112,14 @@ func TestSentinel(t *testing.T) {
 	s := open(t, "redis+sentinel://"+sen.Addr+"/0?master_name=tagway")
 	defer s.Close()
 	tag(t, s, "arn:aws:s3:::b", "k", "v")
-	if got, err := m.Do("HGET", "tagway:{arn:aws:s3:::}:r:b", "k"); err != nil || got != "v" {
+	if got, err := m.Do("HGET", "tagway:{aws::}:r:s3:::\x1fb", "k"); err != nil || got != "v" {
 		t.Fatalf("HGET on the master = %q, %v", got, err)
 	}
 }
 
 // TestKeySchema pins the key names docs/redis-keys.md describes: every key
-// but the registry and the secret carries its namespace as hash tag.
+// but the schema and the secret carries a hash tag, its group's or the
+// registry's.
 func TestKeySchema(t *testing.T) {
 	srv := redistest.Run(t)
 	s := open(t, srv.URL())
@@ -137,38 +142,45 @@ func TestKeySchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const (
+		ec2    = "tagway:{aws:us-east-1:111111111111}:"
+		bucket = "tagway:{aws::}:"
+		ownedP = "tagway:{aws::222222222222}:"
+		west   = "tagway:{aws:us-west-2:222222222222}:"
+	)
 	want := map[string]bool{
-		"tagway:namespaces": true,
-		"tagway:secret":     true,
-		"tagway:schema":     true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:r:/i-1":      true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:known":       true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:keys":        true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:k:env":       true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:k:a:b":       true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:vals:env":    true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:vals:a:b":    true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:v:3:envprod": true,
-		"tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:v:3:a:b":     true,
-		"tagway:{arn:aws:s3:::}:r:bucket":                                  true,
-		"tagway:{arn:aws:s3:::}:known":                                     true,
-		"tagway:{arn:aws:s3:::}:keys":                                      true,
-		"tagway:{arn:aws:s3:::}:k:env":                                     true,
-		"tagway:{arn:aws:s3:::}:vals:env":                                  true,
-		"tagway:{arn:aws:s3:::}:v:3:envdev":                                true,
-		"tagway:{arn:aws:s3:::}:place":                                     true,
-		"tagway:{arn:aws:s3::222222222222:\x1f}:r:owned":                   true,
-		"tagway:{arn:aws:s3::222222222222:\x1f}:known":                     true,
-		"tagway:{arn:aws:s3::222222222222:\x1f}:keys":                      true,
-		"tagway:{arn:aws:s3::222222222222:\x1f}:k:k":                       true,
-		"tagway:{arn:aws:s3::222222222222:\x1f}:vals:k":                    true,
-		"tagway:{arn:aws:s3::222222222222:\x1f}:v:1:kv":                    true,
-		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:r:west":       true,
-		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:known":        true,
-		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:keys":         true,
-		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:k:k":          true,
-		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:vals:k":       true,
-		"tagway:{arn:aws:s3:us-west-2:222222222222:\x1e\x1f}:v:1:kv":       true,
+		"tagway:{registry}:groups": true,
+		"tagway:{registry}:gen":    true,
+		"tagway:secret":            true,
+		"tagway:schema":            true,
+		ec2 + "r:ec2:us-east-1:111111111111:instance\x1f/i-1": true,
+		ec2 + "known":                true,
+		ec2 + "keys":                 true,
+		ec2 + "k:env":                true,
+		ec2 + "k:a:b":                true,
+		ec2 + "vals:env":             true,
+		ec2 + "vals:a:b":             true,
+		ec2 + "v:3:envprod":          true,
+		ec2 + "v:3:a:b":              true,
+		bucket + "r:s3:::\x1fbucket": true,
+		bucket + "known":             true,
+		bucket + "keys":              true,
+		bucket + "k:env":             true,
+		bucket + "vals:env":          true,
+		bucket + "v:3:envdev":        true,
+		bucket + "place":             true,
+		ownedP + "r:s3:::\x1fowned":  true,
+		ownedP + "known":             true,
+		ownedP + "keys":              true,
+		ownedP + "k:k":               true,
+		ownedP + "vals:k":            true,
+		ownedP + "v:1:kv":            true,
+		west + "r:s3:::\x1fwest":     true,
+		west + "known":               true,
+		west + "keys":                true,
+		west + "k:k":                 true,
+		west + "vals:k":              true,
+		west + "v:1:kv":              true,
 	}
 	for _, k := range keys {
 		if !want[k] {
@@ -179,10 +191,10 @@ func TestKeySchema(t *testing.T) {
 	for k := range want {
 		t.Errorf("missing key %q", k)
 	}
-	if got, _ := c.ZRange(context.Background(), "tagway:namespaces", 0, -1).Result(); strings.Join(got, " ") != "arn:aws:ec2:us-east-1:111111111111:instance arn:aws:s3::222222222222:\x1f arn:aws:s3::: arn:aws:s3:us-west-2:222222222222:\x1e\x1f" {
+	if got, _ := c.ZRange(context.Background(), "tagway:{registry}:groups", 0, -1).Result(); strings.Join(got, " ") != "aws:: aws::222222222222 aws:us-east-1:111111111111 aws:us-west-2:222222222222" {
 		t.Errorf("registry = %q", got)
 	}
-	if got, _ := c.HGetAll(context.Background(), "tagway:{arn:aws:s3:::}:place").Result(); fmt.Sprint(got) != "map[bucket:: owned:222222222222: west:222222222222:us-west-2]" {
+	if got, _ := c.HGetAll(context.Background(), "tagway:{aws::}:place").Result(); fmt.Sprint(got) != "map[s3:::\x1fbucket:: s3:::\x1fowned:222222222222: s3:::\x1fwest:222222222222:us-west-2]" {
 		t.Errorf("places = %q", got)
 	}
 	if got, _ := c.Get(context.Background(), "tagway:schema").Result(); got != fmt.Sprint(redisstore.SchemaVersion) {
@@ -204,7 +216,7 @@ func TestScriptCacheFlushed(t *testing.T) {
 	if _, err := srv.Do("SCRIPT", "FLUSH"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.ScanResources(context.Background(), mustParse(t, "arn:aws:s3:::b1").Namespace(), tagstore.ScanQuery{Limit: 10})
+	r, err := s.ScanResources(context.Background(), mustParse(t, "arn:aws:s3:::b1").Group("", ""), tagstore.ScanQuery{Limit: 10})
 	if err != nil || len(r.Resources) != 2 {
 		t.Fatalf("scan after flush: %+v, %v", r, err)
 	}
@@ -262,7 +274,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Run(tc.url, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_, err := redisstore.Open(ctx, tc.url)
+			_, err := redisstore.Open(ctx, tc.url, redisstore.Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Open = %v, want an error containing %q", err, tc.want)
 			}
@@ -285,7 +297,7 @@ func BenchmarkStore(b *testing.B) {
 		if _, err := srv.Do("FLUSHALL"); err != nil {
 			b.Fatal(err)
 		}
-		s, err := redisstore.Open(context.Background(), srv.URL())
+		s, err := redisstore.Open(context.Background(), srv.URL(), redisstore.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -310,7 +322,7 @@ func TestChangeDuringSlotMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	slot, err := c.Nodes[0].Do("CLUSTER", "KEYSLOT", "tagway:{arn:aws:ec2:us-east-1:111111111111:instance}:known")
+	slot, err := c.Nodes[0].Do("CLUSTER", "KEYSLOT", "tagway:{aws:us-east-1:111111111111}:known")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +368,7 @@ func TestChangeDuringSlotMigration(t *testing.T) {
 	if err != nil || len(rs) != 2 || len(rs[0].Tags) != 0 || len(rs[1].Tags) != 1 || rs[1].Tags[0].Value != "other" {
 		t.Fatalf("after migration: %+v, %v", rs, err)
 	}
-	ns := mustParse(t, res).Namespace()
+	g := mustParse(t, res).Group("", "")
 	for _, q := range []struct {
 		query tagstore.ScanQuery
 		want  int
@@ -366,17 +378,17 @@ func TestChangeDuringSlotMigration(t *testing.T) {
 		{tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "new"}}, Limit: 10}, 0},
 		{tagstore.ScanQuery{UntaggedOnly: true, Limit: 10}, 2},
 	} {
-		r, err := s.ScanResources(ctx, ns, q.query)
+		r, err := s.ScanResources(ctx, g, q.query)
 		if err != nil || len(r.Resources) != q.want || r.Examined != q.want {
 			t.Fatalf("scan %+v: %d resources, %d examined, %v; want %d", q.query, len(r.Resources), r.Examined, err, q.want)
 		}
 	}
-	vals, err := s.ScanValues(ctx, []arn.Namespace{ns}, "k", "", 10)
-	if err != nil || strings.Join(vals[0], ",") != "other" {
+	vals, err := s.ScanValues(ctx, []arn.Group{g}, "k", tagstore.StringsQuery{Limit: 10})
+	if err != nil || strings.Join(vals[0].Strings, ",") != "other" {
 		t.Fatalf("values of k = %v, %v", vals, err)
 	}
-	keys, _ := s.ScanKeys(ctx, []arn.Namespace{ns}, "", 10)
-	if strings.Join(keys[0], ",") != "k" {
+	keys, _ := s.ScanKeys(ctx, []arn.Group{g}, tagstore.StringsQuery{Limit: 10})
+	if strings.Join(keys[0].Strings, ",") != "k" {
 		t.Fatalf("keys = %v", keys)
 	}
 }
@@ -404,7 +416,7 @@ func TestSchemaVersion(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := redisstore.Open(ctx, srv.URL())
+	_, err := redisstore.Open(ctx, srv.URL(), redisstore.Options{})
 	if err == nil || !strings.Contains(err.Error(), "schema version 99") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Open on a store of another schema: %v", err)
 	}
@@ -415,7 +427,230 @@ func TestSchemaVersion(t *testing.T) {
 	if _, err := srv.Do("ZADD", "tagway:namespaces", "0", "arn:aws:s3:::"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redisstore.Open(ctx, srv.URL()); err == nil || !strings.Contains(err.Error(), "schema version 1 ") {
+	if _, err := redisstore.Open(ctx, srv.URL(), redisstore.Options{}); err == nil || !strings.Contains(err.Error(), "schema version 1 ") {
 		t.Fatalf("Open on a store of before versions: %v", err)
+	}
+}
+
+// TestForgetSeesWriters checks the guard against the race ForgetEmpty's
+// two looks leave open: a group seen empty, then filled by a writer before
+// the step that forgets it. The writer moved the group's generation, so
+// the group must stay.
+func TestForgetSeesWriters(t *testing.T) {
+	srv := redistest.Run(t)
+	s := open(t, srv.URL())
+	defer s.Close()
+	ctx := context.Background()
+	res := "arn:aws:ec2:eu-west-1:555555555555:instance/i-1"
+	refused := tagstore.Change{Resource: mustParse(t, res), Set: map[string]string{"a": "1", "b": "2"}, MaxTags: 1}
+	if err := s.Apply(ctx, []tagstore.Change{refused})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatal(err)
+	}
+	g := mustParse(t, res).Group("", "").Key()
+	if n, err := s.ForgetEmpty(ctx, 10); err != nil || n != 0 {
+		t.Fatalf("the first look forgot %d: %v", n, err)
+	}
+	time.Sleep(1100 * time.Millisecond) // twice MaxChangeAge
+	tag(t, s, res, "a", "1")
+	// A stale look that saw the group empty before the writer came.
+	if n, err := s.Forget(ctx, []string{g}, []bool{true}); err != nil || n != 0 {
+		t.Fatalf("forgot %d groups, one of them just written: %v", n, err)
+	}
+	if gs, _ := s.Groups(ctx, arn.KeyRange{Low: g, High: g + "\x00"}, 1); len(gs) != 1 {
+		t.Fatal("the written group was forgotten")
+	}
+	// Seen empty, with no writer since, a window apart: forgotten.
+	other := "arn:aws:ec2:eu-west-1:666666666666:instance/i-1"
+	refused.Resource = mustParse(t, other)
+	s.Apply(ctx, []tagstore.Change{refused})
+	og := refused.Resource.Group("", "").Key()
+	if n, _ := s.Forget(ctx, []string{og}, []bool{true}); n != 0 {
+		t.Fatal("forgotten on the first look")
+	}
+	if n, _ := s.Forget(ctx, []string{og}, []bool{true}); n != 0 {
+		t.Fatal("forgotten within the window")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, _ := s.Forget(ctx, []string{og}, []bool{true}); n != 1 {
+		t.Fatal("not forgotten a window later")
+	}
+}
+
+// TestLateChangeNeverLands is the late write: a change sent to a stalled
+// server, given up on by its caller, must not take effect when the server
+// wakes, even after a later change to the same resource was acknowledged.
+func TestLateChangeNeverLands(t *testing.T) {
+	srv := redistest.Run(t)
+	s := open(t, srv.URL())
+	defer s.Close()
+	res := "arn:aws:ec2:us-east-1:111111111111:instance/i-1"
+	bucket := "arn:aws:s3:::late-bucket"
+	tag(t, s, res, "keep", "1")
+	// Open a connection per caller first: on a stalled server a new one
+	// would never get past its handshake, and nothing would be sent.
+	var warm sync.WaitGroup
+	for range 8 {
+		warm.Add(1)
+		go func() {
+			defer warm.Done()
+			tag(t, s, "arn:aws:ec2:us-east-1:111111111111:instance/i-warm", "k", "v")
+		}()
+	}
+	warm.Wait()
+	if err := srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	late := []tagstore.Change{
+		{Resource: mustParse(t, res), Set: map[string]string{"late": "1"}},
+		{Resource: mustParse(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-2"), Set: map[string]string{"late": "1"}},
+		{Resource: mustParse(t, bucket), Set: map[string]string{"late": "1"}, Owner: "111111111111"},
+	}
+	// Each change on its own, all at once, as concurrent callers send them.
+	var wg sync.WaitGroup
+	for i := range late {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Apply(ctx, late[i:i+1])[0]; err == nil {
+				t.Errorf("change %d succeeded on a paused server", i)
+			}
+		}()
+	}
+	wg.Wait()
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	// The owner, told the call failed, removes what it may have set.
+	if err := s.Apply(context.Background(), []tagstore.Change{{Resource: mustParse(t, res), Remove: []string{"late"}}})[0]; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the abandoned scripts have run by now
+	rs, err := s.Get(context.Background(), []arn.Name{mustParse(t, res), late[1].Resource, late[2].Resource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || len(rs[0].Tags) != 1 || rs[0].Tags[0].Key != "keep" {
+		t.Fatalf("after the stall: %+v", rs)
+	}
+	if place, _ := srv.Do("HGET", "tagway:{aws::}:place", "s3:::\x1flate-bucket"); place != "" {
+		t.Fatalf("a late change claimed the bucket: %q", place)
+	}
+}
+
+// TestFullStoreStillUntags fills the server past maxmemory (noeviction):
+// changes that only remove tags must still apply, so that a full store can
+// be emptied; a change that adds is refused with ErrFull.
+func TestFullStoreStillUntags(t *testing.T) {
+	srv := redistest.Run(t)
+	s := open(t, srv.URL())
+	defer s.Close()
+	big := strings.Repeat("x", 200)
+	for i := range 50 {
+		tag(t, s, fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%d", i), "a", big, "b", big)
+	}
+	owned := tagstore.Change{Resource: mustParse(t, "arn:aws:s3:::full"), Set: map[string]string{"a": big}, Owner: "111111111111"}
+	if err := s.Apply(context.Background(), []tagstore.Change{owned})[0]; err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range [][]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
+		if _, err := srv.Do(append([]string{"CONFIG", "SET"}, cfg...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	errs := s.Apply(ctx, []tagstore.Change{
+		{Resource: mustParse(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-1"), Remove: []string{"a", "b"}},
+		{Resource: mustParse(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-2"), Set: map[string]string{"c": "1"}},
+		{Resource: mustParse(t, "arn:aws:s3:::full"), Remove: []string{"a"}, Owner: "111111111111"},
+		{Resource: mustParse(t, "arn:aws:s3:::new"), Set: map[string]string{"a": "1"}, Owner: "111111111111"},
+	})
+	if errs[0] != nil || errs[2] != nil {
+		t.Fatalf("untag on a full store: %v, %v", errs[0], errs[2])
+	}
+	for _, i := range []int{1, 3} {
+		if !errors.Is(errs[i], tagstore.ErrFull) {
+			t.Fatalf("tag on a full store: %v, want ErrFull", errs[i])
+		}
+	}
+	if _, err := srv.Do("CONFIG", "SET", "maxmemory", "0"); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := s.Get(ctx, []arn.Name{mustParse(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-1"), mustParse(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-2"), mustParse(t, "arn:aws:s3:::full")})
+	if err != nil || len(rs) != 3 || len(rs[0].Tags) != 0 || len(rs[1].Tags) != 2 || len(rs[2].Tags) != 0 {
+		t.Fatalf("after: %+v, %v", rs, err)
+	}
+	// The indexes followed the removals.
+	r, err := s.ScanResources(ctx, mustParse(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-1").Group("", ""), tagstore.ScanQuery{UntaggedOnly: true, Limit: 10})
+	if err != nil || len(r.Resources) != 1 {
+		t.Fatalf("untagged = %+v, %v", r, err)
+	}
+}
+
+// TestSentinelPasswords reaches a password-protected master through a
+// password-protected Sentinel, in the URL form docs/redis-keys.md gives,
+// and checks that errors and Redact show neither password.
+func TestSentinelPasswords(t *testing.T) {
+	m, err := redistest.StartConfig(redistest.Config{Password: "master-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	open1 := func(url string) (*redisstore.Store, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return redisstore.Open(ctx, url, redisstore.Options{})
+	}
+	for _, sentinelPassword := range []string{"", "sentinel-secret"} {
+		sen, err := redistest.StartSentinelConfig(m, "tw", redistest.SentinelConfig{Password: sentinelPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(sen.Stop)
+		url := "redis+sentinel://:master-secret@" + sen.Addr + "/0?master_name=tw"
+		if sentinelPassword != "" {
+			url += "&sentinel_password=" + sentinelPassword
+		}
+		s, err := open1(url)
+		if err != nil {
+			t.Fatalf("%s: %v", redisstore.Redact(url), err)
+		}
+		tag(t, s, "arn:aws:s3:::b", "k", "v")
+		s.Close()
+		if got, err := m.Do("HGET", "tagway:{aws::}:r:s3:::\x1fb", "k"); err != nil || got != "v" {
+			t.Fatalf("HGET on the master = %q, %v", got, err)
+		}
+		// Wrong passwords: a clear error, with no password in it.
+		bad := strings.Replace(url, "master-secret", "wrong-master", 1)
+		if sentinelPassword != "" {
+			bad = strings.Replace(url, sentinelPassword, "wrong-sentinel", 1)
+		}
+		_, err = open1(bad + "&max_retries=-1")
+		if err == nil {
+			t.Fatalf("%s: opened with a wrong password", redisstore.Redact(bad))
+		}
+		for _, secret := range []string{"master-secret", "wrong-master", "sentinel-secret", "wrong-sentinel"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error shows a password: %v", err)
+			}
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for _, url := range []string{
+		"redis://u:pw-one@h:1/0",
+		"redis+sentinel://:pw-one@h:1/0?master_name=m&sentinel_password=pw-two&password=pw-three",
+		"rediss+cluster://h:1?addr=h:2&password=pw-one",
+	} {
+		got := redisstore.Redact(url)
+		if strings.Contains(got, "pw-") {
+			t.Errorf("Redact(%q) = %q", url, got)
+		}
+		if !strings.Contains(got, "xxxxx") {
+			t.Errorf("Redact(%q) = %q: no sign of a redacted password", url, got)
+		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Bench benchmarks a backend. newStore returns an empty store; Bench closes
-// it. The Scan benchmarks hold the matches fixed at 10 while the namespace
+// it. The Scan benchmarks hold the matches fixed at 10 while the group
 // grows, so their ns/op show whether a scan costs what it finds or what the
 // store holds.
 func Bench(b *testing.B, newStore func(b *testing.B) tagstore.Store) {
@@ -47,7 +47,7 @@ func Bench(b *testing.B, newStore func(b *testing.B) tagstore.Store) {
 			s := newStore(b)
 			defer s.Close()
 			fill(b, s, size)
-			n := ns(b, i1)
+			n := grp(b, i1)
 			q := tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "common"}, {Key: "rare", Values: []string{"yes"}}}, Limit: 100}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -61,7 +61,7 @@ func Bench(b *testing.B, newStore func(b *testing.B) tagstore.Store) {
 	}
 }
 
-// fill puts size resources in one namespace, all with "common", ten of them
+// fill puts size resources in one group, all with "common", ten of them
 // also with rare=yes.
 func fill(b *testing.B, s tagstore.Store, size int) {
 	b.Helper()

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/tagstore"
@@ -36,7 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
 		{"LimitTotal", testLimitTotal},
 		{"ApplyReportsPerChange", testApplyReportsPerChange},
 		{"GetKeepsOrderAndSkipsUnknown", testGetKeepsOrderAndSkipsUnknown},
-		{"Namespaces", testNamespaces},
+		{"Groups", testGroups},
 		{"ScanFilters", testScanFilters},
 		{"ScanPages", testScanPages},
 		{"ScanUntaggedOnly", testScanUntaggedOnly},
@@ -51,6 +53,10 @@ func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
 		{"OwnersScanApart", testOwnersScanApart},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Homes", testHomes},
+		{"Count", testCount},
+		{"LateChangesNeverApply", testLateChangesNeverApply},
+		{"ForgetEmpty", testForgetEmpty},
+		{"ForgetEmptyUnderWriters", testForgetEmptyUnderWriters},
 		{"Secret", testSecret},
 		{"Close", testClose},
 	}
@@ -89,7 +95,9 @@ func name(t testing.TB, s string) arn.Name {
 	return n
 }
 
-func ns(t testing.TB, s string) arn.Namespace { return name(t, s).Namespace() }
+// grp returns the group of a name that is not placed, or is placed
+// nowhere.
+func grp(t testing.TB, s string) arn.Group { return name(t, s).Group("", "") }
 
 func set(t testing.TB, resource string, kv ...string) tagstore.Change {
 	t.Helper()
@@ -153,8 +161,8 @@ func wantTags(t testing.TB, s tagstore.Store, resource string, kv ...string) {
 	}
 }
 
-// scanAll pages through one namespace with the given page size and budget.
-func scanAll(t testing.TB, s tagstore.Store, n arn.Namespace, q tagstore.ScanQuery) []tagstore.Resource {
+// scanAll pages through one group with the given page size and budget.
+func scanAll(t testing.TB, s tagstore.Store, n arn.Group, q tagstore.ScanQuery) []tagstore.Resource {
 	t.Helper()
 	var out []tagstore.Resource
 	for range 10000 {
@@ -208,7 +216,7 @@ func testTagOverwritesValue(t *testing.T, s tagstore.Store) {
 	apply(t, s, set(t, i1, "env", "prod", "team", "a"))
 	apply(t, s, set(t, i1, "env", "dev"))
 	wantTags(t, s, i1, "env", "dev", "team", "a")
-	vals := scanValues(t, s, []arn.Namespace{ns(t, i1)}, "env")
+	vals := scanValues(t, s, []arn.Group{grp(t, i1)}, "env")
 	equal(t, "values of env", vals, []string{"dev"})
 }
 
@@ -221,23 +229,23 @@ func testUntagAbsentIsNoOp(t *testing.T, s tagstore.Store) {
 		t.Fatal("removing tags from an unknown resource made it known")
 	}
 	apply(t, s, remove(t, b1, "env"))
-	got, err := s.Namespaces(context.Background(), "arn:", "", 100)
+	got, err := s.Groups(context.Background(), arn.AllGroups, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "namespaces", got, []arn.Namespace{ns(t, i1)})
+	equal(t, "groups", got, []arn.Group{grp(t, i1)})
 }
 
 func testUntagLastTagKeepsResourceKnown(t *testing.T, s tagstore.Store) {
 	apply(t, s, set(t, i1, "env", "prod", "team", "a"))
 	apply(t, s, remove(t, i1, "env", "team"))
 	wantTags(t, s, i1)
-	all := scanAll(t, s, ns(t, i1), tagstore.ScanQuery{Limit: 10})
+	all := scanAll(t, s, grp(t, i1), tagstore.ScanQuery{Limit: 10})
 	equal(t, "resources", resourceNames(all), []string{i1})
 	if len(all[0].Tags) != 0 {
 		t.Fatalf("untagged resource listed with tags %v", all[0].Tags)
 	}
-	equal(t, "keys", scanKeys(t, s, []arn.Namespace{ns(t, i1)}), []string(nil))
+	equal(t, "keys", scanKeys(t, s, []arn.Group{grp(t, i1)}), []string(nil))
 }
 
 func testConditionalRemove(t *testing.T, s tagstore.Store) {
@@ -246,7 +254,7 @@ func testConditionalRemove(t *testing.T, s tagstore.Store) {
 	c.Expect = map[string]string{"a": "1", "b": "wrong", "d": "", "absent": "x"}
 	apply(t, s, c)
 	wantTags(t, s, i1, "b", "2") // a matched, b did not, c had no expectation, d matched ""
-	equal(t, "keys", scanKeys(t, s, []arn.Namespace{ns(t, i1)}), []string{"b"})
+	equal(t, "keys", scanKeys(t, s, []arn.Group{grp(t, i1)}), []string{"b"})
 	// A mismatch leaves an unknown resource unknown and a known one intact.
 	c = remove(t, i2, "a")
 	c.Expect = map[string]string{"a": "1"}
@@ -380,36 +388,38 @@ func testGetKeepsOrderAndSkipsUnknown(t *testing.T, s tagstore.Store) {
 	equal(t, "tags", rs[1].Tags, []tagstore.Tag{{Key: "b", Value: "2"}})
 }
 
-func testNamespaces(t *testing.T, s tagstore.Store) {
+func testGroups(t *testing.T, s tagstore.Store) {
 	ctx := context.Background()
-	apply(t, s, set(t, v1, "a", "1"), set(t, i1, "a", "1"), set(t, b1, "a", "1"),
-		set(t, "arn:huaweicloud:organizations:::ou/ou-1", "a", "1"))
-	got, err := s.Namespaces(ctx, "arn:", "", 100)
+	ou := "arn:huaweicloud:organizations:::ou/ou-1"
+	west := "arn:aws:ec2:us-west-2:111111111111:instance/i-w"
+	apply(t, s, set(t, v1, "a", "1"), set(t, i1, "a", "1"), set(t, b1, "a", "1"), set(t, ou, "a", "1"), set(t, west, "a", "1"))
+	got, err := s.Groups(ctx, arn.AllGroups, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var strs []string
-	for _, n := range got {
-		strs = append(strs, n.String())
+	// Instances and volumes of one account and region share a group.
+	equal(t, "groups", got, []arn.Group{grp(t, b1), grp(t, i1), grp(t, west), grp(t, ou)})
+	equal(t, "first", got[1], arn.Group{Partition: "aws", Region: "us-east-1", Account: "111111111111"})
+	got, _ = s.Groups(ctx, arn.PrefixRange("aws:us-"), 100)
+	equal(t, "aws groups with a us- region", got, []arn.Group{grp(t, i1), grp(t, west)})
+	got, _ = s.Groups(ctx, arn.PrefixRange("gcp:"), 100)
+	equal(t, "no groups", len(got), 0)
+	// Paging: Low is inclusive, High exclusive, limit bounds the answer.
+	got, _ = s.Groups(ctx, arn.KeyRange{Low: grp(t, i1).Key(), High: "\xff"}, 2)
+	equal(t, "from us-east-1, two", got, []arn.Group{grp(t, i1), grp(t, west)})
+	got, _ = s.Groups(ctx, arn.KeyRange{Low: "aws::", High: grp(t, i1).Key()}, 10)
+	equal(t, "up to us-east-1", got, []arn.Group{grp(t, b1)})
+	got, _ = s.Groups(ctx, arn.KeyRange{Low: grp(t, i1).Key(), High: grp(t, i1).Key() + "\x00"}, 10)
+	equal(t, "exactly us-east-1", got, []arn.Group{grp(t, i1)})
+	got, _ = s.Groups(ctx, arn.KeyRange{Low: "b", High: "a"}, 10)
+	equal(t, "an empty range", len(got), 0)
+	// A group's resources list in Ident order: by service, then type.
+	rs := scanAll(t, s, grp(t, i1), tagstore.ScanQuery{Limit: 10})
+	equal(t, "resources of the group", resourceNames(rs), []string{i1, v1})
+	n, err := s.ForgetEmpty(ctx, 10)
+	if err != nil || n != 0 {
+		t.Fatalf("ForgetEmpty forgot %d groups holding resources: %v", n, err)
 	}
-	equal(t, "namespaces", strs, []string{
-		"arn:aws:ec2:us-east-1:111111111111:instance",
-		"arn:aws:ec2:us-east-1:111111111111:volume",
-		"arn:aws:s3:::",
-		"arn:huaweicloud:organizations:::ou",
-	})
-	got, _ = s.Namespaces(ctx, "arn:aws:ec2:", "", 100)
-	equal(t, "ec2 namespaces", len(got), 2)
-	equal(t, "first", got[0], arn.Namespace{Partition: "aws", Service: "ec2", Region: "us-east-1", Account: "111111111111", Type: "instance"})
-	got, _ = s.Namespaces(ctx, "arn:gcp:", "", 100)
-	equal(t, "no namespaces", len(got), 0)
-	// Paging: from is inclusive, limit bounds the answer.
-	got, _ = s.Namespaces(ctx, "arn:", "arn:aws:ec2:us-east-1:111111111111:volume", 2)
-	equal(t, "from volume, two", []string{got[0].String(), got[1].String()}, []string{"arn:aws:ec2:us-east-1:111111111111:volume", "arn:aws:s3:::"})
-	got, _ = s.Namespaces(ctx, "arn:aws:", "arn:b", 10)
-	equal(t, "from past the prefix", len(got), 0)
-	got, _ = s.Namespaces(ctx, "arn:aws:s3:", "arn:a", 10)
-	equal(t, "from before the prefix", len(got), 1)
 }
 
 func testScanFilters(t *testing.T, s tagstore.Store) {
@@ -418,7 +428,7 @@ func testScanFilters(t *testing.T, s tagstore.Store) {
 		set(t, i2, "env", "dev", "team", "b"),
 		set(t, i3, "env", "", "owner", "x"),
 	)
-	n := ns(t, i1)
+	n := grp(t, i1)
 	cases := []struct {
 		name    string
 		filters []tagstore.Filter
@@ -458,7 +468,7 @@ func testScanPages(t *testing.T, s tagstore.Store) {
 		changes = append(changes, set(t, r, kv...))
 	}
 	apply(t, s, changes...)
-	n := ns(t, i1)
+	n := grp(t, i1)
 	for _, limit := range []int{1, 2, 7, 19, 100} {
 		for _, budget := range []int{0, 1, 3, 50} {
 			q := tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "all"}, {Key: "third", Values: []string{"yes", "no"}}}, Limit: limit, Budget: budget}
@@ -476,7 +486,7 @@ func testScanPages(t *testing.T, s tagstore.Store) {
 	}
 	// A full page with more to come says so, and continues after its last.
 	r, _ = s.ScanResources(context.Background(), n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "third"}}, Limit: 5})
-	if len(r.Resources) != 5 || !r.More || r.Next <= name(t, want[4]).Local() || r.Next > name(t, want[5]).Local() {
+	if len(r.Resources) != 5 || !r.More || r.Next <= name(t, want[4]).Ident() || r.Next > name(t, want[5]).Ident() {
 		t.Fatalf("page of 5: %d resources, More %v, Next %q", len(r.Resources), r.More, r.Next)
 	}
 	// Zero limit returns nothing.
@@ -484,17 +494,17 @@ func testScanPages(t *testing.T, s tagstore.Store) {
 	if len(r.Resources) != 0 {
 		t.Fatal("limit 0 returned resources")
 	}
-	// An unknown namespace is empty.
-	r, _ = s.ScanResources(context.Background(), ns(t, b1), tagstore.ScanQuery{Limit: 10})
+	// An unknown group is empty.
+	r, _ = s.ScanResources(context.Background(), grp(t, b1), tagstore.ScanQuery{Limit: 10})
 	if len(r.Resources) != 0 || r.More {
-		t.Fatalf("unknown namespace: %+v", r)
+		t.Fatalf("unknown group: %+v", r)
 	}
 }
 
 func testScanUntaggedOnly(t *testing.T, s tagstore.Store) {
 	apply(t, s, set(t, i1, "a", "1"), set(t, i2, "a", "1"), set(t, i3, "a", "1"))
 	apply(t, s, remove(t, i2, "a"), remove(t, i3, "a"))
-	n := ns(t, i1)
+	n := grp(t, i1)
 	equal(t, "untagged", resourceNames(scanAll(t, s, n, tagstore.ScanQuery{UntaggedOnly: true, Limit: 1})), []string{i2, i3})
 	apply(t, s, set(t, i3, "b", "2"))
 	equal(t, "untagged after retag", resourceNames(scanAll(t, s, n, tagstore.ScanQuery{UntaggedOnly: true, Limit: 10})), []string{i2})
@@ -519,7 +529,7 @@ func testScanExaminesOnlyCandidates(t *testing.T, s tagstore.Store) {
 		changes = append(changes, set(t, r, kv...))
 	}
 	apply(t, s, changes...)
-	n := ns(t, i1)
+	n := grp(t, i1)
 	cases := []struct {
 		name    string
 		filters []tagstore.Filter
@@ -542,35 +552,38 @@ func testScanExaminesOnlyCandidates(t *testing.T, s tagstore.Store) {
 	}
 }
 
-func scanKeys(t testing.TB, s tagstore.Store, nss []arn.Namespace) []string {
+// scanKeys lists the keys of resources of kinds (none: all) in gs.
+func scanKeys(t testing.TB, s tagstore.Store, gs []arn.Group, kinds ...arn.Kind) []string {
 	t.Helper()
-	return pageAll(t, func(from string) ([][]string, error) {
-		return s.ScanKeys(context.Background(), nss, from, 2)
+	return pageAll(t, func(from string) ([]tagstore.StringsResult, error) {
+		return s.ScanKeys(context.Background(), gs, tagstore.StringsQuery{Kinds: kinds, From: from, Limit: 2})
 	})
 }
 
-func scanValues(t testing.TB, s tagstore.Store, nss []arn.Namespace, key string) []string {
+// scanValues lists the values of key on resources of kinds in gs.
+func scanValues(t testing.TB, s tagstore.Store, gs []arn.Group, key string, kinds ...arn.Kind) []string {
 	t.Helper()
-	return pageAll(t, func(from string) ([][]string, error) {
-		return s.ScanValues(context.Background(), nss, key, from, 2)
+	return pageAll(t, func(from string) ([]tagstore.StringsResult, error) {
+		return s.ScanValues(context.Background(), gs, key, tagstore.StringsQuery{Kinds: kinds, From: from, Limit: 2})
 	})
 }
 
-// pageAll merges per-namespace scans of two items at a time into one sorted,
-// distinct list, the way a caller pages across namespaces.
-func pageAll(t testing.TB, scan func(from string) ([][]string, error)) []string {
+// pageAll merges per-group scans of two items at a time into one sorted,
+// distinct list, the way a caller pages across groups.
+func pageAll(t testing.TB, scan func(from string) ([]tagstore.StringsResult, error)) []string {
 	t.Helper()
 	var out []string
 	from := ""
 	for range 10000 {
-		lists, err := scan(from)
+		results, err := scan(from)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var page []string
-		for _, l := range lists {
-			if len(l) > 2 {
-				t.Fatalf("scan returned %d items, limit 2", len(l))
+		for _, r := range results {
+			l := r.Strings
+			if len(l) > 2 || r.More {
+				t.Fatalf("scan returned %d items (limit 2), More %v without a budget", len(l), r.More)
 			}
 			if !slices.IsSorted(l) {
 				t.Fatalf("scan returned unsorted %q", l)
@@ -593,34 +606,60 @@ func pageAll(t testing.TB, scan func(from string) ([][]string, error)) []string 
 }
 
 func testScanKeysAndValues(t *testing.T, s tagstore.Store) {
+	sqs := "arn:aws:sqs:us-east-1:111111111111:q"
 	apply(t, s,
 		set(t, i1, "env", "prod", "team", "a", "z", ""),
 		set(t, i2, "env", "dev", "team", "a"),
 		set(t, v1, "env", "prod", "cost", "1"),
 		set(t, b1, "bucket", "yes", "env", "qa"),
+		set(t, sqs, "queue", "1", "env", "stage"),
 	)
-	inst, vol, bkt := ns(t, i1), ns(t, v1), ns(t, b1)
-	equal(t, "instance keys", scanKeys(t, s, []arn.Namespace{inst}), []string{"env", "team", "z"})
-	equal(t, "instance+volume keys", scanKeys(t, s, []arn.Namespace{inst, vol}), []string{"cost", "env", "team", "z"})
-	equal(t, "all keys", scanKeys(t, s, []arn.Namespace{bkt, vol, inst}), []string{"bucket", "cost", "env", "team", "z"})
-	equal(t, "env values", scanValues(t, s, []arn.Namespace{inst, vol, bkt}, "env"), []string{"dev", "prod", "qa"})
-	equal(t, "z values", scanValues(t, s, []arn.Namespace{inst}, "z"), []string{""})
-	equal(t, "unknown key values", scanValues(t, s, []arn.Namespace{inst}, "nope"), []string(nil))
+	acct, bkt := grp(t, i1), grp(t, b1)
+	inst := arn.Kind{Service: "ec2", Type: "instance"}
+	vol := arn.Kind{Service: "ec2", Type: "volume"}
+	ec2 := arn.Kind{Service: "ec2", AnyType: true}
+	equal(t, "group keys", scanKeys(t, s, []arn.Group{acct}), []string{"cost", "env", "queue", "team", "z"})
+	equal(t, "instance keys", scanKeys(t, s, []arn.Group{acct}, inst), []string{"env", "team", "z"})
+	equal(t, "instance+volume keys", scanKeys(t, s, []arn.Group{acct}, inst, vol), []string{"cost", "env", "team", "z"})
+	equal(t, "ec2 keys", scanKeys(t, s, []arn.Group{acct}, ec2), []string{"cost", "env", "team", "z"})
+	equal(t, "queue keys", scanKeys(t, s, []arn.Group{acct}, arn.Kind{Service: "sqs", Type: ""}), []string{"env", "queue"})
+	equal(t, "all keys", scanKeys(t, s, []arn.Group{bkt, acct}), []string{"bucket", "cost", "env", "queue", "team", "z"})
+	equal(t, "env values", scanValues(t, s, []arn.Group{acct, bkt}, "env"), []string{"dev", "prod", "qa", "stage"})
+	equal(t, "env values of volumes", scanValues(t, s, []arn.Group{acct}, "env", vol), []string{"prod"})
+	equal(t, "z values", scanValues(t, s, []arn.Group{acct}, "z"), []string{""})
+	equal(t, "unknown key values", scanValues(t, s, []arn.Group{acct}, "nope"), []string(nil))
 
-	lists, err := s.ScanKeys(context.Background(), []arn.Namespace{vol, ns(t, "arn:aws:sqs:us-east-1:1:queue/q"), inst}, "", 10)
+	ctx := context.Background()
+	lists, err := s.ScanKeys(ctx, []arn.Group{bkt, grp(t, "arn:aws:sqs:eu-west-1:1:queue"), acct}, tagstore.StringsQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "per-namespace keys", lists, [][]string{{"cost", "env"}, nil, {"env", "team", "z"}})
-	lists, _ = s.ScanValues(context.Background(), []arn.Namespace{inst, vol}, "env", tagstore.Successor("dev"), 1)
-	equal(t, "per-namespace values after dev", lists, [][]string{{"prod"}, {"prod"}})
-	lists, _ = s.ScanValues(context.Background(), []arn.Namespace{inst, vol}, "env", "prod", 5)
-	equal(t, "per-namespace values from prod", lists, [][]string{{"prod"}, {"prod"}})
+	equal(t, "per-group keys", lists, []tagstore.StringsResult{{Strings: []string{"bucket", "env"}}, {}, {Strings: []string{"cost", "env", "queue", "team", "z"}}})
+	lists, _ = s.ScanValues(ctx, []arn.Group{acct, bkt}, "env", tagstore.StringsQuery{From: tagstore.Successor("dev"), Limit: 1})
+	equal(t, "per-group values after dev", lists, []tagstore.StringsResult{{Strings: []string{"prod"}}, {Strings: []string{"qa"}}})
+	// With kinds and a budget, a scan stops early and says where it stopped.
+	lists, _ = s.ScanKeys(ctx, []arn.Group{acct}, tagstore.StringsQuery{Kinds: []arn.Kind{vol}, Limit: 10, Budget: 2})
+	if r := lists[0]; !r.More || r.Next == "" || len(r.Strings) > 2 {
+		t.Fatalf("budgeted key scan = %+v", r)
+	} else if rest := scanKeys(t, s, []arn.Group{acct}, vol); !slices.Equal(append(slices.Clone(r.Strings), filterFrom(rest, r.Next)...), rest) {
+		t.Fatalf("budgeted scan %+v does not continue into %v", r, rest)
+	}
+}
+
+// filterFrom returns the strings of ss not less than from.
+func filterFrom(ss []string, from string) []string {
+	var out []string
+	for _, s := range ss {
+		if s >= from {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func testIndexesFollowChanges(t *testing.T, s tagstore.Store) {
 	apply(t, s, set(t, i1, "env", "prod", "team", "a"), set(t, i2, "env", "prod"))
-	n := []arn.Namespace{ns(t, i1)}
+	n := []arn.Group{grp(t, i1)}
 	apply(t, s, set(t, i1, "env", "dev"))
 	equal(t, "values", scanValues(t, s, n, "env"), []string{"dev", "prod"})
 	apply(t, s, set(t, i2, "env", "dev"))
@@ -644,7 +683,7 @@ func testAwkwardStrings(t *testing.T, s tagstore.Store) {
 	}
 	apply(t, s, set(t, weird, kv...), set(t, i1, "a", "b"))
 	wantTags(t, s, weird, kv...)
-	n := name(t, weird).Namespace()
+	n := grp(t, weird)
 	for i := 0; i < len(kv); i += 2 {
 		got := scanAll(t, s, n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: kv[i], Values: []string{kv[i+1]}}}, Limit: 10})
 		equal(t, "match "+kv[i], resourceNames(got), []string{weird})
@@ -653,7 +692,7 @@ func testAwkwardStrings(t *testing.T, s tagstore.Store) {
 	got := scanAll(t, s, n, tagstore.ScanQuery{Filters: []tagstore.Filter{{Key: "a", Values: []string{"b"}}}, Limit: 10})
 	equal(t, "a=b in the weird namespace", got, []tagstore.Resource(nil))
 	apply(t, s, remove(t, weird, "a:b", "k{1}"))
-	keys := scanKeys(t, s, []arn.Namespace{n})
+	keys := scanKeys(t, s, []arn.Group{n})
 	want := []string{"a", "a:b:c", "k}", "spa ce", "x" + strings.Repeat("é", 127), "ключ"}
 	equal(t, "keys", keys, want)
 }
@@ -665,7 +704,7 @@ func testConcurrentChangesAreAtomic(t *testing.T, s tagstore.Store) {
 	ctx := context.Background()
 	resources := []string{i1, i2, i3}
 	group := []string{"g1", "g2", "g3", "g4"}
-	const writers, rounds = 4, 60
+	const writers, rounds = 4, 50
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	stop := make(chan struct{})
@@ -733,7 +772,7 @@ func testConcurrentChangesAreAtomic(t *testing.T, s tagstore.Store) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	wantExactIndexes(t, s, ns(t, i1), resources)
+	wantExactIndexes(t, s, grp(t, i1), resources)
 }
 
 // testConcurrentLimit races writers each adding one new key to the same
@@ -812,7 +851,7 @@ func testIndexesExactAfterStorm(t *testing.T, s tagstore.Store) {
 			truthMatch[k+"="+v] = append(truthMatch[k+"="+v], r)
 		}
 	}
-	n := []arn.Namespace{ns(t, resources[0])}
+	n := []arn.Group{grp(t, resources[0])}
 	equal(t, "keys", scanKeys(t, s, n), sortedKeys(truthKeys))
 	for _, k := range keys {
 		equal(t, "values of "+k, scanValues(t, s, n, k), sortedKeys(truthValues[k]))
@@ -824,10 +863,11 @@ func testIndexesExactAfterStorm(t *testing.T, s tagstore.Store) {
 	wantExactIndexes(t, s, n[0], resources)
 }
 
-// wantExactIndexes checks every index of a namespace against the tags of
-// its resources. A scan examines each member of the index it walks, so an
-// index holding a stale member shows as Examined above the matches.
-func wantExactIndexes(t *testing.T, s tagstore.Store, n arn.Namespace, resources []string) {
+// wantExactIndexes checks every index of a group against the tags of its
+// resources, which must be all the group holds. A scan examines each member
+// of the index it walks, so an index holding a stale member shows as
+// Examined above the matches.
+func wantExactIndexes(t *testing.T, s tagstore.Store, n arn.Group, resources []string) {
 	t.Helper()
 	var known, untagged []string
 	withKey := map[string][]string{}
@@ -964,33 +1004,33 @@ func testOwnersScanApart(t *testing.T, s tagstore.Store) {
 		owned(set(t, b2, "env", "dev"), ownerB),
 		set(t, b3, "env", "none"),
 	)
-	got, err := s.Namespaces(ctx, "arn:aws:s3:", "", 100)
+	got, err := s.Groups(ctx, arn.PrefixRange("aws::"), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := ns(t, b1)
-	nsA, nsB := base, base
-	nsA.Owner, nsB.Owner = ownerA, ownerB
-	equal(t, "namespaces", got, []arn.Namespace{nsA, nsB, base})
-	got, _ = s.Namespaces(ctx, "arn:aws:s3::"+ownerB+":", "", 100)
-	equal(t, "namespaces of owner B", got, []arn.Namespace{nsB})
+	base := grp(t, b1)
+	gA, gB := base, base
+	gA.Account, gB.Account = ownerA, ownerB
+	equal(t, "groups", got, []arn.Group{base, gA, gB})
+	got, _ = s.Groups(ctx, arn.PrefixRange("aws::"+ownerB), 100)
+	equal(t, "groups of owner B", got, []arn.Group{gB})
 
 	for _, tc := range []struct {
-		ns          arn.Namespace
+		g           arn.Group
 		resource    string
 		keys, value []string
 	}{
-		{nsA, b1, []string{"a-only", "env"}, []string{"prod"}},
-		{nsB, b2, []string{"env"}, []string{"dev"}},
+		{gA, b1, []string{"a-only", "env"}, []string{"prod"}},
+		{gB, b2, []string{"env"}, []string{"dev"}},
 		{base, b3, []string{"env"}, []string{"none"}},
 	} {
-		rs := scanAll(t, s, tc.ns, tagstore.ScanQuery{Limit: 10})
-		equal(t, "resources of "+tc.ns.Key(), resourceNames(rs), []string{tc.resource})
-		equal(t, "owner in scan of "+tc.ns.Key(), rs[0].Owner, tc.ns.Owner)
-		equal(t, "keys of "+tc.ns.Key(), scanKeys(t, s, []arn.Namespace{tc.ns}), tc.keys)
-		equal(t, "values of "+tc.ns.Key(), scanValues(t, s, []arn.Namespace{tc.ns}, "env"), tc.value)
+		rs := scanAll(t, s, tc.g, tagstore.ScanQuery{Limit: 10})
+		equal(t, "resources of "+tc.g.Key(), resourceNames(rs), []string{tc.resource})
+		equal(t, "owner in scan of "+tc.g.Key(), rs[0].Owner, tc.g.Account)
+		equal(t, "keys of "+tc.g.Key(), scanKeys(t, s, []arn.Group{tc.g}), tc.keys)
+		equal(t, "values of "+tc.g.Key(), scanValues(t, s, []arn.Group{tc.g}, "env"), tc.value)
 	}
-	wantExactIndexes(t, s, nsA, []string{b1})
+	wantExactIndexes(t, s, gA, []string{b1})
 }
 
 // testConcurrentClaims races owners to create one resource: exactly one
@@ -1016,8 +1056,8 @@ func testConcurrentClaims(t *testing.T, s tagstore.Store) {
 		}
 	}
 	wantTags(t, s, b1, "by", winner)
-	n := ns(t, b1)
-	n.Owner = winner
+	n := grp(t, b1)
+	n.Account = winner
 	wantExactIndexes(t, s, n, []string{b1})
 }
 
@@ -1057,17 +1097,16 @@ func testHomes(t *testing.T, s tagstore.Store) {
 		t.Fatalf("Get = %+v, %v", rs, err)
 	}
 
-	base := ns(t, b1)
-	inWest := base
-	inWest.Owner, inWest.Home = ownerA, "us-west-2"
-	got, err := s.Namespaces(ctx, "arn:aws:s3:us-west-2:", "", 10)
+	inWest := arn.Group{Partition: "aws", Region: "us-west-2", Account: ownerA}
+	got, err := s.Groups(ctx, arn.PrefixRange("aws:us-west-2:"), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "namespaces living in us-west-2", got, []arn.Namespace{inWest})
+	equal(t, "groups living in us-west-2", got, []arn.Group{inWest})
 	r := scanAll(t, s, inWest, tagstore.ScanQuery{Limit: 10})
-	equal(t, "scan of the home namespace", resourceNames(r), []string{b1})
+	equal(t, "scan of the home group", resourceNames(r), []string{b1})
 	equal(t, "home in the scan", r[0].Home, "us-west-2")
+	equal(t, "owner in the scan", r[0].Owner, ownerA)
 	wantExactIndexes(t, s, inWest, []string{b1})
 }
 
@@ -1097,5 +1136,229 @@ func testClose(t *testing.T, s tagstore.Store) {
 	}
 	if err := s.Apply(context.Background(), []tagstore.Change{set(t, i1, "a", "b")})[0]; err == nil {
 		t.Fatal("Apply after Close succeeded")
+	}
+}
+
+func testCount(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	apply(t, s,
+		set(t, i1, "env", "prod", "team", "a"),
+		set(t, i2, "env", "dev", "team", "a"),
+		set(t, i3, "env", "prod"),
+		set(t, v1, "env", "prod", "team", "b"),
+		set(t, b1, "env", "prod"),
+		set(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-4", "gone", "x"),
+		remove(t, "arn:aws:ec2:us-east-1:111111111111:instance/i-4", "gone"),
+	)
+	g := grp(t, i1)
+	instances := []arn.Kind{{Service: "ec2", Type: "instance"}}
+	for _, tc := range []struct {
+		what string
+		q    tagstore.CountQuery
+	}{
+		{"everything", tagstore.CountQuery{}},
+		{"instances", tagstore.CountQuery{Kinds: instances}},
+		{"ec2", tagstore.CountQuery{Kinds: []arn.Kind{{Service: "ec2", AnyType: true}}}},
+		{"no kinds", tagstore.CountQuery{Kinds: []arn.Kind{}}},
+		{"env", tagstore.CountQuery{Filters: []tagstore.Filter{{Key: "env"}}}},
+		{"env=prod", tagstore.CountQuery{Filters: []tagstore.Filter{{Key: "env", Values: []string{"prod"}}}}},
+		{"env=prod|dev", tagstore.CountQuery{Filters: []tagstore.Filter{{Key: "env", Values: []string{"prod", "dev"}}}}},
+		{"env=prod instances", tagstore.CountQuery{Kinds: instances, Filters: []tagstore.Filter{{Key: "env", Values: []string{"prod"}}}}},
+		{"env=prod and team", tagstore.CountQuery{Filters: []tagstore.Filter{{Key: "env", Values: []string{"prod"}}, {Key: "team"}}}},
+		{"env and team=a|b", tagstore.CountQuery{Filters: []tagstore.Filter{{Key: "env"}, {Key: "team", Values: []string{"a", "b"}}}}},
+		{"absent key", tagstore.CountQuery{Filters: []tagstore.Filter{{Key: "nope"}}}},
+		{"untagged", tagstore.CountQuery{UntaggedOnly: true}},
+		{"untagged volumes", tagstore.CountQuery{UntaggedOnly: true, Kinds: []arn.Kind{{Service: "ec2", Type: "volume"}}}},
+	} {
+		got, err := s.Count(ctx, g, tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.what, err)
+		}
+		// The count must agree with a scan.
+		want := len(scanAll(t, s, g, tagstore.ScanQuery{Kinds: tc.q.Kinds, Filters: tc.q.Filters, UntaggedOnly: tc.q.UntaggedOnly, Limit: 2}))
+		if tc.q.Kinds != nil && len(tc.q.Kinds) == 0 {
+			want = 0
+		}
+		equal(t, "count of "+tc.what, got, want)
+	}
+	if n, err := s.Count(ctx, grp(t, i1), tagstore.CountQuery{Filters: []tagstore.Filter{{Key: "env", Values: []string{"prod"}}}}); err != nil || n != 3 {
+		t.Fatalf("count env=prod = %d, %v; want 3", n, err)
+	}
+	if n, err := s.Count(ctx, arn.Group{Partition: "aws", Region: "eu-west-1", Account: "111111111111"}, tagstore.CountQuery{}); err != nil || n != 0 {
+		t.Fatalf("count of an unknown group = %d, %v", n, err)
+	}
+}
+
+// testLateChangesNeverApply checks that a change whose deadline has passed
+// fails and changes nothing, whatever it does: a caller that gave up on a
+// change must be able to rely on it never landing.
+func testLateChangesNeverApply(t *testing.T, s tagstore.Store) {
+	apply(t, s, set(t, i1, "keep", "1"))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	changes := []tagstore.Change{set(t, i1, "late", "1"), remove(t, i1, "keep"), set(t, i2, "late", "1"), owned(set(t, b1, "late", "1"), ownerA)}
+	for i, err := range s.Apply(ctx, changes) {
+		if err == nil {
+			t.Fatalf("late change %d was applied", i)
+		}
+	}
+	wantTags(t, s, i1, "keep", "1")
+	for _, r := range []string{i2, b1} {
+		if _, known := tags(t, s, r); known {
+			t.Fatalf("a late change made %s known", r)
+		}
+	}
+	// Nor did the late change claim the bucket for its owner.
+	apply(t, s, owned(set(t, b1, "k", "v"), ownerB))
+	wantExactIndexes(t, s, grp(t, i1), []string{i1})
+}
+
+// forgetAll calls ForgetEmpty until no group in the store is empty, and
+// fails the test if that takes more than 30 s.
+func forgetAll(t *testing.T, s tagstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	for start := time.Now(); ; {
+		if _, err := s.ForgetEmpty(ctx, 1000); err != nil {
+			t.Fatal(err)
+		}
+		groups, err := s.Groups(ctx, arn.AllGroups, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty := 0
+		for _, g := range groups {
+			if n, err := s.Count(ctx, g, tagstore.CountQuery{}); err != nil {
+				t.Fatal(err)
+			} else if n == 0 {
+				empty++
+			}
+		}
+		if empty == 0 {
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("%d empty groups are still listed after 30 s", empty)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testForgetEmpty checks that a group left empty by a refused change is
+// forgotten, and one holding a resource, tagged or not, never is.
+func testForgetEmpty(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	refused := set(t, "arn:aws:ec2:eu-west-1:555555555555:instance/i-1", manyTags("k", 3)...)
+	refused.MaxTags = 2
+	if err := s.Apply(ctx, []tagstore.Change{refused})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	apply(t, s, set(t, i1, "a", "1"), set(t, "arn:aws:ec2:eu-west-2:111111111111:instance/i-1", "a", "1"))
+	apply(t, s, remove(t, "arn:aws:ec2:eu-west-2:111111111111:instance/i-1", "a"))
+	forgetAll(t, s)
+	groups, err := s.Groups(ctx, arn.AllGroups, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "groups", groups, []arn.Group{{Partition: "aws", Region: "eu-west-2", Account: "111111111111"}, grp(t, i1)})
+	// A forgotten group comes back with its first resource.
+	apply(t, s, set(t, "arn:aws:ec2:eu-west-1:555555555555:instance/i-1", "a", "1"))
+	groups, _ = s.Groups(ctx, arn.PrefixRange("aws:eu-west-1:"), 100)
+	equal(t, "groups in eu-west-1", len(groups), 1)
+}
+
+// testForgetEmptyUnderWriters runs writers that leave groups empty (a
+// change into a new group refused) and, after a random pause of up to
+// one and a half seconds, tag a resource into most of them, while ForgetEmpty runs
+// without pause: every acknowledged change must be in a listed group at
+// once and at the end, and every empty group must go.
+func testForgetEmptyUnderWriters(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	const writers, rounds = 4, 5
+	stop := make(chan struct{})
+	forgot := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				forgot <- nil
+				return
+			default:
+			}
+			if _, err := s.ForgetEmpty(ctx, 1000); err != nil {
+				forgot <- err
+				return
+			}
+		}
+	}()
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for r := range rounds {
+				res := fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-1", 100000+w*rounds+r)
+				g := name(t, res).Group("", "")
+				c := set(t, res, manyTags("k", 3)...)
+				c.MaxTags = 2
+				if err := s.Apply(ctx, []tagstore.Change{c})[0]; !errors.Is(err, tagstore.ErrTagLimitExceeded) {
+					errs <- fmt.Errorf("over the limit: %v", err)
+					return
+				}
+				time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+				if r == 0 {
+					continue // left empty
+				}
+				if err := s.Apply(ctx, []tagstore.Change{set(t, res, "w", fmt.Sprint(w))})[0]; err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				acked[res] = true
+				mu.Unlock()
+				groups, err := s.Groups(ctx, arn.KeyRange{Low: g.Key(), High: g.Key() + "\x00"}, 1)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(groups) != 1 || groups[0] != g {
+					errs <- fmt.Errorf("%s was tagged, and its group %s is not listed", res, g.Key())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-forgot; err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	forgetAll(t, s)
+	groups, err := s.Groups(ctx, arn.AllGroups, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[arn.Group]bool{}
+	for _, g := range groups {
+		listed[g] = true
+	}
+	for res := range acked {
+		if !listed[name(t, res).Group("", "")] {
+			t.Fatalf("%s was tagged, and its group was forgotten", res)
+		}
+		if _, known := tags(t, s, res); !known {
+			t.Fatalf("%s was tagged, and is unknown", res)
+		}
+	}
+	if len(acked) == 0 {
+		t.Fatal("no change was acknowledged")
 	}
 }

@@ -42,8 +42,9 @@ const (
 	// The resource would carry more tags than allowed. Retrying the same call
 	// fails the same way.
 	FailureReason_FAILURE_REASON_TAG_LIMIT_EXCEEDED FailureReason = 1
-	// The store failed; the change may or may not have been applied. Retrying
-	// is safe: tagging and untagging are idempotent.
+	// The store failed or did not answer in time; the change may or may not
+	// have been applied, but never after the call's deadline. Retrying is safe:
+	// tagging and untagging are idempotent.
 	FailureReason_FAILURE_REASON_STORE_UNAVAILABLE FailureReason = 2
 	// The caller may not change the resource: its name has no account (an S3
 	// bucket) and another account owns it. A call that names such a resource
@@ -53,6 +54,10 @@ const (
 	// The resource has no region in its name but lives in another region than
 	// the call's home_region, which it came to live in while the call ran.
 	FailureReason_FAILURE_REASON_WRONG_REGION FailureReason = 4
+	// The store is out of memory: the change would add data, and was not
+	// applied. Retrying will not help until an operator frees memory; changes
+	// that only remove tags are still applied.
+	FailureReason_FAILURE_REASON_STORE_FULL FailureReason = 5
 )
 
 // Enum value maps for FailureReason.
@@ -63,6 +68,7 @@ var (
 		2: "FAILURE_REASON_STORE_UNAVAILABLE",
 		3: "FAILURE_REASON_PERMISSION_DENIED",
 		4: "FAILURE_REASON_WRONG_REGION",
+		5: "FAILURE_REASON_STORE_FULL",
 	}
 	FailureReason_value = map[string]int32{
 		"FAILURE_REASON_UNSPECIFIED":        0,
@@ -70,6 +76,7 @@ var (
 		"FAILURE_REASON_STORE_UNAVAILABLE":  2,
 		"FAILURE_REASON_PERMISSION_DENIED":  3,
 		"FAILURE_REASON_WRONG_REGION":       4,
+		"FAILURE_REASON_STORE_FULL":         5,
 	}
 )
 
@@ -753,7 +760,8 @@ type ResourceScope struct {
 	// the type (for example "instance" in "instance/i-1", "loadbalancer/app"
 	// in "loadbalancer/app/web/1", "/restapis" in "/restapis/a1";
 	// docs/resource-names.md); "" matches names without a type (for example
-	// "arn:aws:s3:::bucket").
+	// "arn:aws:s3:::bucket"). A type is named within a service: a scope with
+	// resource_types must list services.
 	ResourceTypes []string `protobuf:"bytes,5,rep,name=resource_types,json=resourceTypes,proto3" json:"resource_types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -982,7 +990,7 @@ func (x *ListResourcesRequest) GetMaxPageTags() int32 {
 // ListResourcesResponse is one page of resources.
 type ListResourcesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resources ordered by namespace, then by name.
+	// Resources ordered by group, then by service, type and name.
 	Resources []*ResourceTags `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
 	// Token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
@@ -1034,6 +1042,138 @@ func (x *ListResourcesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// CountResourcesRequest selects the resources to count, as
+// ListResourcesRequest does.
+type CountResourcesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resources must match at least one scope; none means every resource.
+	Scopes []*ResourceScope `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// Resources must match every filter (at most 50).
+	TagFilters []*TagFilter `protobuf:"bytes,2,rep,name=tag_filters,json=tagFilters,proto3" json:"tag_filters,omitempty"`
+	// Count only resources that carry no tag now. Cannot be combined with
+	// tag_filters.
+	UntaggedOnly bool `protobuf:"varint,3,opt,name=untagged_only,json=untaggedOnly,proto3" json:"untagged_only,omitempty"`
+	// A next_page_token from an earlier response to the same request.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountResourcesRequest) Reset() {
+	*x = CountResourcesRequest{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountResourcesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountResourcesRequest) ProtoMessage() {}
+
+func (x *CountResourcesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountResourcesRequest.ProtoReflect.Descriptor instead.
+func (*CountResourcesRequest) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CountResourcesRequest) GetScopes() []*ResourceScope {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *CountResourcesRequest) GetTagFilters() []*TagFilter {
+	if x != nil {
+		return x.TagFilters
+	}
+	return nil
+}
+
+func (x *CountResourcesRequest) GetUntaggedOnly() bool {
+	if x != nil {
+		return x.UntaggedOnly
+	}
+	return false
+}
+
+func (x *CountResourcesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// CountResourcesResponse is the count over the groups one call visited. A
+// call visits at most 256 groups (accounts and regions); when the scopes
+// span more, next_page_token is set: call again with it and add the counts.
+type CountResourcesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many resources match, in the groups this call visited.
+	Count int64 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	// Token for the rest of the groups; empty when the count is complete.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountResourcesResponse) Reset() {
+	*x = CountResourcesResponse{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountResourcesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountResourcesResponse) ProtoMessage() {}
+
+func (x *CountResourcesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountResourcesResponse.ProtoReflect.Descriptor instead.
+func (*CountResourcesResponse) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CountResourcesResponse) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *CountResourcesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // ListTagKeysRequest selects the resources whose keys are listed.
 type ListTagKeysRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1049,7 +1189,7 @@ type ListTagKeysRequest struct {
 
 func (x *ListTagKeysRequest) Reset() {
 	*x = ListTagKeysRequest{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[14]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1201,7 @@ func (x *ListTagKeysRequest) String() string {
 func (*ListTagKeysRequest) ProtoMessage() {}
 
 func (x *ListTagKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[14]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1214,7 @@ func (x *ListTagKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListTagKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{14}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListTagKeysRequest) GetScopes() []*ResourceScope {
@@ -1098,7 +1238,11 @@ func (x *ListTagKeysRequest) GetPageToken() string {
 	return ""
 }
 
-// ListTagKeysResponse is one page of keys.
+// ListTagKeysResponse is one page of keys. Keys are merged over the groups
+// (accounts and regions) the scopes select, up to 256 groups at a time (fewer
+// for large pages). When the scopes span more groups than that, the listing
+// goes through them a batch at a time: keys ascend within each batch, and a
+// key used in several batches is listed once per batch.
 type ListTagKeysResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Keys in ascending order.
@@ -1111,7 +1255,7 @@ type ListTagKeysResponse struct {
 
 func (x *ListTagKeysResponse) Reset() {
 	*x = ListTagKeysResponse{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[15]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1267,7 @@ func (x *ListTagKeysResponse) String() string {
 func (*ListTagKeysResponse) ProtoMessage() {}
 
 func (x *ListTagKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[15]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1280,7 @@ func (x *ListTagKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListTagKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{15}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListTagKeysResponse) GetTagKeys() []string {
@@ -1171,7 +1315,7 @@ type ListTagValuesRequest struct {
 
 func (x *ListTagValuesRequest) Reset() {
 	*x = ListTagValuesRequest{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[16]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1327,7 @@ func (x *ListTagValuesRequest) String() string {
 func (*ListTagValuesRequest) ProtoMessage() {}
 
 func (x *ListTagValuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[16]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1340,7 @@ func (x *ListTagValuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagValuesRequest.ProtoReflect.Descriptor instead.
 func (*ListTagValuesRequest) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{16}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListTagValuesRequest) GetScopes() []*ResourceScope {
@@ -1240,7 +1384,7 @@ type ListTagValuesResponse struct {
 
 func (x *ListTagValuesResponse) Reset() {
 	*x = ListTagValuesResponse{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[17]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1396,7 @@ func (x *ListTagValuesResponse) String() string {
 func (*ListTagValuesResponse) ProtoMessage() {}
 
 func (x *ListTagValuesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[17]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1409,7 @@ func (x *ListTagValuesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagValuesResponse.ProtoReflect.Descriptor instead.
 func (*ListTagValuesResponse) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{17}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTagValuesResponse) GetTagValues() []string {
@@ -1361,6 +1505,16 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\rmax_page_tags\x18\x06 \x01(\x05R\vmaxPageTags\"v\n" +
 	"\x15ListResourcesResponse\x125\n" +
 	"\tresources\x18\x01 \x03(\v2\x17.tagway.v1.ResourceTagsR\tresources\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x01\n" +
+	"\x15CountResourcesRequest\x120\n" +
+	"\x06scopes\x18\x01 \x03(\v2\x18.tagway.v1.ResourceScopeR\x06scopes\x125\n" +
+	"\vtag_filters\x18\x02 \x03(\v2\x14.tagway.v1.TagFilterR\n" +
+	"tagFilters\x12#\n" +
+	"\runtagged_only\x18\x03 \x01(\bR\funtaggedOnly\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"V\n" +
+	"\x16CountResourcesResponse\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x03R\x05count\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
 	"\x12ListTagKeysRequest\x120\n" +
 	"\x06scopes\x18\x01 \x03(\v2\x18.tagway.v1.ResourceScopeR\x06scopes\x12\x1b\n" +
@@ -1379,18 +1533,20 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x15ListTagValuesResponse\x12\x1d\n" +
 	"\n" +
 	"tag_values\x18\x01 \x03(\tR\ttagValues\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xc3\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xe2\x01\n" +
 	"\rFailureReason\x12\x1e\n" +
 	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12%\n" +
 	"!FAILURE_REASON_TAG_LIMIT_EXCEEDED\x10\x01\x12$\n" +
 	" FAILURE_REASON_STORE_UNAVAILABLE\x10\x02\x12$\n" +
 	" FAILURE_REASON_PERMISSION_DENIED\x10\x03\x12\x1f\n" +
-	"\x1bFAILURE_REASON_WRONG_REGION\x10\x042\x88\x04\n" +
+	"\x1bFAILURE_REASON_WRONG_REGION\x10\x04\x12\x1d\n" +
+	"\x19FAILURE_REASON_STORE_FULL\x10\x052\xdf\x04\n" +
 	"\x0eTaggingService\x12U\n" +
 	"\x0eUntagResources\x12 .tagway.v1.UntagResourcesRequest\x1a!.tagway.v1.UntagResourcesResponse\x12O\n" +
 	"\fTagResources\x12\x1e.tagway.v1.TagResourcesRequest\x1a\x1f.tagway.v1.TagResourcesResponse\x12X\n" +
 	"\x0fGetResourceTags\x12!.tagway.v1.GetResourceTagsRequest\x1a\".tagway.v1.GetResourceTagsResponse\x12R\n" +
-	"\rListResources\x12\x1f.tagway.v1.ListResourcesRequest\x1a .tagway.v1.ListResourcesResponse\x12L\n" +
+	"\rListResources\x12\x1f.tagway.v1.ListResourcesRequest\x1a .tagway.v1.ListResourcesResponse\x12U\n" +
+	"\x0eCountResources\x12 .tagway.v1.CountResourcesRequest\x1a!.tagway.v1.CountResourcesResponse\x12L\n" +
 	"\vListTagKeys\x12\x1d.tagway.v1.ListTagKeysRequest\x1a\x1e.tagway.v1.ListTagKeysResponse\x12R\n" +
 	"\rListTagValues\x12\x1f.tagway.v1.ListTagValuesRequest\x1a .tagway.v1.ListTagValuesResponseB\x96\x01\n" +
 	"\rcom.tagway.v1B\fTaggingProtoP\x01Z2github.com/tagway/tagway/gen/go/tagway/v1;tagwayv1\xa2\x02\x03TXX\xaa\x02\tTagway.V1\xca\x02\tTagway\\V1\xe2\x02\x15Tagway\\V1\\GPBMetadata\xea\x02\n" +
@@ -1409,7 +1565,7 @@ func file_tagway_v1_tagging_proto_rawDescGZIP() []byte {
 }
 
 var file_tagway_v1_tagging_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tagway_v1_tagging_proto_goTypes = []any{
 	(FailureReason)(0),              // 0: tagway.v1.FailureReason
 	(*Tag)(nil),                     // 1: tagway.v1.Tag
@@ -1426,49 +1582,55 @@ var file_tagway_v1_tagging_proto_goTypes = []any{
 	(*TagFilter)(nil),               // 12: tagway.v1.TagFilter
 	(*ListResourcesRequest)(nil),    // 13: tagway.v1.ListResourcesRequest
 	(*ListResourcesResponse)(nil),   // 14: tagway.v1.ListResourcesResponse
-	(*ListTagKeysRequest)(nil),      // 15: tagway.v1.ListTagKeysRequest
-	(*ListTagKeysResponse)(nil),     // 16: tagway.v1.ListTagKeysResponse
-	(*ListTagValuesRequest)(nil),    // 17: tagway.v1.ListTagValuesRequest
-	(*ListTagValuesResponse)(nil),   // 18: tagway.v1.ListTagValuesResponse
-	nil,                             // 19: tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
-	nil,                             // 20: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	nil,                             // 21: tagway.v1.TagResourcesRequest.TagsEntry
-	nil,                             // 22: tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	(*CountResourcesRequest)(nil),   // 15: tagway.v1.CountResourcesRequest
+	(*CountResourcesResponse)(nil),  // 16: tagway.v1.CountResourcesResponse
+	(*ListTagKeysRequest)(nil),      // 17: tagway.v1.ListTagKeysRequest
+	(*ListTagKeysResponse)(nil),     // 18: tagway.v1.ListTagKeysResponse
+	(*ListTagValuesRequest)(nil),    // 19: tagway.v1.ListTagValuesRequest
+	(*ListTagValuesResponse)(nil),   // 20: tagway.v1.ListTagValuesResponse
+	nil,                             // 21: tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	nil,                             // 22: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	nil,                             // 23: tagway.v1.TagResourcesRequest.TagsEntry
+	nil,                             // 24: tagway.v1.TagResourcesResponse.FailedResourcesEntry
 }
 var file_tagway_v1_tagging_proto_depIdxs = []int32{
 	2,  // 0: tagway.v1.UntagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	19, // 1: tagway.v1.UntagResourcesRequest.expected_values:type_name -> tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
-	20, // 2: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	21, // 3: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
+	21, // 1: tagway.v1.UntagResourcesRequest.expected_values:type_name -> tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	22, // 2: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	23, // 3: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
 	2,  // 4: tagway.v1.TagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	22, // 5: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	24, // 5: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
 	0,  // 6: tagway.v1.ResourceFailure.reason:type_name -> tagway.v1.FailureReason
 	10, // 7: tagway.v1.GetResourceTagsResponse.resources:type_name -> tagway.v1.ResourceTags
 	1,  // 8: tagway.v1.ResourceTags.tags:type_name -> tagway.v1.Tag
 	11, // 9: tagway.v1.ListResourcesRequest.scopes:type_name -> tagway.v1.ResourceScope
 	12, // 10: tagway.v1.ListResourcesRequest.tag_filters:type_name -> tagway.v1.TagFilter
 	10, // 11: tagway.v1.ListResourcesResponse.resources:type_name -> tagway.v1.ResourceTags
-	11, // 12: tagway.v1.ListTagKeysRequest.scopes:type_name -> tagway.v1.ResourceScope
-	11, // 13: tagway.v1.ListTagValuesRequest.scopes:type_name -> tagway.v1.ResourceScope
-	7,  // 14: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	7,  // 15: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	3,  // 16: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
-	5,  // 17: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
-	8,  // 18: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
-	13, // 19: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
-	15, // 20: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
-	17, // 21: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
-	4,  // 22: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
-	6,  // 23: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
-	9,  // 24: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
-	14, // 25: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
-	16, // 26: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
-	18, // 27: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	11, // 12: tagway.v1.CountResourcesRequest.scopes:type_name -> tagway.v1.ResourceScope
+	12, // 13: tagway.v1.CountResourcesRequest.tag_filters:type_name -> tagway.v1.TagFilter
+	11, // 14: tagway.v1.ListTagKeysRequest.scopes:type_name -> tagway.v1.ResourceScope
+	11, // 15: tagway.v1.ListTagValuesRequest.scopes:type_name -> tagway.v1.ResourceScope
+	7,  // 16: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	7,  // 17: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	3,  // 18: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
+	5,  // 19: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
+	8,  // 20: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
+	13, // 21: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
+	15, // 22: tagway.v1.TaggingService.CountResources:input_type -> tagway.v1.CountResourcesRequest
+	17, // 23: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
+	19, // 24: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
+	4,  // 25: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
+	6,  // 26: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
+	9,  // 27: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
+	14, // 28: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
+	16, // 29: tagway.v1.TaggingService.CountResources:output_type -> tagway.v1.CountResourcesResponse
+	18, // 30: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
+	20, // 31: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_tagway_v1_tagging_proto_init() }
@@ -1482,7 +1644,7 @@ func file_tagway_v1_tagging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tagway_v1_tagging_proto_rawDesc), len(file_tagway_v1_tagging_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

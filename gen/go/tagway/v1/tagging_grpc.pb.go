@@ -35,6 +35,7 @@ const (
 	TaggingService_TagResources_FullMethodName    = "/tagway.v1.TaggingService/TagResources"
 	TaggingService_GetResourceTags_FullMethodName = "/tagway.v1.TaggingService/GetResourceTags"
 	TaggingService_ListResources_FullMethodName   = "/tagway.v1.TaggingService/ListResources"
+	TaggingService_CountResources_FullMethodName  = "/tagway.v1.TaggingService/CountResources"
 	TaggingService_ListTagKeys_FullMethodName     = "/tagway.v1.TaggingService/ListTagKeys"
 	TaggingService_ListTagValues_FullMethodName   = "/tagway.v1.TaggingService/ListTagValues"
 )
@@ -60,14 +61,19 @@ type TaggingServiceClient interface {
 	// store has never seen is left out; one that was tagged before and carries
 	// no tag now is returned with an empty list.
 	GetResourceTags(ctx context.Context, in *GetResourceTagsRequest, opts ...grpc.CallOption) (*GetResourceTagsResponse, error)
-	// ListResources lists resources by tag filters, ordered by namespace and
-	// then by name (docs/resource-names.md).
+	// ListResources lists resources by tag filters, ordered by group (partition,
+	// region, account), then by service, type and name
+	// (docs/resource-names.md).
 	ListResources(ctx context.Context, in *ListResourcesRequest, opts ...grpc.CallOption) (*ListResourcesResponse, error)
+	// CountResources counts the resources ListResources would list, from the
+	// store's indexes, without reading them.
+	CountResources(ctx context.Context, in *CountResourcesRequest, opts ...grpc.CallOption) (*CountResourcesResponse, error)
 	// ListTagKeys lists the distinct tag keys carried by at least one resource,
-	// in ascending order.
+	// in ascending order (see ListTagKeysResponse for scopes that span many
+	// groups).
 	ListTagKeys(ctx context.Context, in *ListTagKeysRequest, opts ...grpc.CallOption) (*ListTagKeysResponse, error)
 	// ListTagValues lists the distinct values of one tag key, in ascending
-	// order.
+	// order, as ListTagKeys lists keys.
 	ListTagValues(ctx context.Context, in *ListTagValuesRequest, opts ...grpc.CallOption) (*ListTagValuesResponse, error)
 }
 
@@ -119,6 +125,16 @@ func (c *taggingServiceClient) ListResources(ctx context.Context, in *ListResour
 	return out, nil
 }
 
+func (c *taggingServiceClient) CountResources(ctx context.Context, in *CountResourcesRequest, opts ...grpc.CallOption) (*CountResourcesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountResourcesResponse)
+	err := c.cc.Invoke(ctx, TaggingService_CountResources_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *taggingServiceClient) ListTagKeys(ctx context.Context, in *ListTagKeysRequest, opts ...grpc.CallOption) (*ListTagKeysResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTagKeysResponse)
@@ -160,14 +176,19 @@ type TaggingServiceServer interface {
 	// store has never seen is left out; one that was tagged before and carries
 	// no tag now is returned with an empty list.
 	GetResourceTags(context.Context, *GetResourceTagsRequest) (*GetResourceTagsResponse, error)
-	// ListResources lists resources by tag filters, ordered by namespace and
-	// then by name (docs/resource-names.md).
+	// ListResources lists resources by tag filters, ordered by group (partition,
+	// region, account), then by service, type and name
+	// (docs/resource-names.md).
 	ListResources(context.Context, *ListResourcesRequest) (*ListResourcesResponse, error)
+	// CountResources counts the resources ListResources would list, from the
+	// store's indexes, without reading them.
+	CountResources(context.Context, *CountResourcesRequest) (*CountResourcesResponse, error)
 	// ListTagKeys lists the distinct tag keys carried by at least one resource,
-	// in ascending order.
+	// in ascending order (see ListTagKeysResponse for scopes that span many
+	// groups).
 	ListTagKeys(context.Context, *ListTagKeysRequest) (*ListTagKeysResponse, error)
 	// ListTagValues lists the distinct values of one tag key, in ascending
-	// order.
+	// order, as ListTagKeys lists keys.
 	ListTagValues(context.Context, *ListTagValuesRequest) (*ListTagValuesResponse, error)
 	mustEmbedUnimplementedTaggingServiceServer()
 }
@@ -190,6 +211,9 @@ func (UnimplementedTaggingServiceServer) GetResourceTags(context.Context, *GetRe
 }
 func (UnimplementedTaggingServiceServer) ListResources(context.Context, *ListResourcesRequest) (*ListResourcesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListResources not implemented")
+}
+func (UnimplementedTaggingServiceServer) CountResources(context.Context, *CountResourcesRequest) (*CountResourcesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountResources not implemented")
 }
 func (UnimplementedTaggingServiceServer) ListTagKeys(context.Context, *ListTagKeysRequest) (*ListTagKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTagKeys not implemented")
@@ -290,6 +314,24 @@ func _TaggingService_ListResources_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaggingService_CountResources_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountResourcesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaggingServiceServer).CountResources(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaggingService_CountResources_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaggingServiceServer).CountResources(ctx, req.(*CountResourcesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TaggingService_ListTagKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListTagKeysRequest)
 	if err := dec(in); err != nil {
@@ -348,6 +390,10 @@ var TaggingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListResources",
 			Handler:    _TaggingService_ListResources_Handler,
+		},
+		{
+			MethodName: "CountResources",
+			Handler:    _TaggingService_CountResources_Handler,
 		},
 		{
 			MethodName: "ListTagKeys",

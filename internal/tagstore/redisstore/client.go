@@ -1,0 +1,112 @@
+package redisstore
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// NewClient returns a go-redis client for rawURL (see Open) without
+// connecting. Its calls honour their contexts' deadlines
+// (ContextTimeoutEnabled), so that a stalled server costs a call no more
+// than its deadline.
+func NewClient(rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store URL %s: %w", Redact(rawURL), errors.Unwrap(err))
+	}
+	base, mode, _ := strings.Cut(u.Scheme, "+")
+	if base != "redis" && base != "rediss" || mode != "" && mode != "cluster" && mode != "sentinel" {
+		return nil, fmt.Errorf("store URL %s: scheme %q is not one of redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster, rediss+cluster", Redact(rawURL), u.Scheme)
+	}
+	u.Scheme = base
+	wrap := func(err error) error {
+		return fmt.Errorf("store URL %s: %s", Redact(rawURL), redactText(err.Error(), rawURL))
+	}
+	switch mode {
+	case "cluster":
+		o, err := redis.ParseClusterURL(u.String())
+		if err != nil {
+			return nil, wrap(err)
+		}
+		o.ContextTimeoutEnabled = true
+		return redis.NewClusterClient(o), nil
+	case "sentinel":
+		// The userinfo is the data servers' credentials, as in the other
+		// forms; the Sentinels' own are sentinel_username and
+		// sentinel_password. go-redis reads the userinfo as the Sentinels'
+		// and has no query parameter for them, so they are moved here.
+		q := u.Query()
+		sentinelUser, sentinelPassword := q.Get("sentinel_username"), q.Get("sentinel_password")
+		q.Del("sentinel_username")
+		q.Del("sentinel_password")
+		user := u.User
+		u.User, u.RawQuery = nil, q.Encode()
+		o, err := redis.ParseFailoverURL(u.String())
+		if err != nil {
+			return nil, wrap(err)
+		}
+		if o.MasterName == "" {
+			return nil, wrap(errors.New("master_name is required"))
+		}
+		if user != nil {
+			o.Username = user.Username()
+			o.Password, _ = user.Password()
+		}
+		o.SentinelUsername, o.SentinelPassword = sentinelUser, sentinelPassword
+		o.ContextTimeoutEnabled = true
+		return redis.NewFailoverClient(o), nil
+	default:
+		o, err := redis.ParseURL(u.String())
+		if err != nil {
+			return nil, wrap(err)
+		}
+		o.ContextTimeoutEnabled = true
+		return redis.NewClient(o), nil
+	}
+}
+
+// secretParams are the query parameters that hold passwords.
+var secretParams = []string{"password", "sentinel_password"}
+
+// Redact returns rawURL with every password, in the userinfo and in the
+// query, replaced by "xxxxx".
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	q := u.Query()
+	for _, p := range secretParams {
+		if q.Has(p) {
+			q.Set(p, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.Redacted()
+}
+
+// redactText removes from text (an error message) every password rawURL
+// holds, in case a library quoted one.
+func redactText(text, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return text
+	}
+	var secrets []string
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw)
+	}
+	for _, p := range secretParams {
+		secrets = append(secrets, u.Query()[p]...)
+	}
+	for _, s := range secrets {
+		if s != "" {
+			text = strings.ReplaceAll(text, s, "xxxxx")
+		}
+	}
+	return text
+}
