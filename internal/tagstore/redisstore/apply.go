@@ -3,7 +3,7 @@ package redisstore
 import (
 	"context"
 	_ "embed"
-
+	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -84,9 +84,13 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 		for j, i := range claims {
 			calls[j] = s.claimCall(changes[i], deadline)
 		}
-		for j, cmd := range s.runScripts(ctx, calls, nil) {
+		cmds, waits := s.runChanges(ctx, calls, nil)
+		for j, cmd := range cmds {
 			i := claims[j]
 			p, apply, err := claimResult(cmd)
+			if err == nil && waits[j] != nil {
+				err = waits[j]
+			}
 			groups[i] = p.In(changes[i].Resource)
 			todo[i], errs[i] = err == nil && apply, err
 		}
@@ -139,7 +143,7 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 		registerNow = false
 	}
 	var registration []redis.Cmder
-	cmds := s.runScripts(ctx, calls, func(p redis.Pipeliner) {
+	cmds, waits := s.runChanges(ctx, calls, func(p redis.Pipeliner) {
 		if registerNow {
 			registration = s.register(ctx, p, register)
 		}
@@ -149,6 +153,9 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 		idx := batches[k]
 		for m, err := range applyResults(cmds[j], changes, idx) {
 			i := idx[m]
+			if err == nil && waits[j] != nil {
+				err = waits[j]
+			}
 			errs[i] = err
 			if regErr != nil && len(changes[i].Set) > 0 {
 				// The change may have applied in an unregistered group:
@@ -202,9 +209,76 @@ type scriptCall struct {
 // answered NOSCRIPT, as a new Cluster master or a flushed script cache
 // does.
 func (s *Store) runScripts(ctx context.Context, calls []scriptCall, before func(redis.Pipeliner)) []*redis.Cmd {
+	cmds, _ := s.runScriptsOn(ctx, s.client, calls, before, false)
+	return cmds
+}
+
+// runChanges runs calls that write, as runScripts does, and, when the
+// store asks replicas to confirm changes, WAITs for them after the calls on
+// the connection that sent them; it returns, per call, the error of a
+// confirmation that did not come.
+func (s *Store) runChanges(ctx context.Context, calls []scriptCall, before func(redis.Pipeliner)) ([]*redis.Cmd, []error) {
+	if s.replication.Replicas == 0 {
+		return s.runScripts(ctx, calls, before), make([]error, len(calls))
+	}
+	cluster, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return s.runScriptsOn(ctx, s.client, calls, before, true)
+	}
+	// WAIT has no key: on a Cluster it must go to the master that ran the
+	// writes, so the calls are sent node by node.
+	if before != nil {
+		cmds, _ := cluster.Pipelined(ctx, func(p redis.Pipeliner) error { before(p); return nil })
+		if err := firstErr(cmds); err != nil {
+			return failAll(calls, err)
+		}
+	}
+	cmds, waits := make([]*redis.Cmd, len(calls)), make([]error, len(calls))
+	byNode := map[*redis.Client][]int{}
+	var order []*redis.Client
+	for i, c := range calls {
+		node, err := cluster.MasterForKey(ctx, c.keys[0])
+		if err != nil {
+			cmds[i] = redis.NewCmd(ctx)
+			cmds[i].SetErr(err)
+			continue
+		}
+		if byNode[node] == nil {
+			order = append(order, node)
+		}
+		byNode[node] = append(byNode[node], i)
+	}
+	for _, node := range order {
+		idx := byNode[node]
+		sub := make([]scriptCall, len(idx))
+		for j, i := range idx {
+			sub[j] = calls[i]
+		}
+		subCmds, subWaits := s.runScriptsOn(ctx, node, sub, nil, true)
+		for j, i := range idx {
+			cmds[i], waits[i] = subCmds[j], subWaits[j]
+		}
+	}
+	return cmds, waits
+}
+
+func failAll(calls []scriptCall, err error) ([]*redis.Cmd, []error) {
 	cmds := make([]*redis.Cmd, len(calls))
+	for i := range cmds {
+		cmds[i] = redis.NewCmd(context.Background())
+		cmds[i].SetErr(err)
+	}
+	return cmds, make([]error, len(calls))
+}
+
+// runScriptsOn runs calls on client, as runScripts describes, ending each
+// pipeline with WAIT when wait is set.
+func (s *Store) runScriptsOn(ctx context.Context, client redis.Cmdable, calls []scriptCall, before func(redis.Pipeliner), wait bool) ([]*redis.Cmd, []error) {
+	cmds := make([]*redis.Cmd, len(calls))
+	waits := make([]error, len(calls))
 	run := func(eval bool, which []int) {
-		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		var waitCmd *redis.IntCmd
+		_, _ = client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			if before != nil {
 				before(p)
 				before = nil
@@ -217,8 +291,22 @@ func (s *Store) runScripts(ctx context.Context, calls []scriptCall, before func(
 					cmds[i] = c.script.EvalSha(ctx, p, c.keys, c.args...)
 				}
 			}
+			if wait {
+				waitCmd = redis.NewIntCmd(ctx, "wait", s.replication.Replicas, s.replication.Timeout.Milliseconds())
+				_ = p.Process(ctx, waitCmd)
+			}
 			return nil
 		})
+		if waitCmd == nil {
+			return
+		}
+		err := waitCmd.Err()
+		if n := waitCmd.Val(); err == nil && n < int64(s.replication.Replicas) {
+			err = fmt.Errorf("%w: %d of %d replicas confirmed the change within %v", ErrNotReplicated, n, s.replication.Replicas, s.replication.Timeout)
+		}
+		for _, i := range which {
+			waits[i] = err
+		}
 	}
 	all := make([]int, len(calls))
 	for i := range all {
@@ -234,8 +322,12 @@ func (s *Store) runScripts(ctx context.Context, calls []scriptCall, before func(
 	if len(missing) > 0 {
 		run(true, missing)
 	}
-	return cmds
+	return cmds, waits
 }
+
+// ErrNotReplicated reports a change the master applied but too few replicas
+// confirmed in time: a failover now could lose it. Retrying is safe.
+var ErrNotReplicated = errors.New("the change was applied but not confirmed by the replicas")
 
 func (s *Store) claimCall(c tagstore.Change, deadline int64) scriptCall {
 	p := c.Place()

@@ -4,20 +4,57 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
+// Replication is the opt-in wait for replicas after each change (the
+// wait_replicas and wait_timeout parameters of a store URL).
+type Replication struct {
+	// Replicas is how many replicas must confirm a change (WAIT) before it
+	// is acknowledged; 0 waits for none.
+	Replicas int
+	// Timeout bounds the wait; a change not confirmed by then is reported
+	// failed (it was applied on the master, and a failover may lose it).
+	Timeout time.Duration
+}
+
 // NewClient returns a go-redis client for rawURL (see Open) without
-// connecting. Its calls honour their contexts' deadlines
-// (ContextTimeoutEnabled), so that a stalled server costs a call no more
-// than its deadline.
-func NewClient(rawURL string) (redis.UniversalClient, error) {
+// connecting, and the replication it asks for. Its calls honour their
+// contexts' deadlines (ContextTimeoutEnabled), so that a stalled server
+// costs a call no more than its deadline.
+func NewClient(rawURL string) (redis.UniversalClient, Replication, error) {
+	var rep Replication
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store URL %s: %w", Redact(rawURL), errors.Unwrap(err))
+		return nil, rep, fmt.Errorf("store URL %s: %w", Redact(rawURL), errors.Unwrap(err))
 	}
+	q := u.Query()
+	if v := q.Get("wait_replicas"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 16 {
+			return nil, rep, fmt.Errorf("store URL %s: wait_replicas %q: want a number of replicas from 0 to 16", Redact(rawURL), v)
+		}
+		rep.Replicas, rep.Timeout = n, 100*time.Millisecond
+	}
+	if v := q.Get("wait_timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, rep, fmt.Errorf("store URL %s: wait_timeout %q: want a duration such as 100ms", Redact(rawURL), v)
+		}
+		rep.Timeout = d
+	}
+	q.Del("wait_replicas")
+	q.Del("wait_timeout")
+	u.RawQuery = q.Encode()
+	client, err := newClient(u, rawURL)
+	return client, rep, err
+}
+
+func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
 	base, mode, _ := strings.Cut(u.Scheme, "+")
 	if base != "redis" && base != "rediss" || mode != "" && mode != "cluster" && mode != "sentinel" {
 		return nil, fmt.Errorf("store URL %s: scheme %q is not one of redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster, rediss+cluster", Redact(rawURL), u.Scheme)

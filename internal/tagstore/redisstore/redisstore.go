@@ -48,6 +48,9 @@ type Options struct {
 	// DefaultMaxChangeAge. ForgetEmpty waits twice as long before it forgets
 	// a group, so that no change still under way can land in it.
 	MaxChangeAge time.Duration
+	// Replication asks replicas to confirm each change; Open takes it from
+	// the URL.
+	Replication Replication
 }
 
 // Store is a tagstore.Store on Redis.
@@ -55,6 +58,7 @@ type Store struct {
 	client       redis.UniversalClient
 	prefix       string
 	maxChangeAge time.Duration
+	replication  Replication
 
 	// offset is the server's clock minus ours, in milliseconds, so that
 	// deadlines can be judged by the server's clock.
@@ -75,7 +79,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 	if o.MaxChangeAge <= 0 {
 		o.MaxChangeAge = DefaultMaxChangeAge
 	}
-	return &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge}
+	return &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication}
 }
 
 // Open connects to the Redis named by rawURL and checks that it answers,
@@ -91,14 +95,18 @@ func New(client redis.UniversalClient, o Options) *Store {
 //	redis+cluster://[user:password@]host:port[?addr=host:port...]
 //	                                              a Cluster, from any of its nodes
 //
+// wait_replicas=N (and wait_timeout, 100ms by default) make every change
+// wait until N replicas have it (WAIT) before it is acknowledged, so that a
+// failover cannot lose an acknowledged change (docs/redis-keys.md).
 // The +sentinel and +cluster schemes also take an "s" (rediss+cluster://)
 // for TLS. Other query parameters are go-redis options (dial_timeout,
 // pool_size, ...). Errors never contain a password.
 func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
-	client, err := NewClient(rawURL)
+	client, rep, err := NewClient(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	o.Replication = rep
 	fail := func(err error) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("redis at %s: %s", Redact(rawURL), redactText(err.Error(), rawURL))

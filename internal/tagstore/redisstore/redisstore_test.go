@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,7 +58,7 @@ func TestConformanceCluster(t *testing.T) {
 	})
 }
 
-func mustParse(t *testing.T, s string) arn.Name {
+func mustParse(t testing.TB, s string) arn.Name {
 	t.Helper()
 	n, err := arn.Parse(s)
 	if err != nil {
@@ -652,5 +653,119 @@ func TestRedact(t *testing.T) {
 		if !strings.Contains(got, "xxxxx") {
 			t.Errorf("Redact(%q) = %q: no sign of a redacted password", url, got)
 		}
+	}
+}
+
+// TestVerify checks that Verify finds nothing in an exact store, and finds
+// a broken index, a left-over key and an unregistered group.
+func TestVerify(t *testing.T) {
+	srv := redistest.Run(t)
+	s := open(t, srv.URL())
+	defer s.Close()
+	ctx := context.Background()
+	tag(t, s, "arn:aws:ec2:us-east-1:111111111111:instance/i-1", "env", "prod", "team", "a")
+	tag(t, s, "arn:aws:ec2:us-east-1:111111111111:instance/i-2", "env", "dev")
+	tag(t, s, "arn:aws:s3:::b", "gone", "x")
+	if err := s.Apply(ctx, []tagstore.Change{{Resource: mustParse(t, "arn:aws:s3:::b"), Remove: []string{"gone"}}})[0]; err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := s.Verify(ctx); err != nil || len(problems) != 0 {
+		t.Fatalf("exact store: %q, %v", problems, err)
+	}
+	g := "tagway:{aws:us-east-1:111111111111}:"
+	for _, cmd := range [][]string{
+		{"ZREM", g + "k:env", "ec2:us-east-1:111111111111:instance\x1f/i-2"},
+		{"ZADD", g + "v:4:teamzzz", "0", "x"},
+		{"ZREM", "tagway:{registry}:groups", "aws::"},
+	} {
+		if _, err := srv.Do(cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	problems, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(problems, "\n")
+	for _, want := range []string{`index "tagway:{aws:us-east-1:111111111111}:k:env"`, `left-over key "tagway:{aws:us-east-1:111111111111}:v:4:teamzzz"`, "aws::: holds 1 resources and is not registered"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Verify missed %s:\n%s", want, text)
+		}
+	}
+}
+
+// startReplica starts a replica of m and waits until it is in sync.
+func startReplica(t testing.TB, m *redistest.Server) *redistest.Server {
+	t.Helper()
+	r, err := redistest.StartConfig(redistest.Config{ReplicaOf: m, Password: m.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, _ := r.Do("INFO", "replication")
+		if strings.Contains(info, "master_link_status:up") {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica not in sync: %s", info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestWaitForReplicas checks the wait_replicas option: a change is
+// acknowledged once the replica has it, and reported failed (not lost
+// silently) when the replica does not confirm in time.
+func TestWaitForReplicas(t *testing.T) {
+	m := redistest.Run(t)
+	r := startReplica(t, m)
+	s := open(t, m.URL()+"?wait_replicas=1&wait_timeout=200ms")
+	defer s.Close()
+	res := "arn:aws:ec2:us-east-1:111111111111:instance/i-1"
+	tag(t, s, res, "k", "v")
+	if got, err := r.Do("HGET", "tagway:{aws:us-east-1:111111111111}:r:ec2:us-east-1:111111111111:instance\x1f/i-1", "k"); err != nil || got != "v" {
+		t.Fatalf("the replica has %q, %v at the acknowledgement", got, err)
+	}
+	if err := r.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Resume()
+	start := time.Now()
+	err := s.Apply(context.Background(), []tagstore.Change{{Resource: mustParse(t, res), Set: map[string]string{"k": "w"}}})[0]
+	if !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("with the replica stalled: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the wait took %v", d)
+	}
+	for _, bad := range []string{"?wait_replicas=x", "?wait_replicas=1&wait_timeout=soon"} {
+		if _, err := redisstore.Open(context.Background(), m.URL()+bad, redisstore.Options{}); err == nil || !strings.Contains(err.Error(), "wait_") {
+			t.Fatalf("%s: %v", bad, err)
+		}
+	}
+}
+
+// BenchmarkWaitForReplicas measures what wait_replicas=1 costs a change,
+// against the same change without it, on one replica over loopback.
+func BenchmarkWaitForReplicas(b *testing.B) {
+	m := redistest.Run(b)
+	startReplica(b, m)
+	for _, tc := range []struct{ name, query string }{{"async", ""}, {"wait1", "?wait_replicas=1"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, err := redisstore.Open(context.Background(), m.URL()+tc.query, redisstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			c := tagstore.Change{Resource: mustParse(b, "arn:aws:ec2:us-east-1:111111111111:instance/i-1"), Set: map[string]string{"k": "v"}}
+			for i := 0; b.Loop(); i++ {
+				c.Set["k"] = strconv.Itoa(i % 8)
+				if err := s.Apply(context.Background(), []tagstore.Change{c})[0]; err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
