@@ -47,6 +47,10 @@ type config struct {
 	logLevel                    slog.Level
 	logFormat                   string
 
+	bodyTimeout      time.Duration
+	maxInflightBytes int64
+	maxConns         int
+
 	authFile                     string
 	allowRemote                  bool
 	awsMaxSkew, huaweiMaxSkew    time.Duration
@@ -70,6 +74,9 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long while reporting not ready [TAGWAY_DRAIN_DELAY]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 8*time.Second, "on SIGTERM, wait this long for in-flight calls [TAGWAY_SHUTDOWN_TIMEOUT]")
 	fs.DurationVar(&c.tokenTTL, "page-token-ttl", tagging.DefaultTokenTTL, "how long page tokens stay valid [TAGWAY_PAGE_TOKEN_TTL]")
+	fs.DurationVar(&c.bodyTimeout, "http-body-timeout", server.DefaultLimits.BodyTimeout, "how long an HTTP request body may take to arrive [TAGWAY_HTTP_BODY_TIMEOUT]")
+	fs.Int64Var(&c.maxInflightBytes, "http-max-inflight-bytes", server.DefaultLimits.InflightBodyBytes, "the most HTTP request body bytes held at once; more wait, then are refused as busy [TAGWAY_HTTP_MAX_INFLIGHT_BYTES]")
+	fs.IntVar(&c.maxConns, "http-max-conns", server.DefaultLimits.HTTPConns, "the most open HTTP connections [TAGWAY_HTTP_MAX_CONNS]")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
@@ -131,6 +138,9 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	}
 	if c.tlsClientCA != "" && c.tlsCert == "" {
 		return c, fs, errors.New("--tls-client-ca-file needs --tls-cert-file and --tls-key-file")
+	}
+	if c.bodyTimeout <= 0 || c.maxInflightBytes < 4<<20 || c.maxConns < 1 {
+		return c, fs, errors.New("--http-body-timeout must be positive, --http-max-inflight-bytes at least 4194304 (one maximal body) and --http-max-conns at least 1")
 	}
 	if c.storeFile != "" && c.store != "memory" {
 		return c, fs, errors.New("--store and --store-file: give one")
@@ -234,7 +244,8 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		},
 		Authenticate: (&grpcauth.Authenticator{Principals: auth, AllowRemote: c.allowRemote}).Authenticate,
 		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout, Settle: shutdownSettle,
-		Log: log,
+		Limits: server.Limits{BodyTimeout: c.bodyTimeout, InflightBodyBytes: c.maxInflightBytes, HTTPConns: c.maxConns},
+		Log:    log,
 	}
 	if certs != nil {
 		cfg.GRPCTLS = certs.Config([]string{"h2"}, c.tlsClientCA != "")

@@ -21,6 +21,10 @@ import (
 // integers, floating-point numbers, messages, lists of these and maps with
 // string keys.
 func UnmarshalStrict(b []byte, m proto.Message) error {
+	if !json.Valid(b) {
+		var v any
+		return json.Unmarshal(b, &v) // the syntax error, with its offset
+	}
 	return decodeMessage(json.RawMessage(b), m.ProtoReflect(), "")
 }
 
@@ -36,63 +40,106 @@ func (e *TypeError) Error() string {
 
 func typeError(path, want string) error { return &TypeError{Member: path, Want: want} }
 
-func decodeMessage(raw json.RawMessage, m protoreflect.Message, path string) error {
-	if !isKind(raw, '{') {
-		return typeError(orTop(path), "a JSON object")
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil {
+// MaxItems bounds the members of an object and the items of a list or map
+// UnmarshalStrict decodes: every request of the dialects has far fewer, and
+// the bound keeps a body's decoded size near its own, whatever it holds.
+const MaxItems = 1000
+
+// eachMember calls fn with the members of a JSON object, in order.
+func eachMember(raw json.RawMessage, path string, fn func(name string, v json.RawMessage) error) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
 		return err
 	}
-	fields := m.Descriptor().Fields()
-	for name, v := range members {
-		fd := fields.ByJSONName(name)
-		if fd == nil || fd.JSONName() != name || isNull(v) {
-			continue
+	for n := 0; dec.More(); n++ {
+		if n == MaxItems {
+			return typeError(orTop(path), fmt.Sprintf("an object of at most %d members", MaxItems))
 		}
-		if err := decodeField(v, m, fd, join(path, name)); err != nil {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		if err := fn(tok.(string), v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// eachItem calls fn with the items of a JSON array, in order.
+func eachItem(raw json.RawMessage, path string, fn func(i int, v json.RawMessage) error) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // [
+		return err
+	}
+	for i := 0; dec.More(); i++ {
+		if i == MaxItems {
+			return typeError(path, fmt.Sprintf("an array of at most %d items", MaxItems))
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		if err := fn(i, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeMessage(raw json.RawMessage, m protoreflect.Message, path string) error {
+	if !isKind(raw, '{') {
+		return typeError(orTop(path), "a JSON object")
+	}
+	fields := m.Descriptor().Fields()
+	return eachMember(raw, path, func(name string, v json.RawMessage) error {
+		fd := fields.ByJSONName(name)
+		if fd == nil || fd.JSONName() != name || isNull(v) {
+			return nil
+		}
+		return decodeField(v, m, fd, join(path, name))
+	})
+}
+
 func decodeField(raw json.RawMessage, m protoreflect.Message, fd protoreflect.FieldDescriptor, path string) error {
+	m.Clear(fd) // a member given twice: the last one counts, as in JSON objects decoded to maps
 	switch {
 	case fd.IsMap():
 		if !isKind(raw, '{') {
 			return typeError(path, "a JSON object")
 		}
-		var entries map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &entries); err != nil {
-			return err
-		}
 		if fd.MapKey().Kind() != protoreflect.StringKind {
 			return fmt.Errorf("%s: maps must have string keys", path)
 		}
 		mp := m.Mutable(fd).Map()
-		for k, v := range entries {
+		if err := eachMember(raw, path, func(k string, v json.RawMessage) error {
 			val, err := decodeValue(v, mp, fd.MapValue(), path+"."+k)
 			if err != nil {
 				return err
 			}
 			mp.Set(protoreflect.ValueOfString(k).MapKey(), val)
+			return nil
+		}); err != nil {
+			return err
 		}
 	case fd.IsList():
 		if !isKind(raw, '[') {
 			return typeError(path, "a JSON array")
 		}
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return err
-		}
 		list := m.Mutable(fd).List()
-		for i, v := range items {
+		if err := eachItem(raw, path, func(i int, v json.RawMessage) error {
 			val, err := decodeValue(v, list, fd, fmt.Sprintf("%s[%d]", path, i))
 			if err != nil {
 				return err
 			}
 			list.Append(val)
+			return nil
+		}); err != nil {
+			return err
 		}
 	case fd.Kind() == protoreflect.MessageKind:
 		return decodeMessage(raw, m.Mutable(fd).Message(), path)

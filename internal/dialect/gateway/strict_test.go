@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -68,4 +70,44 @@ func FuzzUnmarshalStrict(f *testing.F) {
 		var tg awsv1.TagResourcesRequest
 		_ = UnmarshalStrict(b, &tg)
 	})
+}
+
+// TestUnmarshalStrictBoundsItems checks that lists, maps and objects of
+// more than MaxItems entries are refused while decoding, so that a 4 MB
+// body of tiny items never becomes a million decoded values.
+func TestUnmarshalStrictBoundsItems(t *testing.T) {
+	many := func(open, item, close string, n int) []byte {
+		var b strings.Builder
+		b.WriteString(open)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strings.ReplaceAll(item, "N", strconv.Itoa(i)))
+		}
+		b.WriteString(close)
+		return []byte(b.String())
+	}
+	for _, body := range [][]byte{
+		many(`{"ResourceARNList":[`, `"a"`, `]}`, MaxItems+1),
+		many(`{"TagFilters":[`, `{"Key":"k"}`, `]}`, 200000),
+		many(`{`, `"xN":1`, `}`, MaxItems+1),
+	} {
+		err := UnmarshalStrict(body, &awsv1.GetResourcesRequest{})
+		var te *TypeError
+		if !errors.As(err, &te) || !strings.Contains(te.Want, "at most 1000") {
+			t.Fatalf("%d bytes: %v", len(body), err)
+		}
+	}
+	var req awsv1.GetResourcesRequest
+	if err := UnmarshalStrict(many(`{"ResourceARNList":[`, `"a"`, `]}`, MaxItems), &req); err != nil || len(req.GetResourceArnList()) != MaxItems {
+		t.Fatalf("%d items: %v", len(req.GetResourceArnList()), err)
+	}
+	// A member given twice: the last counts, lists included.
+	if err := UnmarshalStrict([]byte(`{"ResourceARNList":["a"],"ResourceARNList":["b","c"]}`), &req); err != nil || strings.Join(req.GetResourceArnList(), ",") != "b,c" {
+		t.Fatalf("twice: %v, %v", req.GetResourceArnList(), err)
+	}
+	if err := UnmarshalStrict([]byte(`{"ResourceARNList":["a"]`), &req); err == nil {
+		t.Fatal("truncated JSON accepted")
+	}
 }

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -68,8 +70,49 @@ func script(flags, body string) *redis.Script {
 // server's clock before its first write, so that no change lands after its
 // caller gave up on it.
 func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
-	errs := make([]error, len(changes))
 	deadline := s.deadline(ctx)
+	errs := s.apply(ctx, changes, deadline)
+	s.settle(errs, deadline)
+	return errs
+}
+
+// settle waits, when a change failed with its fate unknown (a connection
+// lost or timed out after the script may have been sent), until its
+// deadline has passed by the server's clock: from then on the script can
+// no longer apply it, so the caller, told that it failed, can rely on it
+// never landing after a later change.
+func (s *Store) settle(errs []error, deadline int64) {
+	for _, err := range errs {
+		if err != nil && inDoubt(err) {
+			local := time.UnixMilli(deadline - s.offset.Load())
+			time.Sleep(time.Until(local) + settleMargin)
+			return
+		}
+	}
+}
+
+// settleMargin covers the error of the estimate of the server's clock.
+const settleMargin = 10 * time.Millisecond
+
+// inDoubt reports whether a change that failed with err may still be
+// queued at the server: not a reply of the server's (a script's refusal,
+// OOM, NOSCRIPT ...), nor a connection that never opened.
+func inDoubt(err error) bool {
+	var reply redis.Error
+	if errors.As(err, &reply) || errors.Is(err, tagstore.ErrLate) || errors.Is(err, tagstore.ErrFull) ||
+		errors.Is(err, tagstore.ErrNotOwner) || errors.Is(err, tagstore.ErrNotHome) || errors.Is(err, tagstore.ErrTagLimitExceeded) ||
+		errors.Is(err, ErrNotReplicated) {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return true
+}
+
+func (s *Store) apply(ctx context.Context, changes []tagstore.Change, deadline int64) []error {
+	errs := make([]error, len(changes))
 	groups := make([]arn.Group, len(changes))
 	todo := make([]bool, len(changes))
 	var claims []int
