@@ -7,7 +7,7 @@
 BUF := go tool -modfile=tools/go.mod buf
 GOFILES = $(shell git ls-files '*.go' | grep -v '^gen/')
 
-.PHONY: test lint generate check-generated bench
+.PHONY: test lint generate check-generated bench chaos
 
 test:
 	go test -race -count=1 ./...
@@ -30,3 +30,10 @@ check-generated: generate
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# chaos runs the fault drills at full length (a few minutes, loopback only;
+# they start and stop their own Redis and tagway processes): Redis killed,
+# paused and stuck under load, tagway stopped under load, slow and large
+# bodies, and Sentinel and Cluster failovers. make test runs them short.
+chaos:
+	cd e2e && TAGWAY_CHAOS=full go test -count=1 -timeout 15m -run 'Fault|Failover' -v ./...

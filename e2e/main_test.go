@@ -133,12 +133,18 @@ func init() { resolver.Register(pairResolver{}) }
 // core returns a gRPC client of the core service of tw.
 func core(t *testing.T, tw *tagwaytest.Proc) tagwayv1.TaggingServiceClient {
 	t.Helper()
+	return tagwayv1.NewTaggingServiceClient(dialGRPC(t, tw))
+}
+
+// dialGRPC returns a connection to tw's gRPC port, closed with the test.
+func dialGRPC(t *testing.T, tw *tagwaytest.Proc) *grpc.ClientConn {
+	t.Helper()
 	conn, err := grpc.NewClient(tw.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return tagwayv1.NewTaggingServiceClient(conn)
+	return conn
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -70,7 +70,7 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
 	fs.StringVar(&c.store, "store", "memory", "tag store: memory, or a Redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://) [TAGWAY_STORE]")
 	fs.StringVar(&c.storeFile, "store-file", "", "read the --store URL from this file, so that no password is on the command line [TAGWAY_STORE_FILE]")
-	fs.DurationVar(&c.storeTimeout, "store-timeout", time.Second, "the longest one store call may take; a change not applied by then never is [TAGWAY_STORE_TIMEOUT]")
+	fs.DurationVar(&c.storeTimeout, "store-timeout", time.Second, "the longest the store work of one call may take: the call then fails, and a change not applied by then never is [TAGWAY_STORE_TIMEOUT]")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long while reporting not ready [TAGWAY_DRAIN_DELAY]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 8*time.Second, "on SIGTERM, wait this long for in-flight calls [TAGWAY_SHUTDOWN_TIMEOUT]")
 	fs.DurationVar(&c.tokenTTL, "page-token-ttl", tagging.DefaultTokenTTL, "how long page tokens stay valid [TAGWAY_PAGE_TOKEN_TTL]")
@@ -221,7 +221,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	redisstore.SetLogger(log)
 	failures := storehealth.NewFailures(log, 0)
 	bounded := tagstore.Bounded(store, c.storeTimeout)
-	svc, err := tagging.New(openCtx, bounded, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithFailures(failures))
+	svc, err := tagging.New(openCtx, bounded, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithFailures(failures), tagging.WithCallTimeout(c.storeTimeout))
 	cancel()
 	if err != nil {
 		return fail(err)

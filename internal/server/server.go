@@ -87,9 +87,10 @@ type Limits struct {
 	// BodyBytes bounds one request body (the largest dialect's).
 	BodyBytes int64
 	// InflightBodyBytes bounds the bodies being read or served at once,
-	// counted at their declared length (BodyBytes when undeclared). A
-	// request that cannot get its share within BodyTimeout is refused as
-	// busy, in its dialect's words.
+	// counted at five times their declared length (BodyBytes when
+	// undeclared), for the copies decoding makes. A request that cannot get
+	// its share within BodyTimeout is refused as busy, in its dialect's
+	// words.
 	InflightBodyBytes int64
 	// BodyTimeout bounds how long a request body may take to arrive.
 	BodyTimeout time.Duration

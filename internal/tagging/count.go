@@ -14,6 +14,8 @@ import (
 // counted from its indexes (tagstore.Store.Count); a call counts at most
 // groupBudget groups and returns a token for the rest.
 func (s *Service) CountResources(ctx context.Context, req *tagwayv1.CountResourcesRequest) (*tagwayv1.CountResourcesResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	sc, err := scopes(req.GetScopes())
 	if err != nil {
 		return nil, err

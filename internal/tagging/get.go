@@ -11,6 +11,8 @@ import (
 
 // GetResourceTags implements tagwayv1.TaggingServiceServer.
 func (s *Service) GetResourceTags(ctx context.Context, req *tagwayv1.GetResourceTagsRequest) (*tagwayv1.GetResourceTagsResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	all, _, err := names("resources", req.GetResources(), MaxResources)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,8 @@ import (
 
 // ListTagKeys implements tagwayv1.TaggingServiceServer.
 func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequest) (*tagwayv1.ListTagKeysResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	items, next, err := s.listDistinct(ctx, req, req.GetScopes(), req.GetPageSize(), req.GetPageToken(),
 		func(m proto.Message) {
 			r := m.(*tagwayv1.ListTagKeysRequest)
@@ -30,6 +32,8 @@ func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequ
 
 // ListTagValues implements tagwayv1.TaggingServiceServer.
 func (s *Service) ListTagValues(ctx context.Context, req *tagwayv1.ListTagValuesRequest) (*tagwayv1.ListTagValuesResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if p := keyProblem(req.GetTagKey(), limits{}, false); p != "" {
 		return nil, invalid("tag_key", -1, "%s", p)
 	}

@@ -16,6 +16,8 @@ import (
 // candidates, groups or registry entries; its token then resumes where it
 // stopped.
 func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResourcesRequest) (*tagwayv1.ListResourcesResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err

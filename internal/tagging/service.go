@@ -50,12 +50,14 @@ type Service struct {
 	tokens   *pagetoken.Codec
 	failures *storehealth.Failures
 	reserved []string
+	timeout  time.Duration
 }
 
 // Option configures a Service.
 type Option func(*options)
 
 type options struct {
+	timeout  time.Duration
 	ttl      time.Duration
 	log      *slog.Logger
 	failures *storehealth.Failures
@@ -68,6 +70,12 @@ func WithPageTokenTTL(d time.Duration) Option { return func(o *options) { o.ttl 
 // WithLogger sets where store failures are logged (slog.Default()), when
 // WithFailures does not say.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithCallTimeout bounds the store work of each call: every store call
+// the call makes shares one deadline, this long after the call began, so
+// that a call answers within about d whatever the store does, and no change
+// it sends lands later. 0 (the default) sets none.
+func WithCallTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithFailures sets what counts and logs store failures (by default, one
 // logging to the WithLogger logger).
@@ -97,9 +105,19 @@ func New(ctx context.Context, store tagstore.Store, opts ...Option) (*Service, e
 		store:    store,
 		tokens:   pagetoken.New(secret, o.ttl),
 		failures: o.failures,
+		timeout:  o.timeout,
 		reserved: lowerAll(o.reserved),
 	}, nil
 }
 
 // Tokens returns the page-token codec, so tests can move its clock.
 func (s *Service) Tokens() *pagetoken.Codec { return s.tokens }
+
+// bound gives a call its deadline (WithCallTimeout), unless it has an
+// earlier one.
+func (s *Service) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}

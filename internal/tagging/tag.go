@@ -11,6 +11,8 @@ import (
 
 // TagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	b, err := s.newBatch(ctx, req.GetLimits(), req.GetResources(), req.GetHomeRegion())
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 
 // UntagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	b, err := s.newBatch(ctx, req.GetLimits(), req.GetResources(), req.GetHomeRegion())
 	if err != nil {
 		return nil, err

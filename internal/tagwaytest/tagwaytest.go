@@ -115,6 +115,13 @@ func Start(t testing.TB, binary string, args ...string) *Proc {
 	}
 }
 
+// PID returns tagway's process id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// Done returns a channel that receives tagway's exit (nil for status 0)
+// once it has exited and its log is read.
+func (p *Proc) Done() <-chan error { return p.done }
+
 // Signal sends sig to tagway.
 func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()

@@ -19,7 +19,18 @@ var ErrSlowBody = errors.New("the request body did not arrive in time")
 // ReadBody reads the whole body of r, up to max bytes, and puts it back so
 // that the mux can read it again.
 func ReadBody(r *http.Request, max int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= max {
+		// The declared length: one allocation, not ReadAll's doublings.
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF // the body was shorter than declared
+		}
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, max+1))
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil, ErrSlowBody
 	}

@@ -56,7 +56,15 @@ var ErrTrailingData = errors.New("the body holds data after its JSON value")
 // value is an error.
 func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
-		b, err := io.ReadAll(r)
+		var b []byte
+		var err error
+		if br, ok := r.(*bytes.Reader); ok {
+			// grpc-gateway hands over the body it has read: copy it once.
+			b = make([]byte, br.Len())
+			_, err = io.ReadFull(br, b)
+		} else {
+			b, err = io.ReadAll(r)
+		}
 		if err != nil {
 			return err
 		}

@@ -45,50 +45,93 @@ func typeError(path, want string) error { return &TypeError{Member: path, Want: 
 // the bound keeps a body's decoded size near its own, whatever it holds.
 const MaxItems = 1000
 
-// eachMember calls fn with the members of a JSON object, in order.
+// eachMember calls fn with the members of a JSON object, in order. raw
+// must be valid JSON (UnmarshalStrict checks it first); the values handed
+// to fn are slices of raw, not copies.
 func eachMember(raw json.RawMessage, path string, fn func(name string, v json.RawMessage) error) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // {
-		return err
-	}
-	for n := 0; dec.More(); n++ {
+	n := 0
+	return eachElement(raw, '{', func(elem []byte) error {
 		if n == MaxItems {
 			return typeError(orTop(path), fmt.Sprintf("an object of at most %d members", MaxItems))
 		}
-		tok, err := dec.Token()
-		if err != nil {
+		n++
+		end := valueEnd(elem, 0)
+		var name string
+		if err := json.Unmarshal(elem[:end], &name); err != nil {
 			return err
 		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		colon := bytes.IndexByte(elem[end:], ':')
+		return fn(name, bytes.TrimSpace(elem[end+colon+1:]))
+	})
+}
+
+// eachItem calls fn with the items of a JSON array, in order, as
+// eachMember does.
+func eachItem(raw json.RawMessage, path string, fn func(i int, v json.RawMessage) error) error {
+	i := 0
+	return eachElement(raw, '[', func(elem []byte) error {
+		if i == MaxItems {
+			return typeError(path, fmt.Sprintf("an array of at most %d items", MaxItems))
+		}
+		i++
+		return fn(i-1, elem)
+	})
+}
+
+// eachElement calls fn with each comma-separated element of the valid JSON
+// object or array raw (open is its '{' or '['), trimmed.
+func eachElement(raw []byte, open byte, fn func([]byte) error) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != open {
+		return fmt.Errorf("gateway: not a JSON %q value", open)
+	}
+	inner := bytes.TrimSpace(raw[1 : len(raw)-1])
+	for len(inner) > 0 {
+		end := elementEnd(inner)
+		if err := fn(bytes.TrimSpace(inner[:end])); err != nil {
 			return err
 		}
-		if err := fn(tok.(string), v); err != nil {
-			return err
+		if end == len(inner) {
+			break
 		}
+		inner = bytes.TrimSpace(inner[end+1:]) // past the comma
 	}
 	return nil
 }
 
-// eachItem calls fn with the items of a JSON array, in order.
-func eachItem(raw json.RawMessage, path string, fn func(i int, v json.RawMessage) error) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // [
-		return err
+// elementEnd returns the index of the comma that ends the first element of
+// b (outside strings, objects and arrays), or len(b).
+func elementEnd(b []byte) int {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = valueEnd(b, i) - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
 	}
-	for i := 0; dec.More(); i++ {
-		if i == MaxItems {
-			return typeError(path, fmt.Sprintf("an array of at most %d items", MaxItems))
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		if err := fn(i, v); err != nil {
-			return err
+	return len(b)
+}
+
+// valueEnd returns the index just past the JSON string that starts at
+// b[i] (a quote).
+func valueEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
 		}
 	}
-	return nil
+	return len(b)
 }
 
 func decodeMessage(raw json.RawMessage, m protoreflect.Message, path string) error {

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -110,4 +112,67 @@ func TestUnmarshalStrictBoundsItems(t *testing.T) {
 	if err := UnmarshalStrict([]byte(`{"ResourceARNList":["a"]`), &req); err == nil {
 		t.Fatal("truncated JSON accepted")
 	}
+}
+
+// FuzzEachElement checks the splitter UnmarshalStrict walks objects and
+// arrays with against encoding/json: the same members (the last of a
+// repeated name winning) and the same items, byte for byte once compacted.
+func FuzzEachElement(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"}"}],"c":"x\"y","a":2}`))
+	f.Add([]byte(`[ "a\\" , {"k":[[]]}, 1e3, null ]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		compact := func(v []byte) string {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, v); err != nil {
+				t.Fatalf("element %q is not JSON: %v", v, err)
+			}
+			return buf.String()
+		}
+		switch bytes.TrimSpace(b)[0] {
+		case '{':
+			var want map[string]json.RawMessage
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			err := eachMember(b, "", func(name string, v json.RawMessage) error {
+				got[name] = compact(v)
+				return nil
+			})
+			if err != nil {
+				return // more than MaxItems
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%q: %d members, encoding/json finds %d", b, len(got), len(want))
+			}
+			for k, v := range want {
+				if got[k] != compact(v) {
+					t.Fatalf("%q: member %q = %q, encoding/json says %q", b, k, got[k], compact(v))
+				}
+			}
+		case '[':
+			var want []json.RawMessage
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := eachItem(b, "", func(_ int, v json.RawMessage) error {
+				got = append(got, compact(v))
+				return nil
+			}); err != nil {
+				return
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%q: %d items, encoding/json finds %d", b, len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != compact(want[i]) {
+					t.Fatalf("%q: item %d = %q, encoding/json says %q", b, i, got[i], compact(want[i]))
+				}
+			}
+		}
+	})
 }
