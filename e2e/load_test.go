@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"slices"
 	"strings"
@@ -85,7 +86,7 @@ func newLoad(t *testing.T, tw *tagwaytest.Proc) *load {
 		t.Fatal(err)
 	}
 	hc, err := org.OrganizationsClientBuilder().WithEndpoints([]string{tw.URL()}).WithCredential(cred).
-		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(10 * time.Second)).SafeBuild()
+		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(10*time.Second).WithHttpRoundTripper(connTracer{http.DefaultTransport.(*http.Transport).Clone()})).SafeBuild()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func newLoad(t *testing.T, tw *tagwaytest.Proc) *load {
 			Region: region, BaseEndpoint: aws.String(tw.URL()),
 			Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 			RetryMaxAttempts: 1,
-			HTTPClient:       &http.Client{Timeout: 10 * time.Second},
+			HTTPClient:       &http.Client{Timeout: 10 * time.Second, Transport: connTracer{http.DefaultTransport}},
 		}),
 		hw:       org.NewOrganizationsClient(hc),
 		timeout:  10 * time.Second,
@@ -176,6 +177,38 @@ func (l *load) worker(surface string, w int) {
 	}
 }
 
+// connTracer marks each HTTP request's error with whether its connection
+// was new: a new connection reset before any answer was one tagway never
+// accepted (it was in the listen backlog as tagway stopped), unlike a
+// kept-alive connection tagway closed under a request.
+type connTracer struct{ next http.RoundTripper }
+
+// errNewConn marks an error on a connection opened for the request.
+var errNewConn = errors.New("on a new connection")
+
+func (c connTracer) RoundTrip(r *http.Request) (*http.Response, error) {
+	reused := false
+	r = r.WithContext(httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+	}))
+	resp, err := c.next.RoundTrip(r)
+	if err != nil && !reused {
+		err = fmt.Errorf("%w (%w)", err, errNewConn)
+	}
+	return resp, err
+}
+
+// neverAccepted reports whether err is a connection refused, or a new one
+// closed (reset, or EOF) before any answer: one the kernel had queued in
+// tagway's listen backlog when tagway closed its listener, which tagway
+// never accepted. tagway itself never closes a connection that has sent a
+// request without answering it (net/http's Shutdown waits for new
+// connections as for active ones).
+func neverAccepted(err error) bool {
+	return strings.Contains(err.Error(), "connection refused") ||
+		errors.Is(err, errNewConn) && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF"))
+}
+
 // call sets key to value (absent: removes it) on res through surface.
 func (l *load) call(surface, res, key, value string) (outcome, detail string) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
@@ -234,7 +267,7 @@ func (l *load) call(surface, res, key, value string) (outcome, detail string) {
 			return outcomeOther, fmt.Sprint(failed)
 		case errors.As(err, &apiErr) && (apiErr.ErrorCode() == "InternalServiceException" || apiErr.ErrorCode() == "ThrottlingException"):
 			return outcomeFailed, err.Error()
-		case strings.Contains(err.Error(), "connection refused"):
+		case neverAccepted(err):
 			return outcomeRefused, err.Error()
 		case errors.As(err, &apiErr):
 			return outcomeOther, err.Error()
@@ -256,7 +289,7 @@ func (l *load) call(surface, res, key, value string) (outcome, detail string) {
 		return outcomeFailed, se.ErrorMessage
 	case errors.As(err, &se):
 		return outcomeOther, err.Error()
-	case strings.Contains(err.Error(), "connection refused"):
+	case neverAccepted(err):
 		return outcomeRefused, err.Error()
 	}
 	return outcomeTransport, err.Error()
