@@ -86,7 +86,7 @@ func newLoad(t *testing.T, tw *tagwaytest.Proc) *load {
 		t.Fatal(err)
 	}
 	hc, err := org.OrganizationsClientBuilder().WithEndpoints([]string{tw.URL()}).WithCredential(cred).
-		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(10*time.Second).WithHttpRoundTripper(connTracer{http.DefaultTransport.(*http.Transport).Clone()})).SafeBuild()
+		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(10 * time.Second).WithHttpRoundTripper(connTracer{http.DefaultTransport.(*http.Transport).Clone()})).SafeBuild()
 	if err != nil {
 		t.Fatal(err)
 	}
