@@ -308,11 +308,10 @@ func awsFailures(in map[string]types.FailureInfo) map[string]rgtaFailure {
 	return out
 }
 
-// check fails the test if a surface answered with an undocumented error,
-// and, unless transportOK, if a call got no answer; then it reads every
-// touched key through gRPC (on tw, healthy again) and checks that its value
-// is one the model allows.
-func (l *load) check(tw *tagwaytest.Proc, transportOK bool) {
+// checkErrors fails the test if a surface answered with an undocumented
+// error, or, unless transportOK, if a call got no answer, or if a surface
+// had no call acknowledged.
+func (l *load) checkErrors(transportOK bool) {
 	t := l.t
 	t.Helper()
 	l.mu.Lock()
@@ -326,6 +325,18 @@ func (l *load) check(tw *tagwaytest.Proc, transportOK bool) {
 	if l.outcomes["grpc/"+outcomeAcked] == 0 || l.outcomes["aws/"+outcomeAcked] == 0 || l.outcomes["huawei/"+outcomeAcked] == 0 {
 		t.Errorf("a surface had no acknowledged call: %v", l.outcomes)
 	}
+}
+
+// check fails the test if a surface answered with an undocumented error,
+// and, unless transportOK, if a call got no answer; then it reads every
+// touched key through gRPC (on tw, healthy again) and checks that its value
+// is one the model allows.
+func (l *load) check(tw *tagwaytest.Proc, transportOK bool) {
+	t := l.t
+	t.Helper()
+	l.checkErrors(transportOK)
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	byResource := map[string][]string{}
 	for id := range l.possible {
 		res, key, _ := strings.Cut(id, "\x00")

@@ -72,6 +72,12 @@ func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
 // Resume continues a paused process.
 func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
 
+// IsMaster reports whether s answers and is a master.
+func (s *Server) IsMaster() bool {
+	info, err := s.Do("INFO", "replication")
+	return err == nil && strings.Contains(info, "role:master")
+}
+
 // Config configures a server for StartConfig.
 type Config struct {
 	// Password is set as requirepass (and masterauth, for replicas).
@@ -215,6 +221,12 @@ func (s *Server) Do(args ...string) (string, error) {
 			return "", errors.New(strings.TrimSpace(line[1:]))
 		}
 	}
+	return readReply(r)
+}
+
+// readReply reads one reply: a simple string, an integer or a bulk string
+// as its text, an array as its elements' texts joined by spaces.
+func readReply(r *bufio.Reader) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
@@ -235,6 +247,18 @@ func (s *Server) Do(args ...string) (string, error) {
 			return "", err
 		}
 		return string(buf[:n]), nil
+	case strings.HasPrefix(line, "*"):
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", err
+		}
+		items := make([]string, n)
+		for i := range items {
+			if items[i], err = readReply(r); err != nil {
+				return "", err
+			}
+		}
+		return strings.Join(items, " "), nil
 	}
 	return line, nil
 }
@@ -315,6 +339,22 @@ func StartClusterConfig(cc ClusterConfig) (*Cluster, error) {
 		c.Stop()
 		return nil, err
 	}
+	// Replicas sync from their masters after the join: wait for them, so
+	// that a test's first writes replicate.
+	deadline := time.Now().Add(20 * time.Second)
+	for _, n := range c.Nodes {
+		for {
+			info, err := n.Do("INFO", "replication")
+			if err == nil && (strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.Stop()
+				return nil, fmt.Errorf("redistest: replica %s not in sync: %v %s", n.Addr, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	return c, nil
 }
 
@@ -345,8 +385,7 @@ func (c *Cluster) WaitOK(d time.Duration) error {
 // Master returns the node that serves the slot of key.
 func (c *Cluster) Master(key string) (*Server, error) {
 	for _, n := range c.Nodes {
-		role, err := n.Do("ROLE")
-		if err != nil || role != "master" {
+		if !n.IsMaster() {
 			continue
 		}
 		slot, err := n.Do("CLUSTER", "KEYSLOT", key)

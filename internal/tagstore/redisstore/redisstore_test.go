@@ -769,3 +769,19 @@ func BenchmarkWaitForReplicas(b *testing.B) {
 		})
 	}
 }
+
+// TestWaitForReplicasCluster checks wait_replicas on a Cluster, where WAIT
+// must go to the master of each change's slot.
+func TestWaitForReplicasCluster(t *testing.T) {
+	c, err := redistest.StartClusterConfig(redistest.ClusterConfig{Masters: 3, Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	s := open(t, c.URL()+"&wait_replicas=1")
+	defer s.Close()
+	for i := range 10 {
+		tag(t, s, fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-1", i), "k", "v")
+	}
+	tag(t, s, "arn:aws:s3:::bucket", "k", "v")
+}
