@@ -151,6 +151,22 @@ func (p *Proc) WaitLog(t testing.TB, substr string, timeout time.Duration) strin
 	}
 }
 
+// Lines returns every line tagway has logged so far (but its listening
+// line), without waiting.
+func (p *Proc) Lines() []string {
+	for {
+		select {
+		case l, ok := <-p.log:
+			if !ok {
+				return p.seen
+			}
+			p.seen = append(p.seen, l)
+		default:
+			return p.seen
+		}
+	}
+}
+
 // Stop sends sig, checks that tagway exits 0 within 10 s, and returns
 // everything it logged but its listening line.
 func (p *Proc) Stop(t testing.TB, sig syscall.Signal) []string {

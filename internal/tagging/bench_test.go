@@ -1,0 +1,49 @@
+package tagging_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/redistest"
+	"github.com/tagway/tagway/internal/tagging"
+	"github.com/tagway/tagway/internal/tagstore/redisstore"
+)
+
+// BenchmarkListTagKeysManyTypes is the work-amplification case: 200 calls
+// tag 100 resources each, every one of a type of its own, in one account
+// and region; then each GetTagKeys-like call lists the account's keys. It
+// uses only the core API, so that it runs on any version of the store.
+func BenchmarkListTagKeysManyTypes(b *testing.B) {
+	srv := redistest.Run(b)
+	st, err := redisstore.Open(context.Background(), srv.URL(), redisstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := tagging.New(context.Background(), st, tagging.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for call := range 200 {
+		req := &tagwayv1.TagResourcesRequest{Tags: map[string]string{"env": "prod", fmt.Sprint("team", call%10): "x"}}
+		for i := range 100 {
+			req.Resources = append(req.Resources, fmt.Sprintf("arn:aws:ssm:us-east-1:111111111111:t%05d/r", call*100+i))
+		}
+		resp, err := svc.TagResources(ctx, req)
+		if err != nil || len(resp.GetFailedResources()) > 0 {
+			b.Fatalf("%v %v", resp, err)
+		}
+	}
+	req := &tagwayv1.ListTagKeysRequest{Scopes: []*tagwayv1.ResourceScope{{Partitions: []string{"aws"}, Regions: []string{"us-east-1"}, Accounts: []string{"111111111111"}}}}
+	for b.Loop() {
+		resp, err := svc.ListTagKeys(ctx, req)
+		if err != nil || len(resp.GetTagKeys()) != 11 {
+			b.Fatalf("%v %v", resp, err)
+		}
+	}
+}
