@@ -159,6 +159,10 @@ func TestStartErrors(t *testing.T) {
 	if err := os.WriteFile(badAuth, []byte("principals:\n  - name: a\n    aws:\n      account: \"123\"\n      access_keys: [{id: AKID0000000000000001, secret: hunter2}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badURL := filepath.Join(dir, "store-url")
+	if err := os.WriteFile(badURL, []byte("redis://:hunter2@127.0.0.1:1/0?sentinel_password=hunter3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -167,6 +171,11 @@ func TestStartErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown flag", []string{"--bogus"}, nil, 2, "flag provided but not defined: -bogus"},
+		{"store and store file", []string{"--store", "redis://h:1", "--store-file", badURL}, nil, 2, "--store and --store-file: give one"},
+		{"store file unreadable", []string{"--store-file", filepath.Join(dir, "none")}, nil, 1, "--store-file: open"},
+		{"store file password redacted", []string{"--store-file", badURL}, nil, 1, "--store-file " + badURL + ": store URL redis://:xxxxx@127.0.0.1:1/0?sentinel_password=xxxxx"},
+		{"store timeout too short", []string{"--store-timeout", "1ms"}, nil, 2, "--store-timeout must be between 10ms and 1m"},
+		{"inflight below one body", []string{"--http-max-inflight-bytes", "1000"}, nil, 2, "--http-max-inflight-bytes at least 4194304"},
 		{"bad duration", []string{"--drain-delay", "soon"}, nil, 2, `invalid value "soon" for flag -drain-delay`},
 		{"bad env", nil, []string{"TAGWAY_PAGE_TOKEN_TTL=forever"}, 2, "TAGWAY_PAGE_TOKEN_TTL"},
 		{"bad log format", []string{"--log-format", "xml"}, nil, 2, "--log-format"},
@@ -192,6 +201,9 @@ func TestStartErrors(t *testing.T) {
 			out := stderr.String()
 			if err == nil || code != tc.code {
 				t.Fatalf("exit code %d, want %d; stderr %q", code, tc.code, out)
+			}
+			if strings.Contains(out, "hunter") {
+				t.Fatalf("stderr shows a password: %q", out)
 			}
 			if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "tagway: ") || !strings.Contains(out, tc.want) {
 				t.Fatalf("stderr %q, want one line with %q", out, tc.want)
@@ -224,5 +236,33 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 	}
 	if c.grpcAddr != ":1" || c.httpAddr != ":3" || c.store != "redis://h:1/0" || c.drainDelay != 2*time.Second {
 		t.Fatalf("config = %+v", c)
+	}
+}
+
+// TestStoreFile starts tagway on a password-protected Redis whose URL is in
+// a file: the password is on no command line and in no log line.
+func TestStoreFile(t *testing.T) {
+	srv, err := redistest.StartConfig(redistest.Config{Password: "s3cret-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	file := filepath.Join(t.TempDir(), "store")
+	if err := os.WriteFile(file, []byte(srv.URL()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := tagwaytest.Start(t, binary, "--store-file", file)
+	c := tagwayv1.NewTaggingServiceClient(dial(t, p.GRPC))
+	if _, err := c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{Resources: []string{"arn:aws:s3:::bucket"}, Tags: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID()))
+	if err == nil && strings.Contains(string(cmdline), "s3cret") {
+		t.Fatalf("the command line shows the password: %q", cmdline)
+	}
+	lines := p.Stop(t, syscall.SIGTERM)
+	log := strings.Join(lines, "\n")
+	if strings.Contains(log, "s3cret") {
+		t.Fatalf("the log shows the password:\n%s", log)
 	}
 }
