@@ -785,3 +785,26 @@ func TestWaitForReplicasCluster(t *testing.T) {
 	}
 	tag(t, s, "arn:aws:s3:::bucket", "k", "v")
 }
+
+// TestVerifyCluster runs Verify over every master of a Cluster.
+func TestVerifyCluster(t *testing.T) {
+	c := redistest.RunCluster(t)
+	s := open(t, c.URL())
+	defer s.Close()
+	for i := range 20 {
+		tag(t, s, fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-1", i), "k", "v")
+	}
+	if problems, err := s.Verify(context.Background()); err != nil || len(problems) != 0 {
+		t.Fatalf("%q, %v", problems, err)
+	}
+	m, err := c.Master("tagway:{aws:us-east-1:000000000007}:known")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Do("ZADD", "tagway:{aws:us-east-1:000000000007}:k:zz", "0", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if problems, _ := s.Verify(context.Background()); len(problems) != 1 || !strings.Contains(problems[0], "left-over key") {
+		t.Fatalf("%q", problems)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -78,8 +79,11 @@ func (s *Store) allKeys(ctx context.Context) ([]string, error) {
 	}
 	switch c := s.client.(type) {
 	case *redis.ClusterClient:
+		var mu sync.Mutex
 		var nodes []*redis.Client
 		err := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
 			nodes = append(nodes, n)
 			return nil
 		})
