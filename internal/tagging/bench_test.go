@@ -47,3 +47,58 @@ func BenchmarkListTagKeysManyTypes(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCountOUs counts 20 000 OUs of one organization the way the
+// Huawei dialect's ShowResourceInstancesCount now does (CountResources,
+// from the indexes), against reading them all, as it did before.
+func BenchmarkCountOUs(b *testing.B) {
+	srv := redistest.Run(b)
+	st, err := redisstore.Open(context.Background(), srv.URL(), redisstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := tagging.New(context.Background(), st, tagging.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for call := range 200 {
+		req := &tagwayv1.TagResourcesRequest{Tags: map[string]string{"env": "prod"}}
+		for i := range 100 {
+			req.Resources = append(req.Resources, fmt.Sprintf("arn:huaweicloud:organizations::0123456789abcdef0123456789abcdef:ou/ou-%08d", call*100+i))
+		}
+		if resp, err := svc.TagResources(ctx, req); err != nil || len(resp.GetFailedResources()) > 0 {
+			b.Fatalf("%v %v", resp, err)
+		}
+	}
+	scope := []*tagwayv1.ResourceScope{{Partitions: []string{"huaweicloud"}, Services: []string{"organizations"}, Regions: []string{""}, Accounts: []string{"0123456789abcdef0123456789abcdef"}, ResourceTypes: []string{"ou"}}}
+	filters := []*tagwayv1.TagFilter{{Key: "env", Values: []string{"prod"}}}
+	b.Run("count", func(b *testing.B) {
+		for b.Loop() {
+			resp, err := svc.CountResources(ctx, &tagwayv1.CountResourcesRequest{Scopes: scope, TagFilters: filters})
+			if err != nil || resp.GetCount() != 20000 {
+				b.Fatalf("%v %v", resp, err)
+			}
+		}
+	})
+	b.Run("list-all", func(b *testing.B) {
+		for b.Loop() {
+			req := &tagwayv1.ListResourcesRequest{Scopes: scope, TagFilters: filters, PageSize: 1000}
+			n := 0
+			for {
+				resp, err := svc.ListResources(ctx, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += len(resp.GetResources())
+				if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+					break
+				}
+			}
+			if n != 20000 {
+				b.Fatal(n)
+			}
+		}
+	})
+}
