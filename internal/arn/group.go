@@ -39,13 +39,27 @@ func ParseGroup(s string) (Group, error) {
 // characters, so it cannot occur in one.
 const identSep = "\x1f"
 
-// Ident returns n's identifier within its group: its namespace without the
-// partition, "\x1f", and its local part,
-// "<service>:<region>:<account>:<type>\x1f<local>". Idents sort by service,
-// region, account, type, then local part, so the resources of one namespace
-// are a contiguous range of them (from NamespacePrefix).
+// Ident returns n's identifier within its group: its service, which of its
+// region and account its name carries ("r", "a", "ra" or ""; their values
+// are the group's), its type, "\x1f" and its local part,
+// "<service>:<flags>:<type>\x1f<local>". Idents sort by service, then by
+// those flags and type, then local part, so the resources of one namespace
+// are a contiguous range of them (from NamespacePrefix); and they are short,
+// which keeps the store's indexes small and fast.
 func (n Name) Ident() string {
-	return n.Service + ":" + n.Region + ":" + n.Account + ":" + n.Type() + identSep + n.Local()
+	return n.Service + ":" + identFlags(n.Region != "", n.Account != "") + ":" + n.Type() + identSep + n.Local()
+}
+
+func identFlags(region, account bool) string {
+	switch {
+	case region && account:
+		return "ra"
+	case region:
+		return "r"
+	case account:
+		return "a"
+	}
+	return ""
 }
 
 // Group returns the group of n when its owner (for a name without an
@@ -63,24 +77,28 @@ func (n Name) Group(owner, home string) Group {
 
 // Name returns the name of the resource ident identifies in g.
 func (g Group) Name(ident string) string {
-	return "arn:" + g.Partition + ":" + strings.Replace(ident, identSep, "", 1)
+	service, rest, _ := strings.Cut(ident, ":")
+	flags, rest, _ := strings.Cut(rest, ":")
+	region, account := "", ""
+	if strings.Contains(flags, "r") {
+		region = g.Region
+	}
+	if strings.Contains(flags, "a") {
+		account = g.Account
+	}
+	return "arn:" + g.Partition + ":" + service + ":" + region + ":" + account + ":" + strings.Replace(rest, identSep, "", 1)
 }
 
 // NamespacePrefix returns the prefix of the idents of the names of ns.
 func NamespacePrefix(ns Namespace) string {
-	return ns.Service + ":" + ns.Region + ":" + ns.Account + ":" + ns.Type + identSep
+	return ns.Service + ":" + identFlags(ns.Region != "", ns.Account != "") + ":" + ns.Type + identSep
 }
 
 // IdentKind returns the service and type of the resource ident identifies.
 func IdentKind(ident string) (service, typ string) {
 	service, rest, _ := strings.Cut(ident, ":")
-	head, _, _ := strings.Cut(rest, identSep)
-	// head is "<region>:<account>:<type>"; regions and accounts hold no ":".
-	if i := strings.IndexByte(head, ':'); i >= 0 {
-		if j := strings.IndexByte(head[i+1:], ':'); j >= 0 {
-			typ = head[i+1+j+1:]
-		}
-	}
+	_, rest, _ = strings.Cut(rest, ":")
+	typ, _, _ = strings.Cut(rest, identSep)
 	return service, typ
 }
 

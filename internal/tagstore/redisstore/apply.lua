@@ -42,6 +42,8 @@ for r = 1, n do
   rs[r] = x
 end
 
+local function always() return true end
+
 local function counted(x, k)
   for _, e in ipairs(x.exempt) do
     if string.lower(string.sub(k, 1, #e)) == e then return false end
@@ -67,7 +69,26 @@ local function over(x, limit, counts)
   return nil
 end
 
-local function valueKey(k, v) return p .. 'v:' .. #k .. ':' .. k .. v end
+-- Key names, built once per key and value: Lua interns every string it
+-- makes, so building the same name again costs a hash each time.
+local names = {}
+local function keyNames(k)
+  local n = names[k]
+  if not n then
+    n = {k = p .. 'k:' .. k, vals = p .. 'vals:' .. k, vprefix = p .. 'v:' .. #k .. ':' .. k, v = {}}
+    names[k] = n
+  end
+  return n
+end
+local function valueKey(k, v)
+  local n = keyNames(k)
+  local vk = n.v[v]
+  if not vk then
+    vk = n.vprefix .. v
+    n.v[v] = vk
+  end
+  return vk
+end
 
 -- Read phase: decide each resource's change, and how much each index it
 -- touches gains (+1) or loses (-1) over the whole batch.
@@ -75,22 +96,34 @@ local out = {}
 local delta, set = {}, {}  -- index key -> net change; -> its entry in keys or vals:<key>
 local function count(index, d, holder, member)
   delta[index] = (delta[index] or 0) + d
-  set[index] = {holder, member}
+  if not set[index] then set[index] = {holder, member} end
 end
-local touch = {KEYS[1], p .. 'untagged', p .. 'keys'}
+local touch, touched = {}, {}
+local function touchKey(key)
+  if not touched[key] then
+    touched[key] = true
+    touch[#touch + 1] = key
+  end
+end
+touchKey(KEYS[1])
+touchKey(p .. 'untagged')
+touchKey(p .. 'keys')
 for r, x in ipairs(rs) do
   out[r] = 0
-  x.known = redis.call('ZSCORE', p .. 'known', x.ident)
+  x.rkey = p .. 'r:' .. x.ident
+  x.known = redis.call('ZSCORE', KEYS[1], x.ident)
   if x.known or #x.sets > 0 then
     x.cur = {}
-    local flat = redis.call('HGETALL', p .. 'r:' .. x.ident)
-    for j = 1, #flat, 2 do x.cur[flat[j]] = flat[j + 1] end
+    if x.known then -- only a known resource has tags
+      local flat = redis.call('HGETALL', x.rkey)
+      for j = 1, #flat, 2 do x.cur[flat[j]] = flat[j + 1] end
+    end
     x.removing = {}
     for _, rm in ipairs(x.removes) do
       local old = x.cur[rm[1]]
       if old ~= nil and (not rm[2] or old == rm[3]) then x.removing[rm[1]] = true end
     end
-    local c = over(x, x.maxTotal, function() return true end)
+    local c = over(x, x.maxTotal, always)
     if c then
       out[r] = {c, 1}
     else
@@ -113,26 +146,72 @@ for r, x in ipairs(rs) do
     end
     for _, c in ipairs(x.changes) do
       local k, old, v = c[1], c[2], c[3]
-      touch[#touch + 1] = p .. 'k:' .. k
-      touch[#touch + 1] = p .. 'vals:' .. k
-      if old == nil then count(p .. 'k:' .. k, 1, p .. 'keys', k) end
-      if v == nil then count(p .. 'k:' .. k, -1, p .. 'keys', k) end
-      if old ~= nil then count(valueKey(k, old), -1, p .. 'vals:' .. k, old) end
-      if v ~= nil then count(valueKey(k, v), 1, p .. 'vals:' .. k, v) end
+      local n = keyNames(k)
+      touchKey(n.k)
+      touchKey(n.vals)
+      if old == nil then count(n.k, 1, p .. 'keys', k) end
+      if v == nil then count(n.k, -1, p .. 'keys', k) end
+      if old ~= nil then count(valueKey(k, old), -1, n.vals, old) end
+      if v ~= nil then count(valueKey(k, v), 1, n.vals, v) end
     end
-    touch[#touch + 1] = p .. 'r:' .. x.ident
+    touchKey(x.rkey)
   end
 end
 -- Which indexes the batch empties: those it takes more from than it adds,
 -- down to nothing.
 local empties = {}
 for index, d in pairs(delta) do
-  touch[#touch + 1] = index
+  touchKey(index)
   if d < 0 and redis.call('ZCARD', index) + d == 0 then empties[index] = true end
 end
-for _, key in ipairs(touch) do redis.call('EXISTS', key) end
+-- Touch every key in a few variadic EXISTS: one missing from this node
+-- (a slot migrating away) fails the script here, before any write.
+local function chunked(cmd, key, items)
+  if #items <= 500 then
+    if key then
+      redis.call(cmd, key, unpack(items))
+    else
+      redis.call(cmd, unpack(items))
+    end
+    return
+  end
+  for i = 1, #items, 500 do
+    local part = {}
+    for j = i, math.min(i + 499, #items) do part[#part + 1] = items[j] end
+    if key then
+      redis.call(cmd, key, unpack(part))
+    else
+      redis.call(cmd, unpack(part))
+    end
+  end
+end
+chunked('EXISTS', nil, touch)
 
--- Write phase: first every addition.
+-- The writes, grouped by key so that each index takes one command per
+-- batch: first every addition, then every removal, each taking away a
+-- member that is there, so an index empties only at its last removal and
+-- leaves its holder then.
+local adds, addOrder, added = {}, {}, {}  -- sorted set -> {score, member, ...}; -> members
+local rems, remOrder = {}, {}              -- sorted set -> {member, ...}
+local function add(index, member)
+  local seen = added[index]
+  if not seen then
+    seen = {}
+    added[index], adds[index] = seen, {}
+    addOrder[#addOrder + 1] = index
+  elseif seen[member] then
+    return
+  end
+  seen[member] = true
+  local t = adds[index]
+  t[#t + 1], t[#t + 2] = 0, member
+end
+local function rem(index, member)
+  if not rems[index] then rems[index] = {}; remOrder[#remOrder + 1] = index end
+  local t = rems[index]
+  t[#t + 1] = member
+end
+
 for r, x in ipairs(rs) do
   if x.changes then
     local hset = {}
@@ -141,36 +220,36 @@ for r, x in ipairs(rs) do
       if v ~= nil then
         hset[#hset + 1], hset[#hset + 2] = k, v
         if old == nil then
-          redis.call('ZADD', p .. 'k:' .. k, 0, x.ident)
-          redis.call('ZADD', p .. 'keys', 0, k)
+          add(keyNames(k).k, x.ident)
+          add(p .. 'keys', k)
         end
-        redis.call('ZADD', valueKey(k, v), 0, x.ident)
-        redis.call('ZADD', p .. 'vals:' .. k, 0, v)
+        add(valueKey(k, v), x.ident)
+        add(keyNames(k).vals, v)
       end
+      if old ~= nil then rem(valueKey(k, old), x.ident) end
+      if v == nil then rem(keyNames(k).k, x.ident) end
     end
-    if #hset > 0 then redis.call('HSET', p .. 'r:' .. x.ident, unpack(hset)) end
-    if not x.known then redis.call('ZADD', KEYS[1], 0, x.ident) end
-    if next(x.new) == nil then redis.call('ZADD', p .. 'untagged', 0, x.ident) end
+    if #hset > 0 then redis.call('HSET', x.rkey, unpack(hset)) end
+    if not x.known then add(KEYS[1], x.ident) end
+    if next(x.new) == nil then
+      add(p .. 'untagged', x.ident)
+    elseif x.known then
+      rem(p .. 'untagged', x.ident)
+    end
   end
 end
+for _, index in ipairs(addOrder) do chunked('ZADD', index, adds[index]) end
 
--- Then every removal; each takes away a member that is there, so an index
--- empties only at its last removal, and leaves its holder then.
 for r, x in ipairs(rs) do
   if x.changes then
     local hdel = {}
     for _, c in ipairs(x.changes) do
-      local k, old, v = c[1], c[2], c[3]
-      if old ~= nil then redis.call('ZREM', valueKey(k, old), x.ident) end
-      if v == nil then
-        hdel[#hdel + 1] = k
-        redis.call('ZREM', p .. 'k:' .. k, x.ident)
-      end
+      if c[3] == nil then hdel[#hdel + 1] = c[1] end
     end
-    if #hdel > 0 then redis.call('HDEL', p .. 'r:' .. x.ident, unpack(hdel)) end
-    if next(x.new) ~= nil and x.known then redis.call('ZREM', p .. 'untagged', x.ident) end
+    if #hdel > 0 then redis.call('HDEL', x.rkey, unpack(hdel)) end
   end
 end
+for _, index in ipairs(remOrder) do chunked('ZREM', index, rems[index]) end
 for index in pairs(empties) do
   redis.call('ZREM', set[index][1], set[index][2])
 end

@@ -131,7 +131,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 // SchemaVersion numbers the key schema of docs/redis-keys.md. A store
 // records the version that wrote it in <prefix>schema, and tagway refuses a
 // store of another version, so that two schemas never mix.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // checkSchema records SchemaVersion in a store that holds nothing yet, and
 // refuses a store written with another version; a store with tags but no

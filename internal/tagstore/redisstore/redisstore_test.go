@@ -113,7 +113,7 @@ func TestSentinel(t *testing.T) {
 	s := open(t, "redis+sentinel://"+sen.Addr+"/0?master_name=tagway")
 	defer s.Close()
 	tag(t, s, "arn:aws:s3:::b", "k", "v")
-	if got, err := m.Do("HGET", "tagway:{aws::}:r:s3:::\x1fb", "k"); err != nil || got != "v" {
+	if got, err := m.Do("HGET", "tagway:{aws::}:r:s3::\x1fb", "k"); err != nil || got != "v" {
 		t.Fatalf("HGET on the master = %q, %v", got, err)
 	}
 }
@@ -154,7 +154,7 @@ func TestKeySchema(t *testing.T) {
 		"tagway:{registry}:gen":    true,
 		"tagway:secret":            true,
 		"tagway:schema":            true,
-		ec2 + "r:ec2:us-east-1:111111111111:instance\x1f/i-1": true,
+		ec2 + "r:ec2:ra:instance\x1f/i-1": true,
 		ec2 + "known":                true,
 		ec2 + "keys":                 true,
 		ec2 + "k:env":                true,
@@ -163,20 +163,20 @@ func TestKeySchema(t *testing.T) {
 		ec2 + "vals:a:b":             true,
 		ec2 + "v:3:envprod":          true,
 		ec2 + "v:3:a:b":              true,
-		bucket + "r:s3:::\x1fbucket": true,
+		bucket + "r:s3::\x1fbucket": true,
 		bucket + "known":             true,
 		bucket + "keys":              true,
 		bucket + "k:env":             true,
 		bucket + "vals:env":          true,
 		bucket + "v:3:envdev":        true,
 		bucket + "place":             true,
-		ownedP + "r:s3:::\x1fowned":  true,
+		ownedP + "r:s3::\x1fowned":  true,
 		ownedP + "known":             true,
 		ownedP + "keys":              true,
 		ownedP + "k:k":               true,
 		ownedP + "vals:k":            true,
 		ownedP + "v:1:kv":            true,
-		west + "r:s3:::\x1fwest":     true,
+		west + "r:s3::\x1fwest":     true,
 		west + "known":               true,
 		west + "keys":                true,
 		west + "k:k":                 true,
@@ -195,7 +195,7 @@ func TestKeySchema(t *testing.T) {
 	if got, _ := c.ZRange(context.Background(), "tagway:{registry}:groups", 0, -1).Result(); strings.Join(got, " ") != "aws:: aws::222222222222 aws:us-east-1:111111111111 aws:us-west-2:222222222222" {
 		t.Errorf("registry = %q", got)
 	}
-	if got, _ := c.HGetAll(context.Background(), "tagway:{aws::}:place").Result(); fmt.Sprint(got) != "map[s3:::\x1fbucket:: s3:::\x1fowned:222222222222: s3:::\x1fwest:222222222222:us-west-2]" {
+	if got, _ := c.HGetAll(context.Background(), "tagway:{aws::}:place").Result(); fmt.Sprint(got) != "map[s3::\x1fbucket:: s3::\x1fowned:222222222222: s3::\x1fwest:222222222222:us-west-2]" {
 		t.Errorf("places = %q", got)
 	}
 	if got, _ := c.Get(context.Background(), "tagway:schema").Result(); got != fmt.Sprint(redisstore.SchemaVersion) {
@@ -536,7 +536,7 @@ func TestLateChangeNeverLands(t *testing.T) {
 	if len(rs) != 1 || len(rs[0].Tags) != 1 || rs[0].Tags[0].Key != "keep" {
 		t.Fatalf("after the stall: %+v", rs)
 	}
-	if place, _ := srv.Do("HGET", "tagway:{aws::}:place", "s3:::\x1flate-bucket"); place != "" {
+	if place, _ := srv.Do("HGET", "tagway:{aws::}:place", "s3::\x1flate-bucket"); place != "" {
 		t.Fatalf("a late change claimed the bucket: %q", place)
 	}
 }
@@ -620,7 +620,7 @@ func TestSentinelPasswords(t *testing.T) {
 		}
 		tag(t, s, "arn:aws:s3:::b", "k", "v")
 		s.Close()
-		if got, err := m.Do("HGET", "tagway:{aws::}:r:s3:::\x1fb", "k"); err != nil || got != "v" {
+		if got, err := m.Do("HGET", "tagway:{aws::}:r:s3::\x1fb", "k"); err != nil || got != "v" {
 			t.Fatalf("HGET on the master = %q, %v", got, err)
 		}
 		// Wrong passwords: a clear error, with no password in it.
@@ -674,7 +674,7 @@ func TestVerify(t *testing.T) {
 	}
 	g := "tagway:{aws:us-east-1:111111111111}:"
 	for _, cmd := range [][]string{
-		{"ZREM", g + "k:env", "ec2:us-east-1:111111111111:instance\x1f/i-2"},
+		{"ZREM", g + "k:env", "ec2:ra:instance\x1f/i-2"},
 		{"ZADD", g + "v:4:teamzzz", "0", "x"},
 		{"ZREM", "tagway:{registry}:groups", "aws::"},
 	} {
@@ -725,7 +725,7 @@ func TestWaitForReplicas(t *testing.T) {
 	defer s.Close()
 	res := "arn:aws:ec2:us-east-1:111111111111:instance/i-1"
 	tag(t, s, res, "k", "v")
-	if got, err := r.Do("HGET", "tagway:{aws:us-east-1:111111111111}:r:ec2:us-east-1:111111111111:instance\x1f/i-1", "k"); err != nil || got != "v" {
+	if got, err := r.Do("HGET", "tagway:{aws:us-east-1:111111111111}:r:ec2:ra:instance\x1f/i-1", "k"); err != nil || got != "v" {
 		t.Fatalf("the replica has %q, %v at the acknowledgement", got, err)
 	}
 	if err := r.Pause(); err != nil {
