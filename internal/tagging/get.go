@@ -13,7 +13,7 @@ import (
 func (s *Service) GetResourceTags(ctx context.Context, req *tagwayv1.GetResourceTagsRequest) (*tagwayv1.GetResourceTagsResponse, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	all, _, err := names("resources", req.GetResources(), MaxResources)
+	all, _, _, err := names(ctx, "resources", req.GetResources(), MaxResources)
 	if err != nil {
 		return nil, err
 	}

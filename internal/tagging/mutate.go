@@ -36,14 +36,14 @@ func (s *Service) newBatch(ctx context.Context, raw *tagwayv1.Limits, resources 
 	if err := arn.CheckField(home); err != nil {
 		return b, invalid("home_region", -1, "%v", err)
 	}
-	names, at, err := names("resources", resources, b.limits.maxResources)
+	names, at, checked, err := names(ctx, "resources", resources, b.limits.maxResources)
 	if err != nil {
 		return b, err
 	}
 	b.targets = make([]target, len(names))
 	for i, n := range names {
 		k := rules.For(n)
-		if k != nil {
+		if k != nil && !checked[i] {
 			if p := k.CheckName(n); p != "" {
 				return b, invalid("resources", at[i], "%s", p)
 			}

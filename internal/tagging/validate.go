@@ -1,6 +1,7 @@
 package tagging
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -104,25 +105,31 @@ func count(field string, n, min, max int) error {
 
 // names parses resource names and drops duplicates, keeping the first; at
 // is the index in raw of each name returned.
-func names(field string, raw []string, max int) (out []arn.Name, at []int, err error) {
+func names(ctx context.Context, field string, raw []string, max int) (out []arn.Name, at []int, checked []bool, err error) {
 	if err := count(field, len(raw), 1, max); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	out = make([]arn.Name, 0, len(raw))
 	at = make([]int, 0, len(raw))
+	checked = make([]bool, 0, len(raw))
 	seen := make(map[string]bool, len(raw))
 	for i, r := range raw {
-		n, err := arn.Parse(r)
-		if err != nil {
-			return nil, nil, invalid(field, i, "%v", err)
+		if seen[r] {
+			continue
 		}
-		if !seen[r] {
-			seen[r] = true
-			out = append(out, n)
-			at = append(at, i)
+		seen[r] = true
+		n, ok := rules.CheckedName(ctx, r)
+		if !ok {
+			var err error
+			if n, err = arn.Parse(r); err != nil {
+				return nil, nil, nil, invalid(field, i, "%v", err)
+			}
 		}
+		out = append(out, n)
+		at = append(at, i)
+		checked = append(checked, ok)
 	}
-	return out, at, nil
+	return out, at, checked, nil
 }
 
 // keyProblem says what is wrong with a tag key under l, or "": its length,

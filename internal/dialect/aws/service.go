@@ -45,18 +45,22 @@ type service struct {
 }
 
 // checkARNs checks the ARNs of a Tag or Untag call.
-func checkARNs(ctx context.Context, list []string) error {
+// It returns ctx carrying the parsed names (rules.WithChecked), so that the
+// core parses none of them again.
+func checkARNs(ctx context.Context, list []string) (context.Context, error) {
 	region := callOf(ctx).region
+	checked := make(rules.Checked, len(list))
 	for _, s := range list {
 		n, err := parseARN(s)
 		if err != nil {
-			return err
+			return ctx, err
 		}
 		if err := inScope(n, region); err != nil {
-			return err
+			return ctx, err
 		}
+		checked[s] = n
 	}
-	return nil
+	return rules.WithChecked(ctx, checked), nil
 }
 
 // checkToken bounds a PaginationToken before the core decodes it.
@@ -68,7 +72,8 @@ func checkToken(token string) error {
 }
 
 func (s *service) UntagResources(ctx context.Context, req *awsv1.UntagResourcesRequest) (*awsv1.UntagResourcesResponse, error) {
-	if err := checkARNs(ctx, req.GetResourceArnList()); err != nil {
+	ctx, err := checkARNs(ctx, req.GetResourceArnList())
+	if err != nil {
 		return nil, err
 	}
 	resp, err := s.core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: req.GetResourceArnList(), TagKeys: req.GetTagKeys(), Limits: limits, HomeRegion: callOf(ctx).region})
@@ -79,7 +84,8 @@ func (s *service) UntagResources(ctx context.Context, req *awsv1.UntagResourcesR
 }
 
 func (s *service) TagResources(ctx context.Context, req *awsv1.TagResourcesRequest) (*awsv1.TagResourcesResponse, error) {
-	if err := checkARNs(ctx, req.GetResourceArnList()); err != nil {
+	ctx, err := checkARNs(ctx, req.GetResourceArnList())
+	if err != nil {
 		return nil, err
 	}
 	resp, err := s.core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: req.GetResourceArnList(), Tags: req.GetTags(), Limits: limits, HomeRegion: callOf(ctx).region})
@@ -238,11 +244,13 @@ func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.Resourc
 	}
 	region := callOf(ctx).region
 	var keep []string
+	checked := make(rules.Checked, len(list))
 	for _, a := range list {
 		n, err := parseARN(a)
 		if err != nil {
 			return nil, err
 		}
+		checked[a] = n
 		if region != "" && n.Partition != partitionOf(region) {
 			return nil, invalidParameter("ResourceARNList: the partition of the ARN %s does not match the partition %s of the region %s in which the API is invoked", a, partitionOf(region), region)
 		}
@@ -253,7 +261,7 @@ func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.Resourc
 	if len(keep) == 0 {
 		return nil, nil
 	}
-	resp, err := s.core.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: keep, HomeRegion: region})
+	resp, err := s.core.GetResourceTags(rules.WithChecked(ctx, checked), &tagwayv1.GetResourceTagsRequest{Resources: keep, HomeRegion: region})
 	if err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 			return ErrTrailingData
 		}
 		if isMsg {
-			return UnmarshalStrict(b, msg)
+			return unmarshalValid(b, msg)
 		}
 		return m.JSONPb.Unmarshal(b, v)
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -25,6 +26,12 @@ func UnmarshalStrict(b []byte, m proto.Message) error {
 		var v any
 		return json.Unmarshal(b, &v) // the syntax error, with its offset
 	}
+	return unmarshalValid(b, m)
+}
+
+// unmarshalValid is UnmarshalStrict of a body already known to be valid
+// JSON.
+func unmarshalValid(b []byte, m proto.Message) error {
 	return decodeMessage(json.RawMessage(b), m.ProtoReflect(), "")
 }
 
@@ -39,6 +46,22 @@ func (e *TypeError) Error() string {
 }
 
 func typeError(path, want string) error { return &TypeError{Member: path, Want: want} }
+
+// jsonString decodes a JSON string. One without escapes, in valid UTF-8
+// (nearly every ARN, key and value), is its bytes between the quotes; others
+// go through encoding/json, which also replaces invalid UTF-8 as it does.
+func jsonString(raw []byte) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		inner := raw[1 : len(raw)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) {
+			return string(inner), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
 
 // MaxItems bounds the members of an object and the items of a list or map
 // UnmarshalStrict decodes: every request of the dialects has far fewer, and
@@ -232,8 +255,8 @@ func decodeScalar(raw json.RawMessage, fd protoreflect.FieldDescriptor, path str
 		if !isKind(raw, '"') {
 			return protoreflect.Value{}, typeError(path, "a string")
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := jsonString(raw)
+		if err != nil {
 			return protoreflect.Value{}, err
 		}
 		return protoreflect.ValueOfString(s), nil

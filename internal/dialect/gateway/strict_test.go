@@ -176,3 +176,22 @@ func FuzzEachElement(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONString checks the fast path of string decoding against
+// encoding/json.
+func FuzzJSONString(f *testing.F) {
+	f.Add([]byte(`"arn:aws:s3:::b"`))
+	f.Add([]byte(`"a\"b"`))
+	f.Add([]byte("\"\xff\""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want string
+		wantErr := json.Unmarshal(b, &want)
+		if wantErr != nil || !json.Valid(b) || len(bytes.TrimSpace(b)) == 0 || bytes.TrimSpace(b)[0] != '"' {
+			return
+		}
+		got, err := jsonString(b)
+		if err != nil || got != want {
+			t.Fatalf("jsonString(%q) = %q, %v; encoding/json says %q", b, got, err, want)
+		}
+	})
+}
