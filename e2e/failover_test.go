@@ -92,12 +92,16 @@ func TestFailoverSentinel(t *testing.T) {
 		exact       bool
 	}{{"wait_replicas", "&wait_replicas=1&wait_timeout=200ms", true}, {"async", "", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := redistest.StartConfig(redistest.Config{})
+			// Persistence on both, as Redis requires of a master that may
+			// restart: one that came back empty would have its replica
+			// resync to nothing.
+			aof := []string{"appendonly yes", "appendfsync always"}
+			m, err := redistest.StartConfig(redistest.Config{Lines: aof})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(m.Stop)
-			startReplicaOf(t, m)
+			replica := startReplicaOf(t, m, aof...)
 			sen, err := redistest.StartSentinelConfig(m, "tw", redistest.SentinelConfig{DownAfter: time.Second})
 			if err != nil {
 				t.Fatal(err)
@@ -107,7 +111,7 @@ func TestFailoverSentinel(t *testing.T) {
 			tw := tagwaytest.Start(t, binary, "--store", url)
 			failover(t, tw, m, func() bool {
 				addr, err := sen.Do("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "tw")
-				return err == nil && addr != "" && strings.Replace(addr, " ", ":", 1) != m.Addr
+				return err == nil && strings.Replace(addr, " ", ":", 1) == replica.Addr && replica.IsMaster()
 			}, "redis+sentinel://"+sen.Addr+"/0?master_name=tw", tc.exact)
 		})
 	}
@@ -121,7 +125,7 @@ func TestFailoverCluster(t *testing.T) {
 		exact       bool
 	}{{"wait_replicas", "&wait_replicas=1&wait_timeout=200ms", true}, {"async", "", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := redistest.StartClusterConfig(redistest.ClusterConfig{Masters: 3, Replicas: 1, NodeTimeout: time.Second})
+			c, err := redistest.StartClusterConfig(redistest.ClusterConfig{Masters: 3, Replicas: 1, NodeTimeout: time.Second, Lines: []string{"appendonly yes", "appendfsync always"}})
 			if err != nil {
 				t.Fatal(err)
 			}

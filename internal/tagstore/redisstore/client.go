@@ -54,7 +54,15 @@ func NewClient(rawURL string) (redis.UniversalClient, Replication, error) {
 	return client, rep, err
 }
 
+// DefaultPoolSize is the connections to each server a store keeps when the
+// URL sets no pool_size. go-redis's own default (10 per CPU, 20 on two)
+// is smaller than the calls a busy tagway has in flight: calls then queue
+// for a connection, and the tail latency grows with the queue. Connections
+// cost Redis about 20 KB each.
+const DefaultPoolSize = 128
+
 func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
+	poolSet := u.Query().Has("pool_size")
 	base, mode, _ := strings.Cut(u.Scheme, "+")
 	if base != "redis" && base != "rediss" || mode != "" && mode != "cluster" && mode != "sentinel" {
 		return nil, fmt.Errorf("store URL %s: scheme %q is not one of redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster, rediss+cluster", Redact(rawURL), u.Scheme)
@@ -70,6 +78,9 @@ func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
 			return nil, wrap(err)
 		}
 		o.ContextTimeoutEnabled = true
+		if !poolSet {
+			o.PoolSize = DefaultPoolSize
+		}
 		return redis.NewClusterClient(o), nil
 	case "sentinel":
 		// The userinfo is the data servers' credentials, as in the other
@@ -95,6 +106,9 @@ func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
 		}
 		o.SentinelUsername, o.SentinelPassword = sentinelUser, sentinelPassword
 		o.ContextTimeoutEnabled = true
+		if !poolSet {
+			o.PoolSize = DefaultPoolSize
+		}
 		return redis.NewFailoverClient(o), nil
 	default:
 		o, err := redis.ParseURL(u.String())
@@ -102,6 +116,9 @@ func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
 			return nil, wrap(err)
 		}
 		o.ContextTimeoutEnabled = true
+		if !poolSet {
+			o.PoolSize = DefaultPoolSize
+		}
 		return redis.NewClient(o), nil
 	}
 }
