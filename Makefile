@@ -7,7 +7,7 @@
 BUF := go tool -modfile=tools/go.mod buf
 GOFILES = $(shell git ls-files '*.go' | grep -v '^gen/')
 
-.PHONY: test lint generate check-generated bench chaos
+.PHONY: test lint generate check-generated bench bench-store chaos
 
 test:
 	go test -race -count=1 ./...
@@ -37,3 +37,10 @@ bench:
 # bodies, and Sentinel and Cluster failovers. make test runs them short.
 chaos:
 	cd e2e && TAGWAY_CHAOS=full go test -count=1 -timeout 15m -run 'Fault|Failover' -v ./...
+
+# bench-store prints the performance table of docs/performance.md: each
+# figure against its baseline, measured in the same run, on a redis-server
+# it starts. LARGE sets the large store (1000000 by default; a few minutes).
+LARGE ?= 1000000
+bench-store:
+	go run ./cmd/tagway-bench --large $(LARGE)

@@ -1,0 +1,34 @@
+// Command tagway-bench measures tagway against its own baselines on a
+// redis-server it starts and stops (see package bench), and prints the
+// table docs/performance.md quotes. It needs redis-server on PATH.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/tagway/tagway/internal/bench"
+)
+
+func main() {
+	var cfg bench.Config
+	flag.IntVar(&cfg.Groups, "groups", 5000, "accounts (groups), and types in one account, for the listing rows")
+	flag.IntVar(&cfg.Small, "small", 10000, "stored resources of the small store")
+	flag.IntVar(&cfg.Large, "large", 1000000, "stored resources of the large store")
+	flag.DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long each throughput figure runs")
+	flag.Parse()
+	if cfg.Groups < 5 || cfg.Small < 1000 || cfg.Large < cfg.Small || cfg.Duration <= 0 {
+		fmt.Fprintln(os.Stderr, "tagway-bench: want --groups >= 5, --small >= 1000, --large >= --small and a positive --duration")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := bench.Run(ctx, os.Stdout, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "tagway-bench:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,316 @@
+// Package bench measures tagway against its own baselines, in one run, on
+// a redis-server it starts: the Redis work of a change, the gateway against
+// the store's floor, tail latency under concurrency, listings as the store
+// grows in groups and in resources, and the dialects against the core. It
+// prints each figure as a ratio to its baseline (absolute figures beside
+// them); docs/performance.md quotes the ratios. cmd/tagway-bench runs it.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/redistest"
+	"github.com/tagway/tagway/internal/server"
+	"github.com/tagway/tagway/internal/tagging"
+	"github.com/tagway/tagway/internal/tagstore"
+	"github.com/tagway/tagway/internal/tagstore/redisstore"
+)
+
+// Config sizes a run.
+type Config struct {
+	// Groups is how many accounts (groups) the store holds for the listing
+	// rows, against a baseline of 5.
+	Groups int
+	// Small and Large are the stored resources of the size rows.
+	Small, Large int
+	// Duration is how long each throughput and latency figure runs.
+	Duration time.Duration
+}
+
+// Run measures and prints the table to w.
+func Run(ctx context.Context, w io.Writer, cfg Config) error {
+	r := &run{w: w, cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	fmt.Fprintf(w, "tagway bench: %d groups, %d and %d resources, %v per throughput figure\n\n", cfg.Groups, cfg.Small, cfg.Large, cfg.Duration)
+	fmt.Fprintf(w, "%-58s %14s %14s %8s\n", "figure", "measured", "baseline", "ratio")
+	for _, step := range []func(context.Context) error{r.redisWork, r.gatewayVsFloor, r.listingsByGroups, r.dialects, r.bySize} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type run struct {
+	w   io.Writer
+	cfg Config
+	log *slog.Logger
+}
+
+// row prints one figure against its baseline; lower is better unless
+// higher says otherwise.
+func (r *run) row(name string, measured, baseline float64, unit string) {
+	fmt.Fprintf(r.w, "%-58s %11.1f %-2s %11.1f %-2s %7.2fx\n", name, measured, unit, baseline, unit, measured/baseline)
+}
+
+// note prints a figure without a baseline.
+func (r *run) note(name string, v float64, unit string) {
+	fmt.Fprintf(r.w, "%-58s %11.1f %-2s\n", name, v, unit)
+}
+
+// redis is a fresh redis-server and a store on it.
+type redis struct {
+	srv   *redistest.Server
+	store *redisstore.Store
+}
+
+func startRedis(ctx context.Context) (*redis, error) {
+	srv, err := redistest.Start()
+	if err != nil {
+		return nil, err
+	}
+	st, err := redisstore.Open(ctx, srv.URL(), redisstore.Options{})
+	if err != nil {
+		srv.Stop()
+		return nil, err
+	}
+	return &redis{srv: srv, store: st}, nil
+}
+
+func (rd *redis) stop() {
+	rd.store.Close()
+	rd.srv.Stop()
+}
+
+// info returns a field of INFO section.
+func (rd *redis) info(section, field string) float64 {
+	text, _ := rd.srv.Do("INFO", section)
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// scriptMicros returns the microseconds Redis has spent in scripts.
+func (rd *redis) scriptMicros() float64 {
+	text, _ := rd.srv.Do("INFO", "commandstats")
+	total := 0.0
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "cmdstat_evalsha:") && !strings.HasPrefix(line, "cmdstat_eval:") {
+			continue
+		}
+		for _, f := range strings.Split(strings.TrimSpace(strings.SplitN(line, ":", 2)[1]), ",") {
+			if v, ok := strings.CutPrefix(f, "usec="); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				total += n
+			}
+		}
+	}
+	return total
+}
+
+var benchKeys = []string{"env", "team", "owner", "cost", "app"}
+
+// batch names 20 resources of account acct, the shape of the issue's
+// workload: a call of 20 resources with 5 keys each.
+func batch(acct, round int) []string {
+	out := make([]string, 20)
+	for i := range out {
+		out[i] = fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-%08d", acct, round*20+i)
+	}
+	return out
+}
+
+func changes(names []string, value string, remove bool) []tagstore.Change {
+	out := make([]tagstore.Change, len(names))
+	for i, s := range names {
+		n, _ := parseName(s)
+		c := tagstore.Change{Resource: n}
+		if remove {
+			c.Remove = benchKeys
+		} else {
+			c.Set = map[string]string{}
+			for _, k := range benchKeys {
+				c.Set[k] = value + k
+			}
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// redisWork measures the Redis CPU a change of one resource costs, from
+// INFO commandstats, over batches of 20 resources with 5 keys.
+func (r *run) redisWork(ctx context.Context) error {
+	rd, err := startRedis(ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.stop()
+	const rounds = 200
+	measure := func(value string, remove bool) (float64, error) {
+		before := rd.scriptMicros()
+		for round := range rounds {
+			for _, err := range rd.store.Apply(ctx, changes(batch(1, round), value, remove)) {
+				if err != nil {
+					return 0, err
+				}
+			}
+		}
+		return (rd.scriptMicros() - before) / (rounds * 20), nil
+	}
+	used := rd.info("memory", "used_memory")
+	create, err := measure("a", false)
+	if err != nil {
+		return err
+	}
+	perResource := (rd.info("memory", "used_memory") - used) / (rounds * 20)
+	overwrite, err := measure("b", false)
+	if err != nil {
+		return err
+	}
+	untag, err := measure("", true)
+	if err != nil {
+		return err
+	}
+	r.note("Redis CPU per resource: tag, new resource, 5 keys", create, "us")
+	r.note("Redis CPU per resource: tag, 5 values changed", overwrite, "us")
+	r.note("Redis CPU per resource: untag, 5 keys", untag, "us")
+	r.note("Redis memory per resource with 5 tags", perResource, "B")
+	return nil
+}
+
+// gatewayVsFloor compares gRPC UntagResources and TagResources of 20
+// resources × 5 keys, through tagway's server, with the same changes applied
+// to the store directly (the floor), at several concurrencies, and reports
+// the tail latency at 32.
+func (r *run) gatewayVsFloor(ctx context.Context) error {
+	rd, err := startRedis(ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.stop()
+	core, err := tagging.New(ctx, rd.store, tagging.WithLogger(r.log))
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: core, Log: r.log})
+	if err != nil {
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx) }()
+	defer func() { stop(); <-done }()
+	conn, err := grpc.NewClient(srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	client := tagwayv1.NewTaggingServiceClient(conn)
+
+	floor := func(worker, round int) error {
+		names := batch(worker, round%50)
+		for _, remove := range []bool{false, true} {
+			for _, err := range rd.store.Apply(ctx, changes(names, "v", remove)) {
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	tags := map[string]string{}
+	for _, k := range benchKeys {
+		tags[k] = "v" + k
+	}
+	viaGRPC := func(worker, round int) error {
+		names := batch(worker, round%50)
+		if _, err := client.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
+			return err
+		}
+		_, err := client.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
+		return err
+	}
+	for _, c := range []int{1, 8, 32} {
+		f, _, err := r.load(c, floor)
+		if err != nil {
+			return err
+		}
+		g, lat, err := r.load(c, viaGRPC)
+		if err != nil {
+			return err
+		}
+		r.row(fmt.Sprintf("gRPC tag+untag 20x5 per s vs store floor, concurrency %d", c), g, f, "/s")
+		if c == 32 {
+			r.row("gRPC tag+untag p99 vs p50 latency, concurrency 32", lat.p99, lat.p50, "ms")
+		}
+	}
+	return nil
+}
+
+type latencies struct{ p50, p99 float64 }
+
+// load runs op from c workers for the configured duration and returns
+// operations per second and latencies (ms).
+func (r *run) load(c int, op func(worker, round int) error) (float64, latencies, error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var all []time.Duration
+	var failed atomic.Value
+	deadline := time.Now().Add(r.cfg.Duration)
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for round := 0; time.Now().Before(deadline); round++ {
+				start := time.Now()
+				if err := op(w+2, round); err != nil {
+					failed.Store(err)
+					return
+				}
+				mine = append(mine, time.Since(start))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		return 0, latencies{}, err
+	}
+	slices.Sort(all)
+	if len(all) == 0 {
+		return 0, latencies{}, fmt.Errorf("bench: no operation finished")
+	}
+	ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))].Microseconds()) / 1000 }
+	return float64(len(all)) / r.cfg.Duration.Seconds(), latencies{ms(0.5), ms(0.99)}, nil
+}
+
+// timed returns the mean duration of fn over n runs, in microseconds.
+func timed(n int, fn func() error) (float64, error) {
+	start := time.Now()
+	for range n {
+		if err := fn(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / float64(n), nil
+}
