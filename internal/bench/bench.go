@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -304,8 +305,14 @@ func (r *run) load(c int, op func(worker, round int) error) (float64, latencies,
 	return float64(len(all)) / r.cfg.Duration.Seconds(), latencies{ms(0.5), ms(0.99)}, nil
 }
 
-// timed returns the mean duration of fn over n runs, in microseconds.
+// timed returns the mean duration of fn over n runs, in microseconds,
+// after a warm-up run and a garbage collection, so that neither the
+// loading before it nor a first connection weighs on it.
 func timed(n int, fn func() error) (float64, error) {
+	if err := fn(); err != nil {
+		return 0, err
+	}
+	runtime.GC()
 	start := time.Now()
 	for range n {
 		if err := fn(); err != nil {

@@ -111,7 +111,7 @@ func (r *run) listingsByGroups(ctx context.Context) error {
 	}
 	filter := []*tagwayv1.TagFilter{{Key: "rare", Values: []string{"yes"}}}
 	measure := func() (list, keys, values float64, err error) {
-		list, err = timed(20, func() error {
+		list, err = timed(100, func() error {
 			n, err := listAll(ctx, svc, &tagwayv1.ListResourcesRequest{TagFilters: filter, PageSize: 100})
 			if err == nil && n != 100 {
 				err = fmt.Errorf("bench: listed %d of 100", n)
@@ -121,7 +121,7 @@ func (r *run) listingsByGroups(ctx context.Context) error {
 		if err != nil {
 			return
 		}
-		keys, err = timed(20, func() error {
+		keys, err = timed(100, func() error {
 			req := &tagwayv1.ListTagKeysRequest{PageSize: 100}
 			for {
 				resp, err := svc.ListTagKeys(ctx, req)
@@ -136,7 +136,7 @@ func (r *run) listingsByGroups(ctx context.Context) error {
 		if err != nil {
 			return
 		}
-		values, err = timed(20, func() error {
+		values, err = timed(100, func() error {
 			req := &tagwayv1.ListTagValuesRequest{TagKey: "rare", PageSize: 100}
 			for {
 				resp, err := svc.ListTagValues(ctx, req)

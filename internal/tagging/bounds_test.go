@@ -169,3 +169,48 @@ func TestWorkPerCallIsBounded(t *testing.T) {
 		t.Fatalf("a pinned scope read %d registry entries and %d groups", reg, grp)
 	}
 }
+
+// TestListTagKeysByIndex lists keys over more groups than a batch, through
+// the store's list of keys: every page sorted, no key twice, none missed,
+// and none that only resources outside the scope carry.
+func TestListTagKeysByIndex(t *testing.T) {
+	backends(t, func(t *testing.T, newStore func(*testing.T) tagstore.Store) {
+		s := newService(t, newStore(t))
+		want := map[string]bool{}
+		for g := range 300 {
+			inst := fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-1", g)
+			vol := fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:volume/v-1", g)
+			k := fmt.Sprintf("k%03d", g%150) // each key in two groups
+			mustTag(t, s, []string{inst}, k, "x", "shared", "y")
+			mustTag(t, s, []string{vol}, fmt.Sprintf("only-volumes-%03d", g), "z")
+			want[k], want["shared"] = true, true
+		}
+		scope := []*tagwayv1.ResourceScope{{Services: []string{"ec2"}, ResourceTypes: []string{"instance"}}}
+		req := &tagwayv1.ListTagKeysRequest{Scopes: scope, PageSize: 7}
+		var got []string
+		for pages := 0; ; pages++ {
+			if pages > 1000 {
+				t.Fatal("paging does not end")
+			}
+			resp, err := s.ListTagKeys(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, resp.GetTagKeys()...)
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+		}
+		if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+			t.Fatalf("keys not sorted and distinct: %v", got)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d keys, want %d: %v", len(got), len(want), got)
+		}
+		for _, k := range got {
+			if !want[k] {
+				t.Fatalf("listed %q, which no instance carries", k)
+			}
+		}
+	})
+}

@@ -39,7 +39,7 @@ func (s *Service) CountResources(ctx context.Context, req *tagwayv1.CountResourc
 	resp := &tagwayv1.CountResourcesResponse{}
 	visited := 0
 	var countErr error
-	resume, err := s.walk(ctx, sc, start, func(g arn.Group, kinds []arn.Kind) bool {
+	resume, err := s.walk(ctx, sc, start, filterKey(filters), func(g arn.Group, kinds []arn.Kind) bool {
 		if visited == groupBudget {
 			resp.NextPageToken = s.tokens.Encode(query, g.Key())
 			return false

@@ -35,9 +35,12 @@ const (
 // walk calls visit with the groups, in key order from the first not less
 // than from, that the scopes and the call's grant select, with the kinds of
 // resources selected in each (nil: all), until visit returns false or the
-// registry budget runs out. It returns the key to resume at when the budget
-// ran out, "" otherwise.
-func (s *Service) walk(ctx context.Context, sc []arn.Scope, from string, visit func(arn.Group, []arn.Kind) bool) (string, error) {
+// registry budget runs out. With a tag key, it visits only the groups that
+// may hold a resource carrying it (tagstore.Store.GroupsWithKey), so that a
+// listing by tag costs the groups where the tag is, not every group in
+// scope. It returns the key to resume at when the budget ran out, ""
+// otherwise.
+func (s *Service) walk(ctx context.Context, sc []arn.Scope, from, tagKey string, visit func(arn.Group, []arn.Kind) bool) (string, error) {
 	g := grantOf(ctx)
 	ranges := arn.GroupRanges(sc)
 	if !g.Unrestricted {
@@ -47,13 +50,22 @@ func (s *Service) walk(ctx context.Context, sc []arn.Scope, from string, visit f
 		ranges = arn.IntersectRanges(ranges, arn.GroupRanges(g.Scopes))
 	}
 	budget := registryBudget
+	// The first read is small, as most walks stop early (a key found, a
+	// page full); each next one doubles, up to registryBatch.
+	size := 16
 	for _, r := range ranges {
 		if r.High <= from {
 			continue
 		}
 		r.Low = max(r.Low, from)
 		for {
-			batch, err := s.store.Groups(ctx, r, min(registryBatch, budget))
+			var batch []arn.Group
+			var err error
+			if tagKey != "" {
+				batch, err = s.store.GroupsWithKey(ctx, tagKey, r, min(size, budget))
+			} else {
+				batch, err = s.store.Groups(ctx, r, min(size, budget))
+			}
 			if err != nil {
 				return "", err
 			}
@@ -77,9 +89,10 @@ func (s *Service) walk(ctx context.Context, sc []arn.Scope, from string, visit f
 			if budget == 0 {
 				return r.Low, nil
 			}
-			if len(batch) < registryBatch {
+			if len(batch) < size {
 				break
 			}
+			size = min(2*size, registryBatch)
 		}
 	}
 	return "", nil
@@ -90,4 +103,29 @@ func (s *Service) walk(ctx context.Context, sc []arn.Scope, from string, visit f
 func (s *Service) storeFailed(ctx context.Context, err error) error {
 	s.failures.Report(ctx, "read", err)
 	return errStoreUnavailable
+}
+
+// filterKey is the tag key a listing by filters may restrict its groups to:
+// every match carries the key of each filter, so the first one will do.
+func filterKey(filters []tagstore.Filter) string {
+	if len(filters) == 0 {
+		return ""
+	}
+	return filters[0].Key
+}
+
+// pinned reports whether the scopes and the call's grant name their groups
+// one by one (partitions, regions and accounts all listed), so that a walk
+// reads only those.
+func (s *Service) pinned(ctx context.Context, sc []arn.Scope) bool {
+	ranges := arn.GroupRanges(sc)
+	if g := grantOf(ctx); !g.Unrestricted {
+		ranges = arn.IntersectRanges(ranges, arn.GroupRanges(g.Scopes))
+	}
+	for _, r := range ranges {
+		if r.High != r.Low+"\x00" {
+			return false
+		}
+	}
+	return true
 }

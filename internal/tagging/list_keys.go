@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -21,7 +23,7 @@ func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequ
 			r := m.(*tagwayv1.ListTagKeysRequest)
 			r.PageSize, r.PageToken = 0, ""
 		},
-		func(gs []arn.Group, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
+		"", func(gs []arn.Group, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
 			return s.store.ScanKeys(ctx, gs, q)
 		})
 	if err != nil {
@@ -42,7 +44,7 @@ func (s *Service) ListTagValues(ctx context.Context, req *tagwayv1.ListTagValues
 			r := m.(*tagwayv1.ListTagValuesRequest)
 			r.PageSize, r.PageToken = 0, ""
 		},
-		func(gs []arn.Group, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
+		req.GetTagKey(), func(gs []arn.Group, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
 			return s.store.ScanValues(ctx, gs, req.GetTagKey(), q)
 		})
 	if err != nil {
@@ -62,13 +64,21 @@ const stringsBudget = 4096
 // scanStrings reads distinct strings of groups.
 type scanStrings func([]arn.Group, tagstore.StringsQuery) ([]tagstore.StringsResult, error)
 
+// byKeyIndex marks the page tokens of a key listing that goes through the
+// store's list of keys; no group key starts with a NUL.
+const byKeyIndex = "\x00keys"
+
 // listDistinct pages through the distinct strings that scan finds in the
-// selected groups. It merges a batch of groups at a time (as many as the
-// page size allows, see maxBatchStrings), so that a page's work and memory
-// are bounded whatever the store holds; the page token holds the batch's
-// first group and the next string.
+// selected groups: keys, or (tagKey set) the values of tagKey, in which case
+// only the groups that may hold tagKey are read. When the groups fit one
+// batch (as many as the page size allows, see maxBatchStrings) it merges
+// them, exactly. Past that, keys are listed from the store's list of keys,
+// each checked in a group in scope (listKeysByIndex), still exactly; values
+// are merged a batch of groups at a time, a value used in several batches
+// being listed once per batch. The page token holds the batch's first group
+// (or byKeyIndex) and the next string.
 func (s *Service) listDistinct(ctx context.Context, req proto.Message, rawScopes []*tagwayv1.ResourceScope, rawSize int32, token string,
-	clearPaging func(proto.Message), scan scanStrings,
+	clearPaging func(proto.Message), tagKey string, scan scanStrings,
 ) ([]string, string, error) {
 	size, err := pageSize(rawSize)
 	if err != nil {
@@ -87,11 +97,19 @@ func (s *Service) listDistinct(ctx context.Context, req proto.Message, rawScopes
 		}
 		startGroup, from = cursor[0], cursor[1]
 	}
+	if g, ok := strings.CutPrefix(startGroup, byKeyIndex); ok {
+		return s.listKeysByIndex(ctx, sc, query, from, g, size)
+	}
+	if tagKey == "" && token == "" && !s.pinned(ctx, sc) {
+		// Keys of groups the scopes do not name one by one: from the list
+		// of keys, whatever the number of groups.
+		return s.listKeysByIndex(ctx, sc, query, "", "", size)
+	}
 	maxGroups := min(groupBudget, max(1, maxBatchStrings/(size+1)))
 	var batch []arn.Group
 	var kinds [][]arn.Kind
 	var after string // the first group past the batch
-	resume, err := s.walk(ctx, sc, startGroup, func(g arn.Group, k []arn.Kind) bool {
+	resume, err := s.walk(ctx, sc, startGroup, tagKey, func(g arn.Group, k []arn.Kind) bool {
 		if len(batch) == maxGroups {
 			after = g.Key()
 			return false
@@ -105,6 +123,10 @@ func (s *Service) listDistinct(ctx context.Context, req proto.Message, rawScopes
 	}
 	if after == "" {
 		after = resume
+	}
+	if after != "" && tagKey == "" && token == "" {
+		// Keys of more named groups than a batch: from the list of keys.
+		return s.listKeysByIndex(ctx, sc, query, "", "", size)
 	}
 	if len(batch) == 0 {
 		if after != "" {
@@ -188,4 +210,107 @@ func mergeDistinct(gs []arn.Group, kinds [][]arn.Kind, from string, size int, sc
 		return all, bound, nil
 	}
 	return all, "", nil
+}
+
+// listKeysByIndex lists keys from the store's list of keys (every key some
+// group may hold), from the key from (and, for it, the group groupFrom),
+// keeping each that a group in scope holds for a resource of a selected
+// kind. A key costs the groups it takes to find one that holds it, usually
+// one; keys are checked keyChecks at a time, at once, so that a page costs
+// a few round trips, not one per key; a page stops after groupBudget groups
+// checked, its token going on at the key and group where it stopped.
+func (s *Service) listKeysByIndex(ctx context.Context, sc []arn.Scope, query []byte, from, groupFrom string, size int) ([]string, string, error) {
+	var page []string
+	checked := 0
+	type check struct {
+		found  bool
+		resume string
+		n      int
+		err    error
+	}
+	for {
+		cands, err := s.store.Keys(ctx, from, registryBatch)
+		if err != nil {
+			return nil, "", s.storeFailed(ctx, err)
+		}
+		full := len(cands) == registryBatch
+		for len(cands) > 0 {
+			chunk := cands[:min(keyChecks, len(cands))]
+			cands = cands[len(chunk):]
+			results := make([]check, len(chunk))
+			var wg sync.WaitGroup
+			for i, k := range chunk {
+				gf := ""
+				if k == from {
+					gf = groupFrom
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := &results[i]
+					r.found, r.resume, r.n, r.err = s.keyInScope(ctx, sc, k, gf, groupBudget/keyChecks)
+				}()
+			}
+			wg.Wait()
+			for i, k := range chunk {
+				r := results[i]
+				checked += r.n
+				if r.err != nil {
+					return nil, "", s.storeFailed(ctx, r.err)
+				}
+				if !r.found && r.resume != "" { // out of budget: go on at k, at that group
+					return page, s.tokens.Encode(query, byKeyIndex+r.resume, k), nil
+				}
+				if r.found {
+					page = append(page, k)
+					if len(page) == size {
+						return page, s.tokens.Encode(query, byKeyIndex, tagstore.Successor(k)), nil
+					}
+				}
+				from = tagstore.Successor(k)
+			}
+			if checked >= groupBudget && len(cands) > 0 {
+				return page, s.tokens.Encode(query, byKeyIndex, from), nil
+			}
+		}
+		if !full {
+			return page, "", nil
+		}
+		if checked >= groupBudget {
+			return page, s.tokens.Encode(query, byKeyIndex, from), nil
+		}
+	}
+}
+
+// keyChecks is how many keys listKeysByIndex checks at once.
+const keyChecks = 16
+
+// keyInScope reports whether a group the scopes and the grant select, from
+// groupFrom on, holds key for a resource of a selected kind, checking at
+// most budget groups (at least one). When it runs out of budget first,
+// resume is the group to go on at. n is the groups checked.
+func (s *Service) keyInScope(ctx context.Context, sc []arn.Scope, key, groupFrom string, budget int) (found bool, resume string, n int, err error) {
+	budget = max(budget, 1)
+	var scanErr error
+	walkResume, err := s.walk(ctx, sc, groupFrom, key, func(g arn.Group, kinds []arn.Kind) bool {
+		if n == budget {
+			resume = g.Key()
+			return false
+		}
+		n++
+		rs, err := s.store.ScanKeys(ctx, []arn.Group{g}, tagstore.StringsQuery{Kinds: kinds, From: key, Limit: 1, Budget: stringsBudget})
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		found = len(rs) == 1 && len(rs[0].Strings) == 1 && rs[0].Strings[0] == key
+		return !found
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if resume == "" && !found {
+		resume = walkResume
+	}
+	return found, resume, n, err
 }

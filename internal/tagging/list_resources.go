@@ -57,7 +57,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	visited := 0
 	var scanErr error
 	var pending string // a group to resume at, once the page is full
-	resume, err := s.walk(ctx, sc, startGroup, func(g arn.Group, kinds []arn.Kind) bool {
+	resume, err := s.walk(ctx, sc, startGroup, filterKey(filters), func(g arn.Group, kinds []arn.Kind) bool {
 		key := g.Key()
 		if len(found) == size || budget <= 0 || visited == groupBudget {
 			pending = key

@@ -713,16 +713,26 @@ func TestSparseListEndsEarly(t *testing.T) {
 		mustTag(t, s, []string{fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-1", i)}, "common", "x")
 	}
 	last := fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-1", 299)
-	mustTag(t, s, []string{last}, "rare", "y")
+	mustTag(t, s, []string{last}, "rare", "y", "common", "y")
+	// A rare key: only the group holding it is read, at once.
 	resp, err := s.ListResources(ctx, &tagwayv1.ListResourcesRequest{TagFilters: []*tagwayv1.TagFilter{{Key: "rare"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetResources()) != 1 || resp.GetNextPageToken() != "" {
+		t.Fatalf("by a rare key: %d resources, token %q", len(resp.GetResources()), resp.GetNextPageToken())
+	}
+	// A rare value of a key every group holds: the first page stops at
+	// its budget of groups, empty, with a token.
+	sparse := &tagwayv1.ListResourcesRequest{TagFilters: []*tagwayv1.TagFilter{{Key: "common", Values: []string{"y"}}}}
+	resp, err = s.ListResources(ctx, sparse)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(resp.GetResources()) != 0 || resp.GetNextPageToken() == "" {
 		t.Fatalf("first page: %d resources, token %q", len(resp.GetResources()), resp.GetNextPageToken())
 	}
-	got := pages(t, s, &tagwayv1.ListResourcesRequest{TagFilters: []*tagwayv1.TagFilter{{Key: "rare"}}})
-	if !slices.Equal(got, []string{last}) {
+	if got := pages(t, s, sparse); !slices.Equal(got, []string{last}) {
 		t.Fatalf("all pages: %v", got)
 	}
 }

@@ -84,6 +84,20 @@ func (b *BoundedStore) Groups(ctx context.Context, r arn.KeyRange, limit int) ([
 	return b.Store.Groups(ctx, r, limit)
 }
 
+// GroupsWithKey implements Store.
+func (b *BoundedStore) GroupsWithKey(ctx context.Context, key string, r arn.KeyRange, limit int) ([]arn.Group, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	return b.Store.GroupsWithKey(ctx, key, r, limit)
+}
+
+// Keys implements Store.
+func (b *BoundedStore) Keys(ctx context.Context, from string, limit int) ([]string, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	return b.Store.Keys(ctx, from, limit)
+}
+
 // ScanResources implements Store.
 func (b *BoundedStore) ScanResources(ctx context.Context, g arn.Group, q ScanQuery) (ScanResult, error) {
 	ctx, cancel := b.ctx(ctx)

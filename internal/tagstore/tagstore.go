@@ -45,6 +45,17 @@ type Store interface {
 	// forgets it.
 	Groups(ctx context.Context, r arn.KeyRange, limit int) ([]arn.Group, error)
 
+	// GroupsWithKey returns, as Groups does, groups in r that may hold a
+	// resource carrying key: every group holding one is among them, and one
+	// that no longer does may be too, until ForgetEmpty forgets it there.
+	// It lets a listing by tag visit the groups where the tag is, not every
+	// group in scope.
+	GroupsWithKey(ctx context.Context, key string, r arn.KeyRange, limit int) ([]arn.Group, error)
+
+	// Keys returns, in ascending order, up to limit keys not less than from
+	// that some group may hold (as GroupsWithKey says).
+	Keys(ctx context.Context, from string, limit int) ([]string, error)
+
 	// ScanResources returns known resources of one group that match q, in
 	// ascending order of Ident.
 	ScanResources(ctx context.Context, g arn.Group, q ScanQuery) (ScanResult, error)
@@ -62,9 +73,10 @@ type Store interface {
 	Count(ctx context.Context, g arn.Group, q CountQuery) (int, error)
 
 	// ForgetEmpty forgets up to limit groups that hold no known resource,
-	// such as one whose only change was refused, and returns how many. A
-	// group that a change is about to fill is never forgotten, so a
-	// listing never misses a resource.
+	// such as one whose only change was refused, and the keys groups no
+	// longer hold (GroupsWithKey), and returns how many of those it forgot.
+	// A group or key that a change is about to fill is never forgotten, so
+	// a listing never misses a resource.
 	ForgetEmpty(ctx context.Context, limit int) (int, error)
 
 	// Ping reports whether the store is reachable.

@@ -33,6 +33,10 @@ type Store struct {
 	groups map[string]*group // by arn.Group.Key
 	order  *set              // group keys
 	places map[string]tagstore.Placement
+	// keyGroups holds, for each key some resource carries, the groups
+	// holding such a resource; keyOrder those keys.
+	keyGroups map[string]*set
+	keyOrder  *set
 }
 
 var _ tagstore.Store = (*Store)(nil)
@@ -45,6 +49,7 @@ type group struct {
 	untagged *set                         // idents of known resources without tags
 	keys     map[string]*keyIndex         // keys carried by at least one resource
 	keyOrder *set
+	onKey    func(g, k string, held bool) // told when the group starts or stops holding a key
 }
 
 // keyIndex lists the resources carrying one key, in all and by value.
@@ -61,7 +66,7 @@ var ErrClosed = errors.New("memstore: store is closed")
 func New() *Store {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms.
-	return &Store{secret: secret, groups: map[string]*group{}, order: newSet(), places: map[string]tagstore.Placement{}}
+	return &Store{secret: secret, groups: map[string]*group{}, order: newSet(), places: map[string]tagstore.Placement{}, keyGroups: map[string]*set{}, keyOrder: newSet()}
 }
 
 // Apply implements tagstore.Store. A change whose context's deadline has
@@ -102,7 +107,7 @@ func (s *Store) apply(c tagstore.Change) error {
 		return err
 	}
 	if gr == nil {
-		gr = &group{g: g, tags: map[string]map[string]string{}, known: newSet(), untagged: newSet(), keys: map[string]*keyIndex{}, keyOrder: newSet()}
+		gr = &group{g: g, tags: map[string]map[string]string{}, known: newSet(), untagged: newSet(), keys: map[string]*keyIndex{}, keyOrder: newSet(), onKey: s.onKey}
 		s.groups[g.Key()] = gr
 		s.order.ReplaceOrInsert(g.Key())
 	}
@@ -164,6 +169,7 @@ func (gr *group) index(ident, k, v string) {
 		ki = &keyIndex{resources: newSet(), values: map[string]*set{}, valueOrder: newSet()}
 		gr.keys[k] = ki
 		gr.keyOrder.ReplaceOrInsert(k)
+		gr.onKey(gr.g.Key(), k, true)
 	}
 	ki.resources.ReplaceOrInsert(ident)
 	vs := ki.values[v]
@@ -181,6 +187,7 @@ func (gr *group) unindex(ident, k, v string) {
 	if ki.resources.Len() == 0 {
 		delete(gr.keys, k)
 		gr.keyOrder.Delete(k)
+		gr.onKey(gr.g.Key(), k, false)
 		return
 	}
 	vs := ki.values[v]
@@ -189,6 +196,64 @@ func (gr *group) unindex(ident, k, v string) {
 		delete(ki.values, v)
 		ki.valueOrder.Delete(v)
 	}
+}
+
+// onKey keeps keyGroups exact as groups start and stop holding keys.
+func (s *Store) onKey(g, k string, held bool) {
+	gs := s.keyGroups[k]
+	if held {
+		if gs == nil {
+			gs = newSet()
+			s.keyGroups[k] = gs
+			s.keyOrder.ReplaceOrInsert(k)
+		}
+		gs.ReplaceOrInsert(g)
+		return
+	}
+	gs.Delete(g)
+	if gs.Len() == 0 {
+		delete(s.keyGroups, k)
+		s.keyOrder.Delete(k)
+	}
+}
+
+// GroupsWithKey implements tagstore.Store. The memory store knows exactly
+// which groups hold a key.
+func (s *Store) GroupsWithKey(ctx context.Context, key string, r arn.KeyRange, limit int) ([]arn.Group, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	var out []arn.Group
+	if gs := s.keyGroups[key]; gs != nil {
+		gs.AscendGreaterOrEqual(r.Low, func(k string) bool {
+			if k >= r.High || len(out) == limit {
+				return false
+			}
+			out = append(out, s.groups[k].g)
+			return true
+		})
+	}
+	return out, nil
+}
+
+// Keys implements tagstore.Store.
+func (s *Store) Keys(ctx context.Context, from string, limit int) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	var out []string
+	s.keyOrder.AscendGreaterOrEqual(from, func(k string) bool {
+		if len(out) == limit {
+			return false
+		}
+		out = append(out, k)
+		return true
+	})
+	return out, nil
 }
 
 // Get implements tagstore.Store.

@@ -29,6 +29,8 @@ var (
 	countSource string
 	//go:embed forget.lua
 	forgetSource string
+	//go:embed forget_keys.lua
+	forgetKeysSource string
 
 	applyScript        = script("", applySource)
 	applyFreeingScript = script("allow-oom", applySource)
@@ -38,6 +40,7 @@ var (
 	stringsScript      = script("no-writes", stringsSource)
 	countScript        = script("no-writes", countSource)
 	forgetScript       = script("allow-oom", forgetSource)
+	forgetKeysScript   = script("allow-oom", forgetKeysSource)
 )
 
 // script returns a script of body, declaring flags in its #!lua line, after
@@ -148,6 +151,9 @@ func (s *Store) apply(ctx context.Context, changes []tagstore.Change, deadline i
 	batches := map[batchKey][]int{}
 	var register []string
 	registered := map[string]bool{}
+	var keyPairs [][2]string // (group, key) registrations due
+	keyDue := map[[2]string]bool{}
+	now := s.nowMs()
 	for i, c := range changes {
 		if !todo[i] {
 			continue
@@ -161,6 +167,13 @@ func (s *Store) apply(ctx context.Context, changes []tagstore.Change, deadline i
 			registered[k.group] = true
 			register = append(register, k.group)
 		}
+		for key := range c.Set {
+			pr := [2]string{k.group, key}
+			if !keyDue[pr] && s.leases.due(k.group, key, now) {
+				keyDue[pr] = true
+				keyPairs = append(keyPairs, pr)
+			}
+		}
 	}
 	if len(order) == 0 {
 		return errs
@@ -173,6 +186,7 @@ func (s *Store) apply(ctx context.Context, changes []tagstore.Change, deadline i
 	if _, cluster := s.client.(*redis.ClusterClient); cluster && registerNow {
 		cmds, _ := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			s.register(ctx, p, register)
+			s.registerKeys(ctx, p, keyPairs, now)
 			return nil
 		})
 		if err := firstErr(cmds); err != nil {
@@ -184,14 +198,19 @@ func (s *Store) apply(ctx context.Context, changes []tagstore.Change, deadline i
 			return errs
 		}
 		registerNow = false
+		s.leases.renew(keyPairs, now)
 	}
 	var registration []redis.Cmder
 	cmds, waits := s.runChanges(ctx, calls, func(p redis.Pipeliner) {
 		if registerNow {
 			registration = s.register(ctx, p, register)
+			registration = append(registration, s.registerKeys(ctx, p, keyPairs, now)...)
 		}
 	})
 	regErr := firstErr(registration)
+	if registerNow && regErr == nil {
+		s.leases.renew(keyPairs, now)
+	}
 	for j, k := range order {
 		idx := batches[k]
 		for m, err := range applyResults(cmds[j], changes, idx) {

@@ -18,6 +18,16 @@ const forgetPage = 500
 // forgotten on one look, so a call must be repeated (tagway calls it about
 // every MaxChangeAge) for the empty groups to go.
 func (s *Store) ForgetEmpty(ctx context.Context, limit int) (int, error) {
+	forgot, err := s.forgetGroups(ctx, limit)
+	if err != nil {
+		return forgot, err
+	}
+	n, err := s.forgetKeys(ctx, 16)
+	return forgot + n, err
+}
+
+// forgetGroups forgets empty groups (see ForgetEmpty).
+func (s *Store) forgetGroups(ctx context.Context, limit int) (int, error) {
 	forgot, from := 0, ""
 	for forgot < limit {
 		groups, err := s.Groups(ctx, arn.KeyRange{Low: from, High: arn.AllGroups.High}, forgetPage)

@@ -51,6 +51,9 @@ type Options struct {
 	// Replication asks replicas to confirm each change; Open takes it from
 	// the URL.
 	Replication Replication
+	// KeyLease is how long a registration of a key in a group holds (see
+	// GroupsWithKey); 0 means DefaultKeyLease.
+	KeyLease time.Duration
 }
 
 // Store is a tagstore.Store on Redis.
@@ -59,6 +62,12 @@ type Store struct {
 	prefix       string
 	maxChangeAge time.Duration
 	replication  Replication
+	keyLease     time.Duration
+	leases       leases
+
+	// forgetFrom is where forgetKeys goes on.
+	forgetMu   sync.Mutex
+	forgetFrom string
 
 	// offset is the server's clock minus ours, in milliseconds, so that
 	// deadlines can be judged by the server's clock.
@@ -79,7 +88,10 @@ func New(client redis.UniversalClient, o Options) *Store {
 	if o.MaxChangeAge <= 0 {
 		o.MaxChangeAge = DefaultMaxChangeAge
 	}
-	return &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication}
+	if o.KeyLease <= 0 {
+		o.KeyLease = DefaultKeyLease
+	}
+	return &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication, keyLease: o.KeyLease, leases: leases{ttl: o.KeyLease}}
 }
 
 // Open connects to the Redis named by rawURL and checks that it answers,
@@ -131,7 +143,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 // SchemaVersion numbers the key schema of docs/redis-keys.md. A store
 // records the version that wrote it in <prefix>schema, and tagway refuses a
 // store of another version, so that two schemas never mix.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // checkSchema records SchemaVersion in a store that holds nothing yet, and
 // refuses a store written with another version; a store with tags but no

@@ -26,7 +26,7 @@ func open(t *testing.T, url string) *redisstore.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := redisstore.Open(ctx, url, redisstore.Options{MaxChangeAge: 500 * time.Millisecond})
+	s, err := redisstore.Open(ctx, url, redisstore.Options{MaxChangeAge: 500 * time.Millisecond, KeyLease: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +152,14 @@ func TestKeySchema(t *testing.T) {
 	want := map[string]bool{
 		"tagway:{registry}:groups":        true,
 		"tagway:{registry}:gen":           true,
+		"tagway:{registry}:keys":          true,
+		"tagway:{registry}:keyst":         true,
+		"tagway:{registry}:gk:env":        true,
+		"tagway:{registry}:gkt:env":       true,
+		"tagway:{registry}:gk:a:b":        true,
+		"tagway:{registry}:gkt:a:b":       true,
+		"tagway:{registry}:gk:k":          true,
+		"tagway:{registry}:gkt:k":         true,
 		"tagway:secret":                   true,
 		"tagway:schema":                   true,
 		ec2 + "r:ec2:ra:instance\x1f/i-1": true,
@@ -194,6 +202,12 @@ func TestKeySchema(t *testing.T) {
 	}
 	if got, _ := c.ZRange(context.Background(), "tagway:{registry}:groups", 0, -1).Result(); strings.Join(got, " ") != "aws:: aws::222222222222 aws:us-east-1:111111111111 aws:us-west-2:222222222222" {
 		t.Errorf("registry = %q", got)
+	}
+	if got, _ := c.ZRange(context.Background(), "tagway:{registry}:gk:env", 0, -1).Result(); strings.Join(got, " ") != "aws:: aws:us-east-1:111111111111" {
+		t.Errorf("groups with env = %q", got)
+	}
+	if got, _ := c.ZRange(context.Background(), "tagway:{registry}:keys", 0, -1).Result(); strings.Join(got, " ") != "a:b env k" {
+		t.Errorf("keys = %q", got)
 	}
 	if got, _ := c.HGetAll(context.Background(), "tagway:{aws::}:place").Result(); fmt.Sprint(got) != "map[s3::\x1fbucket:: s3::\x1fowned:222222222222: s3::\x1fwest:222222222222:us-west-2]" {
 		t.Errorf("places = %q", got)

@@ -57,6 +57,8 @@ func Run(t *testing.T, newStore func(t *testing.T) tagstore.Store) {
 		{"LateChangesNeverApply", testLateChangesNeverApply},
 		{"ForgetEmpty", testForgetEmpty},
 		{"ForgetEmptyUnderWriters", testForgetEmptyUnderWriters},
+		{"KeyIndex", testKeyIndex},
+		{"KeyIndexUnderWriters", testKeyIndexUnderWriters},
 		{"Secret", testSecret},
 		{"Close", testClose},
 	}
@@ -1361,4 +1363,139 @@ func testForgetEmptyUnderWriters(t *testing.T, s tagstore.Store) {
 	if len(acked) == 0 {
 		t.Fatal("no change was acknowledged")
 	}
+}
+
+// groupsWithKey returns the keys of the groups GroupsWithKey lists for key.
+func groupsWithKey(t testing.TB, s tagstore.Store, key string) []string {
+	t.Helper()
+	gs, err := s.GroupsWithKey(context.Background(), key, arn.AllGroups, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.Key())
+	}
+	return out
+}
+
+// waitKeyIndex calls ForgetEmpty until GroupsWithKey(key) and Keys are
+// exactly want and keys, and fails the test if that takes more than 30 s.
+// Until then they must hold them (a superset).
+func waitKeyIndex(t *testing.T, s tagstore.Store, key string, want []string, keys []string) {
+	t.Helper()
+	for start := time.Now(); ; {
+		got := groupsWithKey(t, s, key)
+		allKeys, err := s.Keys(context.Background(), "", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range want {
+			if !slices.Contains(got, g) {
+				t.Fatalf("GroupsWithKey(%q) = %q misses %s", key, got, g)
+			}
+		}
+		for _, k := range keys {
+			if !slices.Contains(allKeys, k) {
+				t.Fatalf("Keys = %q misses %s", allKeys, k)
+			}
+		}
+		if slices.Equal(got, want) && slices.Equal(allKeys, keys) {
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("after 30 s, GroupsWithKey(%q) = %q, want %q; Keys = %q, want %q", key, got, want, allKeys, keys)
+		}
+		if _, err := s.ForgetEmpty(context.Background(), 1000); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testKeyIndex checks that the groups listed for a key hold every group
+// carrying it, ranges included, and that a group that stops carrying it is
+// eventually forgotten there.
+func testKeyIndex(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	west := "arn:aws:ec2:us-west-2:111111111111:instance/i-w"
+	other := "arn:aws:ec2:us-east-1:222222222222:instance/i-o"
+	apply(t, s, set(t, i1, "env", "prod", "team", "a"), set(t, west, "env", "dev"), set(t, other, "team", "b"), set(t, b1, "x", "1"))
+	want := []string{grp(t, i1).Key(), grp(t, other).Key()}
+	equal(t, "groups with team", groupsWithKey(t, s, "team"), want)
+	gs, err := s.GroupsWithKey(ctx, "env", arn.PrefixRange("aws:us-west-2:"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "groups with env in us-west-2", gs, []arn.Group{grp(t, west)})
+	keys, err := s.Keys(ctx, "f", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "keys from f", keys, []string{"team", "x"})
+	// The last team leaves a group; the bucket loses its only key.
+	apply(t, s, remove(t, i1, "team"), remove(t, b1, "x"))
+	waitKeyIndex(t, s, "team", []string{grp(t, other).Key()}, []string{"env", "team"})
+	waitKeyIndex(t, s, "x", nil, []string{"env", "team"})
+}
+
+// testKeyIndexUnderWriters has writers tag a key in groups, remove it and
+// tag it again (within and past the time a writer trusts its earlier
+// registration) while ForgetEmpty runs without pause: every group holding
+// the key after an acknowledged change must be listed for it at once.
+func testKeyIndexUnderWriters(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	const writers, rounds = 4, 8
+	stop := make(chan struct{})
+	forgot := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				forgot <- nil
+				return
+			default:
+			}
+			if _, err := s.ForgetEmpty(ctx, 1000); err != nil {
+				forgot <- err
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			res := fmt.Sprintf("arn:aws:ec2:us-east-1:%012d:instance/i-1", 200000+w)
+			g := name(t, res).Group("", "").Key()
+			for range rounds {
+				if err := s.Apply(ctx, []tagstore.Change{set(t, res, "k", "v")})[0]; err != nil {
+					errs <- err
+					return
+				}
+				if !slices.Contains(groupsWithKey(t, s, "k"), g) {
+					errs <- fmt.Errorf("%s holds k, and is not listed for it", g)
+					return
+				}
+				if err := s.Apply(ctx, []tagstore.Change{remove(t, res, "k")})[0]; err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-forgot; err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	waitKeyIndex(t, s, "k", nil, nil)
 }

@@ -1238,11 +1238,8 @@ func (x *ListTagKeysRequest) GetPageToken() string {
 	return ""
 }
 
-// ListTagKeysResponse is one page of keys. Keys are merged over the groups
-// (accounts and regions) the scopes select, up to 256 groups at a time (fewer
-// for large pages). When the scopes span more groups than that, the listing
-// goes through them a batch at a time: keys ascend within each batch, and a
-// key used in several batches is listed once per batch.
+// ListTagKeysResponse is one page of keys, distinct and ascending whatever
+// the number of groups (accounts and regions) the scopes select.
 type ListTagKeysResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Keys in ascending order.
@@ -1371,7 +1368,11 @@ func (x *ListTagValuesRequest) GetPageToken() string {
 	return ""
 }
 
-// ListTagValuesResponse is one page of values.
+// ListTagValuesResponse is one page of values. Values are merged over the
+// groups (accounts and regions) that hold the key, up to 256 groups at a time
+// (fewer for large pages). When more groups hold it, the listing goes through
+// them a batch at a time: values ascend within each batch, and a value used
+// in several batches is listed once per batch.
 type ListTagValuesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Values in ascending order.

@@ -69,11 +69,10 @@ type TaggingServiceClient interface {
 	// store's indexes, without reading them.
 	CountResources(ctx context.Context, in *CountResourcesRequest, opts ...grpc.CallOption) (*CountResourcesResponse, error)
 	// ListTagKeys lists the distinct tag keys carried by at least one resource,
-	// in ascending order (see ListTagKeysResponse for scopes that span many
-	// groups).
+	// in ascending order.
 	ListTagKeys(ctx context.Context, in *ListTagKeysRequest, opts ...grpc.CallOption) (*ListTagKeysResponse, error)
 	// ListTagValues lists the distinct values of one tag key, in ascending
-	// order, as ListTagKeys lists keys.
+	// order (see ListTagValuesResponse for keys held by many groups).
 	ListTagValues(ctx context.Context, in *ListTagValuesRequest, opts ...grpc.CallOption) (*ListTagValuesResponse, error)
 }
 
@@ -184,11 +183,10 @@ type TaggingServiceServer interface {
 	// store's indexes, without reading them.
 	CountResources(context.Context, *CountResourcesRequest) (*CountResourcesResponse, error)
 	// ListTagKeys lists the distinct tag keys carried by at least one resource,
-	// in ascending order (see ListTagKeysResponse for scopes that span many
-	// groups).
+	// in ascending order.
 	ListTagKeys(context.Context, *ListTagKeysRequest) (*ListTagKeysResponse, error)
 	// ListTagValues lists the distinct values of one tag key, in ascending
-	// order, as ListTagKeys lists keys.
+	// order (see ListTagValuesResponse for keys held by many groups).
 	ListTagValues(context.Context, *ListTagValuesRequest) (*ListTagValuesResponse, error)
 	mustEmbedUnimplementedTaggingServiceServer()
 }
