@@ -44,7 +44,7 @@ const identSep = "\x1f"
 // are the group's), its type, "\x1f" and its local part,
 // "<service>:<flags>:<type>\x1f<local>". Idents sort by service, then by
 // those flags and type, then local part, so the resources of one namespace
-// are a contiguous range of them (from NamespacePrefix); and they are short,
+// are a contiguous range of them (IdentRanges); and they are short,
 // which keeps the store's indexes small and fast.
 func (n Name) Ident() string {
 	return n.Service + ":" + identFlags(n.Region != "", n.Account != "") + ":" + n.Type() + identSep + n.Local()
@@ -89,9 +89,37 @@ func (g Group) Name(ident string) string {
 	return "arn:" + g.Partition + ":" + service + ":" + region + ":" + account + ":" + strings.Replace(rest, identSep, "", 1)
 }
 
-// NamespacePrefix returns the prefix of the idents of the names of ns.
-func NamespacePrefix(ns Namespace) string {
+// namespacePrefix returns the prefix of the idents of the names of ns.
+func namespacePrefix(ns Namespace) string {
 	return ns.Service + ":" + identFlags(ns.Region != "", ns.Account != "") + ":" + ns.Type + identSep
+}
+
+// IdentRanges returns the ranges of Idents that kinds select in g, sorted
+// and disjoint; every Ident when kinds is nil. Within g a name carries g's
+// region and account or none (a bucket placed there), so each type is at
+// most four ranges, and a service one.
+func IdentRanges(g Group, kinds []Kind) []KeyRange {
+	everything := []KeyRange{{Low: "", High: "\xff"}} // names hold no 0xff byte
+	if kinds == nil {
+		return everything
+	}
+	var out []KeyRange
+	for _, k := range kinds {
+		if k.Service == "" {
+			return everything
+		}
+		if k.AnyType {
+			out = append(out, KeyRange{Low: k.Service + ":", High: k.Service + ";"})
+			continue
+		}
+		for _, region := range []string{g.Region, ""} {
+			for _, account := range []string{g.Account, ""} {
+				p := namespacePrefix(Namespace{Service: k.Service, Region: region, Account: account, Type: k.Type})
+				out = append(out, KeyRange{Low: p, High: p[:len(p)-1] + "\x20"})
+			}
+		}
+	}
+	return mergeRanges(out)
 }
 
 // IdentKind returns the service and type of the resource ident identifies.
@@ -165,7 +193,8 @@ func MatchKinds(kinds []Kind, ident string) bool {
 	return false
 }
 
-// KeyRange is a range of group keys, Low inclusive and High exclusive.
+// KeyRange is a range of group keys or of Idents, Low inclusive and High
+// exclusive.
 type KeyRange struct{ Low, High string }
 
 // AllGroups is the range of every group key: none holds a 0xff byte.

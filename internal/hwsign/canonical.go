@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/tagway/tagway/internal/httpheader"
 )
 
 // maxQueryParams mirrors net/url's default limit: beyond it r.URL.Query()
@@ -41,7 +43,7 @@ func appendCanonicalRequest(dst []byte, r *http.Request, signedHeaders string, p
 			dst = appendHeaderLine(dst, name, r.Host)
 			continue
 		}
-		vals := headerValues(r.Header, name)
+		vals := httpheader.Values(r.Header, name)
 		if len(vals) > 1 {
 			vals = slices.Clone(vals)
 			slices.Sort(vals)

@@ -34,6 +34,7 @@ import (
 
 	"github.com/tagway/tagway/internal/basictime"
 	"github.com/tagway/tagway/internal/hmacpool"
+	"github.com/tagway/tagway/internal/httpheader"
 )
 
 // Algorithm is the only Authorization scheme Verify accepts.
@@ -170,7 +171,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) (Result, 
 			}
 			continue
 		}
-		vals := headerValues(r.Header, name)
+		vals := httpheader.Values(r.Header, name)
 		if len(vals) == 0 {
 			return Result{}, fail("the signed header " + name + " is missing from the request")
 		}
@@ -218,27 +219,6 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) (Result, 
 		return Result{}, fail(msgBadSignature)
 	}
 	return Result{AccessKey: a.access, Time: t}, nil
-}
-
-// headerValues returns the values of h under the canonical MIME form of name,
-// a lower-case token, which is how net/http stores header keys. It does not
-// allocate for names of up to 64 bytes.
-func headerValues(h http.Header, name string) []string {
-	var b [64]byte
-	if len(name) > len(b) {
-		return h[http.CanonicalHeaderKey(name)]
-	}
-	k := b[:len(name)]
-	upper := true
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		k[i] = c
-		upper = c == '-'
-	}
-	return h[string(k)]
 }
 
 // describe renders a skew for a message: "15 minutes", "1 minute", "1m30s".

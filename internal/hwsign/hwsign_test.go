@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tagway/tagway/internal/httpheader"
 )
 
 const (
@@ -449,12 +451,12 @@ func TestHeaderValues(t *testing.T) {
 	h := http.Header{}
 	for _, name := range []string{"x-sdk-date", "user-agent", "a", "x--y", "-x", "x-", "0-a", "x_y-z", "a.b-c!d#e$f%g&h'i*j+k^l`m|n~o", strings.Repeat("abc-", 20)} {
 		h.Set(name, "v-"+name)
-		if got := headerValues(h, name); len(got) != 1 || got[0] != "v-"+name {
-			t.Errorf("headerValues(%q) = %q; key %q", name, got, http.CanonicalHeaderKey(name))
+		if got := httpheader.Values(h, name); len(got) != 1 || got[0] != "v-"+name {
+			t.Errorf("httpheader.Values(%q) = %q; key %q", name, got, http.CanonicalHeaderKey(name))
 		}
 	}
-	if got := headerValues(h, "absent"); got != nil {
-		t.Errorf("headerValues(absent) = %q", got)
+	if got := httpheader.Values(h, "absent"); got != nil {
+		t.Errorf("httpheader.Values(absent) = %q", got)
 	}
 }
 

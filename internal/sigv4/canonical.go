@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tagway/tagway/internal/httpheader"
 )
 
 // canonicalRequestSize is the room set aside for a canonical request on the
@@ -145,7 +147,7 @@ func appendHeader(b []byte, r *http.Request, name string) ([]byte, bool) {
 		}
 		return appendValue(b, r.Host), true
 	}
-	values := headerValues(r.Header, name)
+	values := httpheader.Values(r.Header, name)
 	if len(values) == 0 {
 		switch name {
 		case "content-length":
@@ -189,24 +191,4 @@ func appendValue(b []byte, v string) []byte {
 		}
 	}
 	return b
-}
-
-// headerValues returns h's values for the lower-case header name, looked up
-// under its canonical key without allocating.
-func headerValues(h http.Header, name string) []string {
-	var buf [64]byte
-	if len(name) > len(buf) {
-		return h[http.CanonicalHeaderKey(name)]
-	}
-	k := buf[:len(name)]
-	upper := true
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		k[i] = c
-		upper = c == '-'
-	}
-	return h[string(k)]
 }

@@ -16,16 +16,9 @@ import (
 func (s *Service) CountResources(ctx context.Context, req *tagwayv1.CountResourcesRequest) (*tagwayv1.CountResourcesResponse, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	sc, err := scopes(req.GetScopes())
+	sc, filters, err := selection(req.GetScopes(), req.GetTagFilters(), req.GetUntaggedOnly())
 	if err != nil {
 		return nil, err
-	}
-	filters, err := tagFilters(req.GetTagFilters())
-	if err != nil {
-		return nil, err
-	}
-	if req.GetUntaggedOnly() && len(filters) > 0 {
-		return nil, invalid("untagged_only", -1, "cannot be combined with tag_filters")
 	}
 	query := fingerprint(ctx, req, func(m proto.Message) { m.(*tagwayv1.CountResourcesRequest).PageToken = "" })
 	start := ""
@@ -63,4 +56,21 @@ func (s *Service) CountResources(ctx context.Context, req *tagwayv1.CountResourc
 		resp.NextPageToken = s.tokens.Encode(query, resume)
 	}
 	return resp, nil
+}
+
+// selection checks the scopes and tag filters that ListResources and
+// CountResources share, and that untagged_only is not combined with filters.
+func selection(in []*tagwayv1.ResourceScope, inFilters []*tagwayv1.TagFilter, untaggedOnly bool) ([]arn.Scope, []tagstore.Filter, error) {
+	sc, err := scopes(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	filters, err := tagFilters(inFilters)
+	if err != nil {
+		return nil, nil, err
+	}
+	if untaggedOnly && len(filters) > 0 {
+		return nil, nil, invalid("untagged_only", -1, "cannot be combined with tag_filters")
+	}
+	return sc, filters, nil
 }

@@ -22,16 +22,9 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 	if err != nil {
 		return nil, err
 	}
-	sc, err := scopes(req.GetScopes())
+	sc, filters, err := selection(req.GetScopes(), req.GetTagFilters(), req.GetUntaggedOnly())
 	if err != nil {
 		return nil, err
-	}
-	filters, err := tagFilters(req.GetTagFilters())
-	if err != nil {
-		return nil, err
-	}
-	if req.GetUntaggedOnly() && len(filters) > 0 {
-		return nil, invalid("untagged_only", -1, "cannot be combined with tag_filters")
 	}
 	maxTags := int(req.GetMaxPageTags())
 	if maxTags < 0 {

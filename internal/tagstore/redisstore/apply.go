@@ -27,6 +27,8 @@ var (
 	stringsSource string
 	//go:embed count.lua
 	countSource string
+	//go:embed filters.lua
+	filtersSource string
 	//go:embed forget.lua
 	forgetSource string
 	//go:embed forget_keys.lua
@@ -36,9 +38,9 @@ var (
 	applyFreeingScript = script("allow-oom", applySource)
 	claimScript        = script("", claimSource)
 	claimFreeingScript = script("allow-oom", claimSource)
-	scanScript         = script("no-writes", scanSource)
-	stringsScript      = script("no-writes", stringsSource)
-	countScript        = script("no-writes", countSource)
+	scanScript         = script("no-writes", filtersSource+scanSource)
+	stringsScript      = script("no-writes", filtersSource+stringsSource)
+	countScript        = script("no-writes", filtersSource+countSource)
 	forgetScript       = script("allow-oom", forgetSource)
 	forgetKeysScript   = script("allow-oom", forgetKeysSource)
 )

@@ -68,6 +68,14 @@ func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("store URL %s: scheme %q is not one of redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster, rediss+cluster", Redact(rawURL), u.Scheme)
 	}
 	u.Scheme = base
+	// defaults sets what tagway wants of every client kind: context
+	// deadlines honoured, and DefaultPoolSize unless the URL sizes the pool.
+	defaults := func(contextTimeout *bool, poolSize *int) {
+		*contextTimeout = true
+		if !poolSet {
+			*poolSize = DefaultPoolSize
+		}
+	}
 	wrap := func(err error) error {
 		return fmt.Errorf("store URL %s: %s", Redact(rawURL), redactText(err.Error(), rawURL))
 	}
@@ -77,10 +85,7 @@ func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, wrap(err)
 		}
-		o.ContextTimeoutEnabled = true
-		if !poolSet {
-			o.PoolSize = DefaultPoolSize
-		}
+		defaults(&o.ContextTimeoutEnabled, &o.PoolSize)
 		return redis.NewClusterClient(o), nil
 	case "sentinel":
 		// The userinfo is the data servers' credentials, as in the other
@@ -105,20 +110,14 @@ func newClient(u *url.URL, rawURL string) (redis.UniversalClient, error) {
 			o.Password, _ = user.Password()
 		}
 		o.SentinelUsername, o.SentinelPassword = sentinelUser, sentinelPassword
-		o.ContextTimeoutEnabled = true
-		if !poolSet {
-			o.PoolSize = DefaultPoolSize
-		}
+		defaults(&o.ContextTimeoutEnabled, &o.PoolSize)
 		return redis.NewFailoverClient(o), nil
 	default:
 		o, err := redis.ParseURL(u.String())
 		if err != nil {
 			return nil, wrap(err)
 		}
-		o.ContextTimeoutEnabled = true
-		if !poolSet {
-			o.PoolSize = DefaultPoolSize
-		}
+		defaults(&o.ContextTimeoutEnabled, &o.PoolSize)
 		return redis.NewClient(o), nil
 	}
 }

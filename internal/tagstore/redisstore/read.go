@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -13,53 +12,13 @@ import (
 	"github.com/tagway/tagway/internal/tagstore"
 )
 
-// identRange is a range of Idents, high exclusive.
-type identRange struct{ low, high string }
-
-// everything is every Ident: names hold no 0xff byte.
-var everything = []identRange{{"", "\xff"}}
-
-// ranges returns the ranges of Idents that kinds select in g, sorted and
-// disjoint; every Ident when kinds is nil. A resource's Ident starts with
-// its service, region, account and type; in g the region and account are
-// g's, or empty for a resource placed there (a bucket owned by g's account
-// and living in g's region), so each type is at most four ranges.
-func ranges(g arn.Group, kinds []arn.Kind) []identRange {
-	if kinds == nil {
-		return everything
-	}
-	var out []identRange
-	for _, k := range kinds {
-		if k.Service == "" {
-			return everything
-		}
-		if k.AnyType {
-			out = append(out, identRange{k.Service + ":", k.Service + ";"})
-			continue
-		}
-		for _, region := range []string{g.Region, ""} {
-			for _, account := range []string{g.Account, ""} {
-				p := arn.NamespacePrefix(arn.Namespace{Service: k.Service, Region: region, Account: account, Type: k.Type})
-				out = append(out, identRange{p, p[:len(p)-1] + "\x20"})
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b identRange) int { return strings.Compare(a.low, b.low) })
-	merged := out[:0]
-	for _, r := range out {
-		if n := len(merged); n > 0 && r.low <= merged[n-1].high {
-			merged[n-1].high = max(merged[n-1].high, r.high)
-			continue
-		}
-		merged = append(merged, r)
-	}
-	return merged
-}
-
-func rangeArgs(args []any, rs []identRange) []any {
+// rangeArgs appends the Ident ranges kinds select in g, as filters.lua's
+// readRanges reads them.
+func rangeArgs(args []any, g arn.Group, kinds []arn.Kind) []any {
+	rs := arn.IdentRanges(g, kinds)
 	args = append(args, len(rs))
 	for _, r := range rs {
-		args = append(args, r.low, r.high)
+		args = append(args, r.Low, r.High)
 	}
 	return args
 }
@@ -199,7 +158,7 @@ func (s *Store) ScanResources(ctx context.Context, g arn.Group, q tagstore.ScanQ
 	}
 	p := s.groupPrefix(g)
 	args := []any{p, q.From, q.Limit, max(q.Budget, 0), flag(q.UntaggedOnly)}
-	args = filterArgs(rangeArgs(args, ranges(g, q.Kinds)), q.Filters)
+	args = filterArgs(rangeArgs(args, g, q.Kinds), q.Filters)
 	reply, err := scanScript.Run(ctx, s.client, []string{p + "known"}, args...).Slice()
 	if err != nil {
 		return res, err
@@ -276,7 +235,7 @@ func (s *Store) scanStrings(ctx context.Context, gs []arn.Group, q tagstore.Stri
 	calls := make([]scriptCall, len(gs))
 	for i, g := range gs {
 		set, holders := index(s.groupPrefix(g))
-		calls[i] = scriptCall{script: stringsScript, keys: []string{set}, args: rangeArgs([]any{holders, q.From, q.Limit, max(q.Budget, 0)}, ranges(g, q.Kinds))}
+		calls[i] = scriptCall{script: stringsScript, keys: []string{set}, args: rangeArgs([]any{holders, q.From, q.Limit, max(q.Budget, 0)}, g, q.Kinds)}
 	}
 	for i, cmd := range s.runScripts(ctx, calls, nil) {
 		reply, err := cmd.Slice()
@@ -303,7 +262,7 @@ func (s *Store) Count(ctx context.Context, g arn.Group, q tagstore.CountQuery) (
 		return 0, nil
 	}
 	p := s.groupPrefix(g)
-	args := filterArgs(rangeArgs([]any{p, flag(q.UntaggedOnly)}, ranges(g, q.Kinds)), q.Filters)
+	args := filterArgs(rangeArgs([]any{p, flag(q.UntaggedOnly)}, g, q.Kinds), q.Filters)
 	n, err := countScript.Run(ctx, s.client, []string{p + "known"}, args...).Int()
 	return n, err
 }

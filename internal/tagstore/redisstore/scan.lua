@@ -12,25 +12,8 @@
 -- Returns {more, next, examined, {ident, {k1, v1, ...}}, ...}.
 local p, from = ARGV[1], ARGV[2]
 local limit, budget, untagged = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
-local ranges = {}
-local i = 7
-for j = 1, tonumber(ARGV[6]) do
-  ranges[j] = {ARGV[i], ARGV[i + 1]}
-  i = i + 2
-end
-local filters = {}
-local nf = tonumber(ARGV[i])
-i = i + 1
-for j = 1, nf do
-  local f = {key = ARGV[i], values = {}, accept = {}}
-  local n = tonumber(ARGV[i + 1])
-  for m = 1, n do
-    f.values[m] = ARGV[i + 1 + m]
-    f.accept[ARGV[i + 1 + m]] = true
-  end
-  filters[j] = f
-  i = i + 2 + n
-end
+local ranges, i = readRanges(6)
+local filters = readFilters(i)
 
 local drive
 if untagged then
@@ -38,14 +21,8 @@ if untagged then
 elseif #filters == 0 then
   drive = KEYS[1]
 else
-  local best
-  for _, f in ipairs(filters) do
-    local key = p .. 'k:' .. f.key
-    if #f.values == 1 then key = p .. 'v:' .. #f.key .. ':' .. f.key .. f.values[1] end
-    local n = redis.call('ZCARD', key)
-    if n == 0 then return {0, '', 0} end
-    if best == nil or n < best then best, drive = n, key end
-  end
+  drive = driver(p, filters)
+  if not drive then return {0, '', 0} end
 end
 
 local out = {0, '', 0}
@@ -67,13 +44,7 @@ for _, rg in ipairs(ranges) do
         if #filters > 0 then
           local tags = {}
           for j = 1, #flat, 2 do tags[flat[j]] = flat[j + 1] end
-          for _, f in ipairs(filters) do
-            local v = tags[f.key]
-            if v == nil or (#f.values > 0 and not f.accept[v]) then
-              ok = false
-              break
-            end
-          end
+          ok = passes(function(k) return tags[k] end, filters)
         end
         if ok then
           if found == limit then

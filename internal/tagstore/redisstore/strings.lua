@@ -12,8 +12,7 @@
 -- Returns {more, next, s1, s2, ...}.
 local index, from = ARGV[1], ARGV[2]
 local limit, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
-local ranges = {}
-for j = 1, tonumber(ARGV[5]) do ranges[j] = {ARGV[4 + 2 * j], ARGV[5 + 2 * j]} end
+local ranges = readRanges(5)
 
 local out = {0, ''}
 local examined = 0
