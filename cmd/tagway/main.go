@@ -21,7 +21,9 @@ import (
 	"github.com/tagway/tagway/internal/filewatch"
 	"github.com/tagway/tagway/internal/grpcauth"
 	"github.com/tagway/tagway/internal/metrics"
+	"github.com/tagway/tagway/internal/policy"
 	"github.com/tagway/tagway/internal/principals"
+	"github.com/tagway/tagway/internal/quota"
 	"github.com/tagway/tagway/internal/server"
 	"github.com/tagway/tagway/internal/storehealth"
 	"github.com/tagway/tagway/internal/tagging"
@@ -52,6 +54,9 @@ type config struct {
 	maxConns         int
 
 	authFile                     string
+	policyFile                   string
+	rateLimits                   string
+	maxInflightCalls             int
 	allowRemote                  bool
 	awsMaxSkew, huaweiMaxSkew    time.Duration
 	tlsCert, tlsKey, tlsClientCA string
@@ -80,6 +85,9 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
+	fs.StringVar(&c.policyFile, "policy-file", "", "Cedar policies deciding what each principal may do (docs/policy.md); without it a principal may do everything within its scope [TAGWAY_POLICY_FILE]")
+	fs.StringVar(&c.rateLimits, "rate-limits", "off", "rate limits per principal and operation: off, or aws (AWS's quotas for this API); the auth file's rate_limits apply either way [TAGWAY_RATE_LIMITS]")
+	fs.IntVar(&c.maxInflightCalls, "max-inflight-calls", 1024, "the most calls in flight at once; more are refused at once as busy (0: no bound) [TAGWAY_MAX_INFLIGHT_CALLS]")
 	fs.BoolVar(&c.allowRemote, "allow-remote-unauthenticated", false, "without --auth-file, serve clients on other machines too [TAGWAY_ALLOW_REMOTE_UNAUTHENTICATED]")
 	fs.DurationVar(&c.awsMaxSkew, "aws-max-skew", 5*time.Minute, "how far X-Amz-Date may be from the server's clock [TAGWAY_AWS_MAX_SKEW]")
 	fs.DurationVar(&c.huaweiMaxSkew, "huawei-max-skew", 15*time.Minute, "how far X-Sdk-Date may be from the server's clock [TAGWAY_HUAWEI_MAX_SKEW]")
@@ -148,6 +156,12 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	if c.storeTimeout < 10*time.Millisecond || c.storeTimeout > time.Minute {
 		return c, fs, errors.New("--store-timeout must be between 10ms and 1m")
 	}
+	if c.rateLimits != "off" && c.rateLimits != "aws" {
+		return c, fs, fmt.Errorf("--rate-limits %q: want off or aws", c.rateLimits)
+	}
+	if c.maxInflightCalls < 0 {
+		return c, fs, errors.New("--max-inflight-calls must be 0 (no bound) or more")
+	}
 	if c.awsMaxSkew <= 0 || c.huaweiMaxSkew <= 0 {
 		return c, fs, errors.New("--aws-max-skew and --huawei-max-skew must be positive")
 	}
@@ -177,6 +191,13 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	if c.authFile != "" {
 		if auth, err = principals.Open(c.authFile); err != nil {
 			fmt.Fprintf(stderr, "tagway: --auth-file: %v\n", err)
+			return 2
+		}
+	}
+	var policies *policy.Source
+	if c.policyFile != "" {
+		if policies, err = policy.Open(c.policyFile); err != nil {
+			fmt.Fprintf(stderr, "tagway: --policy-file: %v\n", err)
 			return 2
 		}
 	}
@@ -233,7 +254,12 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	reg := metrics.New()
 	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
 	// Every surface calls the core through the access layer.
-	core := access.New(svc)
+	accessOpts := []access.Option{access.WithLogger(log), access.WithMaxInflight(c.maxInflightCalls), access.WithQuotas(quotas(c.rateLimits, store, log))}
+	if policies != nil {
+		accessOpts = append(accessOpts, access.WithPolicies(policies))
+		log.Info("policies on", "policy_file", policies.Path(), "policies", policies.Current().Len())
+	}
+	core := access.New(svc, accessOpts...)
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: core, Ready: func(context.Context) error { return prober.Ready() },
@@ -263,7 +289,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	default:
 		log.Info("authentication on", "auth_file", auth.Path(), "principals", len(auth.Current().Principals()))
 	}
-	go reload(ctx, log, auth, certs)
+	go reload(ctx, log, auth, policies, certs)
 	log.Info("tagway listening", "grpc", srv.GRPCAddr().String(), "http", srv.HTTPAddr().String(), "store", storeName)
 
 	go func() {
@@ -294,13 +320,16 @@ const settleMargin = 100 * time.Millisecond
 // reload re-reads the auth file and the TLS files on SIGHUP and when they
 // change on disk, until ctx is done. A version that does not load is
 // refused with an ERROR line and the one in force stays.
-func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, certs *tlsfiles.Reloader) {
-	if auth == nil && certs == nil {
+func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, policies *policy.Source, certs *tlsfiles.Reloader) {
+	if auth == nil && policies == nil && certs == nil {
 		return
 	}
 	var paths []string
 	if auth != nil {
 		paths = append(paths, auth.Path())
+	}
+	if policies != nil {
+		paths = append(paths, policies.Path())
 	}
 	if certs != nil {
 		paths = append(paths, certs.Paths()...)
@@ -330,6 +359,13 @@ func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, cert
 				log.Info("auth file reloaded", "auth_file", auth.Path(), "principals", len(set.Principals()))
 			}
 		}
+		if policies != nil {
+			if set, err := policies.Reload(); err != nil {
+				log.Error("policy file not reloaded; the version in force stays", "error", err)
+			} else {
+				log.Info("policy file reloaded", "policy_file", policies.Path(), "policies", set.Len())
+			}
+		}
 		if certs != nil {
 			if err := certs.Reload(); err != nil {
 				log.Error("TLS files not reloaded; the certificate in force stays", "error", err)
@@ -338,6 +374,20 @@ func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, cert
 			}
 		}
 	}
+}
+
+// quotas returns the rate limits of --rate-limits mode: shared through
+// Redis when the store is Redis, kept in this process otherwise.
+func quotas(mode string, store tagstore.Store, log *slog.Logger) *quota.Quotas {
+	var defaults map[string]quota.Limit
+	if mode == "aws" {
+		defaults = quota.AWS
+	}
+	var limiter quota.Limiter = quota.NewLocal()
+	if rs, ok := store.(*redisstore.Store); ok {
+		limiter = quota.NewRedis(rs.Client(), rs.KeyPrefix(), log)
+	}
+	return quota.New(defaults, limiter)
 }
 
 // openStore opens the store a --store value names. A Redis store applies

@@ -1,30 +1,45 @@
 // Package access is the layer every surface calls the core through. It
 // turns the caller a surface authenticated into the grant the core enforces,
-// so that gRPC and both REST dialects (which call the core in-process, out
-// of reach of gRPC interceptors) are held to the same scope.
+// and applies the bound on calls in flight, the rate limits and the
+// policies, so that gRPC and both REST dialects (which call the core
+// in-process, out of reach of gRPC interceptors) are held to the same rules.
 package access
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/identity"
+	"github.com/tagway/tagway/internal/logevery"
+	"github.com/tagway/tagway/internal/operation"
+	"github.com/tagway/tagway/internal/overload"
+	"github.com/tagway/tagway/internal/policy"
 	"github.com/tagway/tagway/internal/principals"
+	"github.com/tagway/tagway/internal/quota"
 	"github.com/tagway/tagway/internal/rules"
 	"github.com/tagway/tagway/internal/tagging"
 )
 
-// Service wraps the core: each call runs under the grant of its caller. A
-// call that no surface authenticated is refused, so a surface wired without
-// authentication fails closed.
+// Service wraps the core: each call runs under the grant of its caller,
+// within its rate limits and the bound on calls in flight, and as far as the
+// policies in force allow. A call that no surface authenticated is refused,
+// so a surface wired without authentication fails closed.
 type Service struct {
 	// A core operation this layer does not wrap yet answers Unimplemented
 	// rather than running ungoverned.
@@ -36,15 +51,43 @@ type Service struct {
 	// call would cost more than verifying its signature.
 	mu     sync.RWMutex
 	grants map[*principals.Principal]tagging.Grant
+
+	policies *policy.Source // nil: no policy file
+	quotas   *quota.Quotas  // nil: no rate limits
+	inflight *overload.Bound
+	log      *slog.Logger
+	// policyErrors limits the log lines about policies that fail to
+	// evaluate.
+	policyErrors *logevery.Limiter
 }
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithPolicies decides every call with the policies of src.
+func WithPolicies(src *policy.Source) Option { return func(s *Service) { s.policies = src } }
+
+// WithQuotas applies rate limits to every call.
+func WithQuotas(q *quota.Quotas) Option { return func(s *Service) { s.quotas = q } }
+
+// WithMaxInflight refuses calls at once while n are in flight (0: no bound).
+func WithMaxInflight(n int) Option { return func(s *Service) { s.inflight = overload.New(n) } }
+
+// WithLogger sets where problems with the policies are logged.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // maxGrants bounds the grant cache; past it, the cache starts over, so that
 // principals of auth files reloaded long ago do not pile up.
 const maxGrants = 4096
 
 // New returns the layer over core.
-func New(core tagwayv1.TaggingServiceServer) *Service {
-	return &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}}
+func New(core tagwayv1.TaggingServiceServer, opts ...Option) *Service {
+	s := &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}, inflight: overload.New(0), log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	s.policyErrors = logevery.New(s.log, 10*time.Second)
+	return s
 }
 
 // ReasonUnauthenticated is the ErrorInfo reason of a call that reached the
@@ -100,58 +143,321 @@ func (s *Service) grant(p *principals.Principal) tagging.Grant {
 	return g
 }
 
-// enter returns the context a call runs in, under its caller's grant.
-func (s *Service) enter(ctx context.Context) (context.Context, error) {
+// call is one call as this layer sees it: its caller, the grant it runs
+// under, and the policies in force when it began.
+type call struct {
+	caller   identity.Caller
+	grant    tagging.Grant
+	op       string
+	policies *policy.Set // nil: none
+}
+
+// enter admits a call to op: it must carry a caller, fit in the bound on
+// calls in flight and within its caller's rate limit. It returns the
+// context the call runs in, under its caller's grant, and release, to call
+// when it ends.
+func (s *Service) enter(ctx context.Context, op string) (context.Context, call, func(), error) {
 	c, ok := identity.FromContext(ctx)
 	if !ok {
 		st, _ := status.New(codes.Unauthenticated, "the call carries no authenticated caller").
 			WithDetails(&errdetails.ErrorInfo{Reason: ReasonUnauthenticated, Domain: tagging.ErrorDomain})
-		return nil, st.Err()
+		return nil, call{}, nil, st.Err()
 	}
-	return tagging.WithGrant(ctx, s.grant(c.Principal)), nil
+	release, ok := s.inflight.Enter()
+	if !ok {
+		return nil, call{}, nil, refusal(codes.Unavailable, tagging.ReasonOverloaded, overloadRetry,
+			fmt.Sprintf("tagway has %d calls in flight, as many as it takes; retry later", s.inflight.Max()), map[string]string{"operation": op})
+	}
+	if s.quotas != nil {
+		var overrides map[string]int
+		if c.Principal != nil {
+			overrides = c.Principal.RateLimits
+		}
+		if r := s.quotas.Take(ctx, c.Name(), overrides, op); !r.Allowed {
+			release()
+			return nil, call{}, nil, refusal(codes.ResourceExhausted, tagging.ReasonThrottled, r.RetryAfter,
+				fmt.Sprintf("Rate exceeded: %s may call %s %d times a second; retry after %v", c.Name(), op, r.Limit, r.RetryAfter.Round(time.Millisecond)),
+				map[string]string{"operation": op, "limit": strconv.Itoa(int(r.Limit))})
+		}
+	}
+	cl := call{caller: c, grant: s.grant(c.Principal), op: op}
+	if s.policies != nil {
+		cl.policies = s.policies.Current()
+	}
+	return tagging.WithGrant(ctx, cl.grant), cl, release, nil
 }
 
-// call runs fn under the grant of the caller in ctx.
-func call[Q, R any](s *Service, ctx context.Context, req Q, fn func(context.Context, Q) (R, error)) (R, error) {
-	ctx, err := s.enter(ctx)
+// overloadRetry is the retry delay an overloaded tagway suggests.
+const overloadRetry = time.Second
+
+// refusal is an error with ErrorInfo and, when retry is positive, RetryInfo.
+func refusal(code codes.Code, reason string, retry time.Duration, msg string, md map[string]string) error {
+	st := status.New(code, msg)
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: tagging.ErrorDomain, Metadata: md}}
+	if retry > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(retry)})
+	}
+	if d, err := st.WithDetails(details...); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// run runs fn for a call to op under the caller's grant, with no decision
+// per resource: the policies, if any, decide the call as a whole.
+func run[Q, R any](s *Service, ctx context.Context, op string, req Q, fn func(context.Context, Q) (R, error)) (R, error) {
+	var none R
+	ctx, c, release, err := s.enter(ctx, op)
 	if err != nil {
-		var none R
 		return none, err
+	}
+	defer release()
+	if c.policies != nil {
+		if d := s.decide(ctx, c, policy.Request{}); !d.Allowed {
+			return none, s.denied(c, "", d)
+		}
 	}
 	return fn(ctx, req)
 }
 
-// UntagResources implements tagwayv1.TaggingServiceServer.
+// decide asks the policies of c about r, filled in with c's caller and
+// operation, and logs the policies that failed to evaluate.
+func (s *Service) decide(ctx context.Context, c call, r policy.Request) policy.Decision {
+	r.Principal, r.Surface, r.Action = c.caller.Principal, c.caller.Surface, c.op
+	d := c.policies.Decide(r)
+	if len(d.Errors) > 0 {
+		s.policyErrors.Log(ctx, slog.LevelWarn, "a policy failed to evaluate", slog.String("operation", c.op), slog.String("errors", strings.Join(d.Errors, "; ")))
+	}
+	return d
+}
+
+// deniedMessage says who may not do what, as IAM does.
+func deniedMessage(c call, resource string, d policy.Decision) string {
+	on := ""
+	if resource != "" {
+		on = " on " + resource
+	}
+	return fmt.Sprintf("%s is not authorized to perform %s%s: %s", c.caller.Name(), c.op, on, d.Reason)
+}
+
+// denied is the error of a call the policies deny as a whole.
+func (s *Service) denied(c call, resource string, d policy.Decision) error {
+	msg := deniedMessage(c, resource, d)
+	return refusal(codes.PermissionDenied, tagging.ReasonDeniedByPolicy, 0, msg, map[string]string{"operation": c.op, "problem": msg})
+}
+
+// UntagResources implements tagwayv1.TaggingServiceServer. The policies
+// decide each resource; a denied one is a failure of that resource alone.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
-	return call(s, ctx, req, s.core.UntagResources)
+	ctx, c, release, err := s.enter(ctx, operation.UntagResources)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if c.policies == nil {
+		return s.core.UntagResources(ctx, req)
+	}
+	allowed, failed, err := s.decideChange(ctx, c, req.GetResources(), req.GetHomeRegion(), req.GetTagKeys(), nil)
+	if err != nil || len(failed) == 0 {
+		if err != nil {
+			return nil, err
+		}
+		return s.core.UntagResources(ctx, req)
+	}
+	resp := &tagwayv1.UntagResourcesResponse{}
+	if len(allowed) > 0 {
+		narrowed := proto.CloneOf(req)
+		narrowed.Resources = allowed
+		if resp, err = s.core.UntagResources(ctx, narrowed); err != nil {
+			return nil, err
+		}
+	}
+	resp.FailedResources = merge(resp.FailedResources, failed)
+	return resp, nil
 }
 
-// TagResources implements tagwayv1.TaggingServiceServer.
+// TagResources implements tagwayv1.TaggingServiceServer. The policies
+// decide each resource; a denied one is a failure of that resource alone.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	return call(s, ctx, req, s.core.TagResources)
+	ctx, c, release, err := s.enter(ctx, operation.TagResources)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if c.policies == nil {
+		return s.core.TagResources(ctx, req)
+	}
+	keys := slices.Sorted(maps.Keys(req.GetTags()))
+	allowed, failed, err := s.decideChange(ctx, c, req.GetResources(), req.GetHomeRegion(), keys, req.GetTags())
+	if err != nil || len(failed) == 0 {
+		if err != nil {
+			return nil, err
+		}
+		return s.core.TagResources(ctx, req)
+	}
+	resp := &tagwayv1.TagResourcesResponse{}
+	if len(allowed) > 0 {
+		narrowed := proto.CloneOf(req)
+		narrowed.Resources = allowed
+		if resp, err = s.core.TagResources(ctx, narrowed); err != nil {
+			return nil, err
+		}
+	}
+	resp.FailedResources = merge(resp.FailedResources, failed)
+	return resp, nil
 }
 
-// GetResourceTags implements tagwayv1.TaggingServiceServer.
+// merge adds the failures of add to those of m.
+func merge(m, add map[string]*tagwayv1.ResourceFailure) map[string]*tagwayv1.ResourceFailure {
+	if m == nil {
+		m = make(map[string]*tagwayv1.ResourceFailure, len(add))
+	}
+	maps.Copy(m, add)
+	return m
+}
+
+// decideChange asks the policies about each resource of a change: it
+// returns those allowed, and a failure for each denied one. Names that do
+// not parse are left to the core to refuse. When a policy reads the
+// resources' current tags, they are read first, through the core, under the
+// caller's grant; a change that lands between that read and the change
+// itself is not seen (docs/policy.md).
+func (s *Service) decideChange(ctx context.Context, c call, resources []string, home string, keys []string, tags map[string]string) ([]string, map[string]*tagwayv1.ResourceFailure, error) {
+	var current map[string]map[string]string
+	if c.policies.NeedsTags() {
+		var err error
+		if current, err = s.currentTags(ctx, resources, home); err != nil {
+			return nil, nil, err
+		}
+	}
+	allowed := make([]string, 0, len(resources))
+	var failed map[string]*tagwayv1.ResourceFailure
+	for _, name := range resources {
+		r, ok := describe(ctx, c.grant, name)
+		if !ok {
+			allowed = append(allowed, name)
+			continue
+		}
+		r.Tags = current[name]
+		d := s.decide(ctx, c, policy.Request{Resource: &r, TagKeys: keys, RequestTags: tags})
+		if d.Allowed {
+			allowed = append(allowed, name)
+			continue
+		}
+		if failed == nil {
+			failed = map[string]*tagwayv1.ResourceFailure{}
+		}
+		failed[name] = &tagwayv1.ResourceFailure{
+			Reason:  tagwayv1.FailureReason_FAILURE_REASON_DENIED_BY_POLICY,
+			Code:    int32(codes.PermissionDenied),
+			Message: deniedMessage(c, name, d),
+		}
+	}
+	return allowed, failed, nil
+}
+
+// currentTags reads the tags of resources through the core.
+func (s *Service) currentTags(ctx context.Context, resources []string, home string) (map[string]map[string]string, error) {
+	resp, err := s.core.GetResourceTags(ctx, &tagwayv1.GetResourceTagsRequest{Resources: resources, HomeRegion: home})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]string, len(resp.GetResources()))
+	for _, rt := range resp.GetResources() {
+		out[rt.GetResource()] = tagMap(rt.GetTags())
+	}
+	return out, nil
+}
+
+func tagMap(tags []*tagwayv1.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.GetKey()] = t.GetValue()
+	}
+	return m
+}
+
+// describe returns what the policies see of the resource name: the fields
+// of its name, with the account of the call's grant for names without one
+// (the core refuses to let a caller change another account's). It reuses a
+// name a dialect parsed already.
+func describe(ctx context.Context, g tagging.Grant, name string) (policy.Resource, bool) {
+	n, ok := rules.CheckedName(ctx, name)
+	if !ok {
+		var err error
+		if n, err = arn.Parse(name); err != nil {
+			return policy.Resource{}, false
+		}
+	}
+	account := n.Account
+	if account == "" {
+		account = g.Owner
+	}
+	return policy.Resource{Name: name, Partition: n.Partition, Service: n.Service, Region: n.Region, Account: account, Type: n.Type()}, true
+}
+
+// GetResourceTags implements tagwayv1.TaggingServiceServer. A resource the
+// policies do not let the caller read is left out, as one it may not see.
 func (s *Service) GetResourceTags(ctx context.Context, req *tagwayv1.GetResourceTagsRequest) (*tagwayv1.GetResourceTagsResponse, error) {
-	return call(s, ctx, req, s.core.GetResourceTags)
+	ctx, c, release, err := s.enter(ctx, operation.GetResourceTags)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	resp, err := s.core.GetResourceTags(ctx, req)
+	if err != nil || c.policies == nil {
+		return resp, err
+	}
+	resp.Resources = s.readable(ctx, c, resp.GetResources())
+	return resp, nil
 }
 
-// ListResources implements tagwayv1.TaggingServiceServer.
+// ListResources implements tagwayv1.TaggingServiceServer. A resource the
+// policies do not let the caller read is left out of the page.
 func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResourcesRequest) (*tagwayv1.ListResourcesResponse, error) {
-	return call(s, ctx, req, s.core.ListResources)
+	ctx, c, release, err := s.enter(ctx, operation.ListResources)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	resp, err := s.core.ListResources(ctx, req)
+	if err != nil || c.policies == nil {
+		return resp, err
+	}
+	resp.Resources = s.readable(ctx, c, resp.GetResources())
+	return resp, nil
 }
 
-// CountResources implements tagwayv1.TaggingServiceServer.
+// readable returns the resources of in the policies let c read.
+func (s *Service) readable(ctx context.Context, c call, in []*tagwayv1.ResourceTags) []*tagwayv1.ResourceTags {
+	out := in[:0]
+	for _, rt := range in {
+		r, ok := describe(ctx, c.grant, rt.GetResource())
+		if !ok {
+			continue
+		}
+		r.Tags = tagMap(rt.GetTags())
+		if s.decide(ctx, c, policy.Request{Resource: &r}).Allowed {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// CountResources implements tagwayv1.TaggingServiceServer; the policies
+// decide the call as a whole.
 func (s *Service) CountResources(ctx context.Context, req *tagwayv1.CountResourcesRequest) (*tagwayv1.CountResourcesResponse, error) {
-	return call(s, ctx, req, s.core.CountResources)
+	return run(s, ctx, operation.CountResources, req, s.core.CountResources)
 }
 
-// ListTagKeys implements tagwayv1.TaggingServiceServer.
+// ListTagKeys implements tagwayv1.TaggingServiceServer; the policies decide
+// the call as a whole.
 func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequest) (*tagwayv1.ListTagKeysResponse, error) {
-	return call(s, ctx, req, s.core.ListTagKeys)
+	return run(s, ctx, operation.ListTagKeys, req, s.core.ListTagKeys)
 }
 
-// ListTagValues implements tagwayv1.TaggingServiceServer.
+// ListTagValues implements tagwayv1.TaggingServiceServer; the policies
+// decide the call as a whole.
 func (s *Service) ListTagValues(ctx context.Context, req *tagwayv1.ListTagValuesRequest) (*tagwayv1.ListTagValuesResponse, error) {
-	return call(s, ctx, req, s.core.ListTagValues)
+	return run(s, ctx, operation.ListTagValues, req, s.core.ListTagValues)
 }

@@ -9,14 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tagway/tagway/internal/operation"
 )
 
 // Principal is one caller of tagway, as the auth file names it.
@@ -28,6 +32,10 @@ type Principal struct {
 	AWS    *AWS    `yaml:"aws"`
 	Huawei *Huawei `yaml:"huawei"`
 	GRPC   *GRPC   `yaml:"grpc"`
+	// RateLimits, by operation (package operation), are the calls per
+	// second the principal may make, in place of --rate-limits' figure; 0
+	// lifts the limit.
+	RateLimits map[string]int `yaml:"rate_limits"`
 }
 
 // AWS holds a principal's AWS account and SigV4 access keys.
@@ -130,6 +138,10 @@ func (s *Set) Identity(uri string) (*Principal, bool) {
 	p, ok := s.identities[uri]
 	return p, ok
 }
+
+// MaxRateLimit is the highest rate limit the file may give, in calls per
+// second.
+const MaxRateLimit = 1_000_000
 
 var (
 	namePattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
@@ -266,6 +278,14 @@ func (c checker) build(ps []*Principal) (*Set, error) {
 		}
 		if err := c.checkGRPC(s, p, here); err != nil {
 			return nil, err
+		}
+		for _, op := range slices.Sorted(maps.Keys(p.RateLimits)) {
+			switch n := p.RateLimits[op]; {
+			case !operation.Known(op):
+				return nil, c.errorf(here("rate_limits"), "principal %q: rate_limits names %q, which is not one of %s", p.Name, op, strings.Join(operation.All, ", "))
+			case n < 0 || n > MaxRateLimit:
+				return nil, c.errorf(here("rate_limits", op), "principal %q: rate_limits.%s is %d; give calls per second, 1 to %d, or 0 for no limit", p.Name, op, n, MaxRateLimit)
+			}
 		}
 	}
 	return s, nil

@@ -86,6 +86,9 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate Huawei key", "principals:\n  - name: a\n    huawei:\n      domain_id: 0a1b2c3d4e5f60718293a4b5c6d7e8f9\n      access_keys: [{ak: AK1, sk: " + secret + "}, {ak: AK1, sk: x}]\n", "auth.yaml:5: principal \"a\": Huawei access key AK1 is listed twice"},
 		{"duplicate token", "principals:\n  - name: a\n    grpc: {tokens: [" + secret + "]}\n  - name: b\n    grpc:\n      tokens:\n        - " + secret + "\n", "auth.yaml:7: principal \"b\": grpc.tokens[0] is also a token of principal \"a\""},
 		{"bad identity", "principals:\n  - name: a\n    grpc:\n      identities: [not-a-uri]\n", "auth.yaml:4: principal \"a\": grpc.identities[0]"},
+		{"unknown rate limit", "principals:\n  - name: a\n    grpc: {tokens: [t]}\n    rate_limits:\n      Untag: 5\n", "auth.yaml:5: principal \"a\": rate_limits names \"Untag\", which is not one of TagResources, UntagResources"},
+		{"negative rate limit", "principals:\n  - name: a\n    grpc: {tokens: [t]}\n    rate_limits:\n      UntagResources: -1\n", "auth.yaml:5: principal \"a\": rate_limits.UntagResources is -1"},
+		{"rate limit not a number", "principals:\n  - name: a\n    grpc: {tokens: [t]}\n    rate_limits: {UntagResources: fast}\n", "auth.yaml:4: cannot unmarshal"},
 		{"expiry without token", "principals:\n  - name: a\n    aws:\n      account: \"111111111111\"\n      access_keys:\n        - id: AKID0000000000000001\n          secret: x\n          expires_at: 2030-01-01T00:00:00Z\n", "auth.yaml:8: principal \"a\": aws.access_keys[0] (AKID0000000000000001) has expires_at"},
 	}
 	for _, tc := range cases {

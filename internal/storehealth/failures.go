@@ -6,9 +6,10 @@ package storehealth
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tagway/tagway/internal/logevery"
 )
 
 // DefaultLogInterval is how often Failures logs while failures go on.
@@ -20,15 +21,8 @@ const DefaultLogInterval = 10 * time.Second
 // costs a line or two, not one per failed call. Its zero value is not
 // usable; call NewFailures.
 type Failures struct {
-	log      *slog.Logger
-	interval time.Duration
-	now      func() time.Time
-
+	log   *logevery.Limiter
 	total atomic.Uint64
-
-	mu         sync.Mutex
-	lastLog    time.Time
-	suppressed uint64
 }
 
 // NewFailures returns a Failures logging to log at most once per interval
@@ -37,28 +31,14 @@ func NewFailures(log *slog.Logger, interval time.Duration) *Failures {
 	if interval <= 0 {
 		interval = DefaultLogInterval
 	}
-	return &Failures{log: log, interval: interval, now: time.Now}
+	return &Failures{log: logevery.New(log, interval)}
 }
 
 // Report counts one failure of op ("read", "change", ...) and logs it
 // unless a line was logged within the interval.
 func (f *Failures) Report(ctx context.Context, op string, err error) {
 	f.total.Add(1)
-	f.mu.Lock()
-	now := f.now()
-	if !f.lastLog.IsZero() && now.Sub(f.lastLog) < f.interval {
-		f.suppressed++
-		f.mu.Unlock()
-		return
-	}
-	suppressed := f.suppressed
-	f.lastLog, f.suppressed = now, 0
-	f.mu.Unlock()
-	attrs := []slog.Attr{slog.String("operation", op), slog.Any("error", err)}
-	if suppressed > 0 {
-		attrs = append(attrs, slog.Uint64("failures_not_logged", suppressed), slog.Duration("since", f.interval))
-	}
-	f.log.LogAttrs(ctx, slog.LevelWarn, "tag store call failed", attrs...)
+	f.log.Log(ctx, slog.LevelWarn, "tag store call failed", slog.String("operation", op), slog.Any("error", err))
 }
 
 // Total returns how many failures were reported.

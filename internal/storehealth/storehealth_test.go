@@ -37,7 +37,7 @@ func TestFailuresAreCountedAndLoggedRateLimited(t *testing.T) {
 	var buf syncBuffer
 	f := NewFailures(slog.New(slog.NewTextHandler(&buf, nil)), 10*time.Second)
 	now := time.Unix(1000, 0)
-	f.now = func() time.Time { return now }
+	f.log.SetClock(func() time.Time { return now })
 	boom := errors.New("connection refused")
 	for range 1400 {
 		f.Report(context.Background(), "change", boom)
@@ -48,7 +48,7 @@ func TestFailuresAreCountedAndLoggedRateLimited(t *testing.T) {
 	now = now.Add(11 * time.Second)
 	f.Report(context.Background(), "read", boom)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[1], "failures_not_logged=1399") || !strings.Contains(lines[1], "operation=read") {
+	if len(lines) != 2 || !strings.Contains(lines[1], "not_logged=1399") || !strings.Contains(lines[1], "operation=read") {
 		t.Fatalf("second line: %q", lines)
 	}
 	if f.Total() != 1401 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -33,7 +34,32 @@ const (
 	// caller may change (its Grant). The metadata names the field, index
 	// and problem, as for ReasonInvalidParameter.
 	ReasonPermissionDenied = "PERMISSION_DENIED"
+	// ReasonDeniedByPolicy: the policies in force do not let the caller
+	// make the call (PERMISSION_DENIED). The metadata has the "operation"
+	// and the "problem".
+	ReasonDeniedByPolicy = "DENIED_BY_POLICY"
+	// ReasonThrottled: the caller made more calls to the operation than its
+	// rate limit allows (RESOURCE_EXHAUSTED, with a google.rpc.RetryInfo).
+	// The metadata has the "operation" and the "limit" in calls a second.
+	ReasonThrottled = "THROTTLED"
+	// ReasonOverloaded: tagway has as many calls in flight as it takes, and
+	// refused this one at once (UNAVAILABLE, with a google.rpc.RetryInfo).
+	ReasonOverloaded = "OVERLOADED"
 )
+
+// RetryDelay returns the delay of the google.rpc.RetryInfo in err, or 0.
+func RetryDelay(err error) time.Duration {
+	st, ok := status.FromError(err)
+	if !ok {
+		return 0
+	}
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return 0
+}
 
 func withInfo(code codes.Code, reason, msg string, md map[string]string) error {
 	st := status.New(code, msg)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,6 +20,9 @@ type apiError struct {
 	Type    string
 	Status  int
 	Message string
+	// RetryAfter, when positive, is sent as x-amz-retry-after, which the
+	// SDKs' retryers honour.
+	RetryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.Type + ": " + e.Message }
@@ -72,6 +77,14 @@ func toAPIError(err error) *apiError {
 		return &apiError{Type: "PaginationTokenExpiredException", Status: http.StatusBadRequest, Message: "PaginationToken has expired; start again without it"}
 	case tagging.ReasonStoreUnavailable:
 		return &apiError{Type: "InternalServiceException", Status: http.StatusInternalServerError, Message: "the tag store is unavailable; retry the request"}
+	case tagging.ReasonDeniedByPolicy:
+		return &apiError{Type: "AccessDeniedException", Status: http.StatusBadRequest, Message: status.Convert(err).Message()}
+	case tagging.ReasonThrottled:
+		// 400: botocore's legacy retry mode retries ThrottledException only
+		// with 400.
+		return &apiError{Type: "ThrottledException", Status: http.StatusBadRequest, Message: status.Convert(err).Message(), RetryAfter: tagging.RetryDelay(err)}
+	case tagging.ReasonOverloaded:
+		return &apiError{Type: "ThrottlingException", Status: http.StatusBadRequest, Message: status.Convert(err).Message(), RetryAfter: tagging.RetryDelay(err)}
 	}
 	if status.Code(err) == codes.InvalidArgument {
 		// The gateway could not decode the body into the input shape.
@@ -90,6 +103,9 @@ func toAPIError(err error) *apiError {
 // X-Amzn-ErrorType, the text in Message.
 func writeAPIError(w http.ResponseWriter, e *apiError) {
 	w.Header().Set("X-Amzn-ErrorType", e.Type)
+	if e.RetryAfter > 0 {
+		w.Header().Set("X-Amz-Retry-After", strconv.FormatInt(e.RetryAfter.Milliseconds()+1, 10))
+	}
 	gateway.WriteError(w, e.Status, ContentType, struct {
 		Type    string `json:"__type"`
 		Message string `json:"Message"`

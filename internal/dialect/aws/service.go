@@ -101,6 +101,10 @@ func failures(in map[string]*tagwayv1.ResourceFailure) map[string]*awsv1.Failure
 	for name, f := range in {
 		info := &awsv1.FailureInfo{StatusCode: http.StatusBadRequest, ErrorCode: "InvalidParameterException", ErrorMessage: f.GetMessage()}
 		switch c := codes.Code(f.GetCode()); {
+		case f.GetReason() == tagwayv1.FailureReason_FAILURE_REASON_DENIED_BY_POLICY:
+			// FailureInfo's documentation names AccessDeniedException as the
+			// code of a resource the caller may not tag (docs/aws.md).
+			info.StatusCode, info.ErrorCode = http.StatusForbidden, "AccessDeniedException"
 		case f.GetReason() == tagwayv1.FailureReason_FAILURE_REASON_STORE_FULL:
 			// AWS has two error codes here; the status says it is the
 			// server's condition, and the message that retrying will not

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -32,6 +34,8 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter, when positive, is sent as Retry-After, in seconds.
+	RetryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -90,6 +94,13 @@ func toAPIError(err error) *apiError {
 	case tagging.ReasonPermissionDenied:
 		v, _ := tagging.ViolationOf(err)
 		return &apiError{Status: http.StatusForbidden, Code: CodeDenied, Message: v.Problem}
+	case tagging.ReasonDeniedByPolicy:
+		return &apiError{Status: http.StatusForbidden, Code: CodeDenied, Message: "Policy doesn't allow this to be performed: " + status.Convert(err).Message()}
+	case tagging.ReasonThrottled:
+		return &apiError{Status: http.StatusTooManyRequests, Code: CodeBusy, RetryAfter: tagging.RetryDelay(err),
+			Message: fmt.Sprintf("The throttling threshold has been reached: policy user over ratelimit,limit:%s,time:1 second", tagging.Info(err).GetMetadata()["limit"])}
+	case tagging.ReasonOverloaded:
+		return &apiError{Status: http.StatusTooManyRequests, Code: CodeBusy, RetryAfter: tagging.RetryDelay(err), Message: status.Convert(err).Message()}
 	}
 	switch status.Code(err) {
 	case codes.Unauthenticated:
@@ -105,6 +116,10 @@ func toAPIError(err error) *apiError {
 
 // writeAPIError writes e as Huawei Cloud does.
 func writeAPIError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	if e.RetryAfter > 0 {
+		// Whole seconds, rounded up, as Retry-After takes them.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 	gateway.WriteError(w, e.Status, contentType, struct {
 		Code      string `json:"error_code"`
 		Message   string `json:"error_msg"`

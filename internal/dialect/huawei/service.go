@@ -155,6 +155,8 @@ func failure(f *tagwayv1.ResourceFailure) error {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeTagLimit, Message: "tags: " + f.GetMessage() + " (a root, OU, account or policy has at most 20 tags)"}
 	case tagwayv1.FailureReason_FAILURE_REASON_PERMISSION_DENIED:
 		return &apiError{Status: http.StatusForbidden, Code: CodeDenied, Message: f.GetMessage()}
+	case tagwayv1.FailureReason_FAILURE_REASON_DENIED_BY_POLICY:
+		return &apiError{Status: http.StatusForbidden, Code: CodeDenied, Message: "Policy doesn't allow this to be performed: " + f.GetMessage()}
 	case tagwayv1.FailureReason_FAILURE_REASON_STORE_FULL:
 		return &apiError{Status: http.StatusInsufficientStorage, Code: CodeStoreFull, Message: f.GetMessage()}
 	}

@@ -58,6 +58,10 @@ const (
 	// applied. Retrying will not help until an operator frees memory; changes
 	// that only remove tags are still applied.
 	FailureReason_FAILURE_REASON_STORE_FULL FailureReason = 5
+	// The policies in force (--policy-file) do not let the caller make this
+	// change to this resource: a forbid matches, or no permit does. Retrying
+	// fails the same way until the policies or the resource's tags change.
+	FailureReason_FAILURE_REASON_DENIED_BY_POLICY FailureReason = 6
 )
 
 // Enum value maps for FailureReason.
@@ -69,6 +73,7 @@ var (
 		3: "FAILURE_REASON_PERMISSION_DENIED",
 		4: "FAILURE_REASON_WRONG_REGION",
 		5: "FAILURE_REASON_STORE_FULL",
+		6: "FAILURE_REASON_DENIED_BY_POLICY",
 	}
 	FailureReason_value = map[string]int32{
 		"FAILURE_REASON_UNSPECIFIED":        0,
@@ -77,6 +82,7 @@ var (
 		"FAILURE_REASON_PERMISSION_DENIED":  3,
 		"FAILURE_REASON_WRONG_REGION":       4,
 		"FAILURE_REASON_STORE_FULL":         5,
+		"FAILURE_REASON_DENIED_BY_POLICY":   6,
 	}
 )
 
@@ -1534,14 +1540,15 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x15ListTagValuesResponse\x12\x1d\n" +
 	"\n" +
 	"tag_values\x18\x01 \x03(\tR\ttagValues\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xe2\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x87\x02\n" +
 	"\rFailureReason\x12\x1e\n" +
 	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12%\n" +
 	"!FAILURE_REASON_TAG_LIMIT_EXCEEDED\x10\x01\x12$\n" +
 	" FAILURE_REASON_STORE_UNAVAILABLE\x10\x02\x12$\n" +
 	" FAILURE_REASON_PERMISSION_DENIED\x10\x03\x12\x1f\n" +
 	"\x1bFAILURE_REASON_WRONG_REGION\x10\x04\x12\x1d\n" +
-	"\x19FAILURE_REASON_STORE_FULL\x10\x052\xdf\x04\n" +
+	"\x19FAILURE_REASON_STORE_FULL\x10\x05\x12#\n" +
+	"\x1fFAILURE_REASON_DENIED_BY_POLICY\x10\x062\xdf\x04\n" +
 	"\x0eTaggingService\x12U\n" +
 	"\x0eUntagResources\x12 .tagway.v1.UntagResourcesRequest\x1a!.tagway.v1.UntagResourcesResponse\x12O\n" +
 	"\fTagResources\x12\x1e.tagway.v1.TagResourcesRequest\x1a\x1f.tagway.v1.TagResourcesResponse\x12X\n" +
