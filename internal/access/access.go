@@ -152,6 +152,12 @@ type call struct {
 	policies *policy.Set // nil: none
 }
 
+// decider returns the Decider of c for the keys it removes or sets and the
+// tags it sets.
+func (c call) decider(keys []string, tags map[string]string) *policy.Decider {
+	return c.policies.For(c.caller.Principal, c.caller.Surface, c.op, keys, tags)
+}
+
 // enter admits a call to op: it must carry a caller, fit in the bound on
 // calls in flight and within its caller's rate limit. It returns the
 // context the call runs in, under its caller's grant, and release, to call
@@ -213,18 +219,17 @@ func run[Q, R any](s *Service, ctx context.Context, op string, req Q, fn func(co
 	}
 	defer release()
 	if c.policies != nil {
-		if d := s.decide(ctx, c, policy.Request{}); !d.Allowed {
+		if d := s.decide(ctx, c, c.decider(nil, nil), nil); !d.Allowed {
 			return none, s.denied(c, "", d)
 		}
 	}
 	return fn(ctx, req)
 }
 
-// decide asks the policies of c about r, filled in with c's caller and
-// operation, and logs the policies that failed to evaluate.
-func (s *Service) decide(ctx context.Context, c call, r policy.Request) policy.Decision {
-	r.Principal, r.Surface, r.Action = c.caller.Principal, c.caller.Surface, c.op
-	d := c.policies.Decide(r)
+// decide asks the policies of c about resource (nil: the call as a whole),
+// and logs the policies that failed to evaluate.
+func (s *Service) decide(ctx context.Context, c call, dc *policy.Decider, resource *policy.Resource) policy.Decision {
+	d := dc.Decide(resource)
 	if len(d.Errors) > 0 {
 		s.policyErrors.Log(ctx, slog.LevelWarn, "a policy failed to evaluate", slog.String("operation", c.op), slog.String("errors", strings.Join(d.Errors, "; ")))
 	}
@@ -323,8 +328,9 @@ func merge(m, add map[string]*tagwayv1.ResourceFailure) map[string]*tagwayv1.Res
 // caller's grant; a change that lands between that read and the change
 // itself is not seen (docs/policy.md).
 func (s *Service) decideChange(ctx context.Context, c call, resources []string, home string, keys []string, tags map[string]string) ([]string, map[string]*tagwayv1.ResourceFailure, error) {
+	dc := c.decider(keys, tags)
 	var current map[string]map[string]string
-	if c.policies.NeedsTags() {
+	if dc.NeedsTags() {
 		var err error
 		if current, err = s.currentTags(ctx, resources, home); err != nil {
 			return nil, nil, err
@@ -339,7 +345,7 @@ func (s *Service) decideChange(ctx context.Context, c call, resources []string, 
 			continue
 		}
 		r.Tags = current[name]
-		d := s.decide(ctx, c, policy.Request{Resource: &r, TagKeys: keys, RequestTags: tags})
+		d := s.decide(ctx, c, dc, &r)
 		if d.Allowed {
 			allowed = append(allowed, name)
 			continue
@@ -430,6 +436,7 @@ func (s *Service) ListResources(ctx context.Context, req *tagwayv1.ListResources
 
 // readable returns the resources of in the policies let c read.
 func (s *Service) readable(ctx context.Context, c call, in []*tagwayv1.ResourceTags) []*tagwayv1.ResourceTags {
+	dc := c.decider(nil, nil)
 	out := in[:0]
 	for _, rt := range in {
 		r, ok := describe(ctx, c.grant, rt.GetResource())
@@ -437,7 +444,7 @@ func (s *Service) readable(ctx context.Context, c call, in []*tagwayv1.ResourceT
 			continue
 		}
 		r.Tags = tagMap(rt.GetTags())
-		if s.decide(ctx, c, policy.Request{Resource: &r}).Allowed {
+		if s.decide(ctx, c, dc, &r).Allowed {
 			out = append(out, rt)
 		}
 	}

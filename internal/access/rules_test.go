@@ -48,7 +48,7 @@ func newCore(t *testing.T) (tagwayv1.TaggingServiceServer, tagstore.Store) {
 }
 
 // policies writes src to a file and opens it.
-func policies(t *testing.T, src string) *policy.Source {
+func policies(t testing.TB, src string) *policy.Source {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "policy.cedar")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {

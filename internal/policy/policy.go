@@ -11,15 +11,17 @@
 package policy
 
 import (
-	"bytes"
 	"fmt"
+	"iter"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 
 	"github.com/tagway/tagway/internal/operation"
 	"github.com/tagway/tagway/internal/principals"
@@ -62,13 +64,143 @@ var actions = func() types.EntityMap {
 	return m
 }()
 
+// or returns what r or o reads.
+func (r reads) or(o reads) reads {
+	return reads{keyed: r.keyed || o.keyed, tags: r.tags || o.tags, resource: r.resource || o.resource, identity: r.identity || o.identity}
+}
+
+// memo returns the key under which decisions by policies reading r about
+// resource can be shared within a call: the same for every resource when
+// they read none, the resource's attributes when they read those only; and
+// false when they read its name or tags.
+func (r reads) memo(resource *Resource) (string, bool) {
+	switch {
+	case resource == nil || !r.resource && !r.tags:
+		return "", true
+	case r.identity || r.tags:
+		return "", false
+	}
+	return resource.Partition + "\x00" + resource.Service + "\x00" + resource.Region + "\x00" + resource.Account + "\x00" + resource.Type, true
+}
+
+// attribute records the read of an attribute of context or resource; it
+// returns whether the walk should go on into the node's children.
+func (r *reads) attribute(n xast.StrOpNode, isVar func(xast.IsNode, types.String) bool) bool {
+	switch {
+	case isVar(n.Arg, "context"):
+		r.keyed = r.keyed || n.Value == "tagKey" || n.Value == "tagValue"
+		return false
+	case isVar(n.Arg, "resource"):
+		r.resource = true
+		r.identity = r.identity || n.Value == "name"
+		return false
+	}
+	return true
+}
+
 // Set is a parsed policy file.
 type Set struct {
-	policies *cedar.PolicySet
-	ids      map[cedar.PolicyID]string // how errors and denials name each policy
-	tags     bool                      // a policy reads resource tags
-	perKey   bool                      // a policy reads context.tagKey or context.tagValue
+	entries []entry
+	tags    bool // a policy reads resource tags
+
+	// subsets caches, by principal and action, the policies whose scope
+	// can match them: Cedar evaluates every policy of a set, and most of a
+	// file's policies are about other principals or actions.
+	mu      sync.RWMutex
+	subsets map[subsetKey]*subset
 }
+
+// entry is one policy of a Set.
+type entry struct {
+	id     cedar.PolicyID
+	p      *cedar.Policy
+	label  string // how errors and denials name the policy
+	forbid bool
+	reads
+}
+
+// reads is what a policy's conditions read, found in its syntax tree.
+type reads struct {
+	keyed    bool // context.tagKey or context.tagValue, or the whole context
+	tags     bool // an entity's tags (hasTag, getTag)
+	resource bool // the resource's attributes, in its scope or its conditions
+	// identity: the resource itself (its name, or the entity compared or
+	// tested for membership), beyond the attributes it shares with others
+	// of its namespace.
+	identity bool
+}
+
+// readsOf walks the syntax tree of p.
+func readsOf(p *cedar.Policy) reads {
+	a := (*xast.Policy)(p.AST())
+	var r reads
+	switch a.Resource.(type) {
+	case xast.ScopeTypeAll:
+	case xast.ScopeTypeIs:
+		r.resource = true
+	default:
+		r.resource, r.identity = true, true
+	}
+	isVar := func(n xast.IsNode, name types.String) bool {
+		v, ok := n.(xast.NodeTypeVariable)
+		return ok && v.Name == name
+	}
+	for _, c := range a.Conditions {
+		xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
+			switch n := n.(type) {
+			case xast.NodeTypeAccess:
+				return r.attribute(n.StrOpNode, isVar)
+			case xast.NodeTypeHas:
+				return r.attribute(n.StrOpNode, isVar)
+			case xast.NodeTypeIs:
+				if isVar(n.Left, "resource") {
+					r.resource = true
+					return false
+				}
+			case xast.NodeTypeHasTag, xast.NodeTypeGetTag:
+				r.tags = true
+			case xast.NodeTypeVariable:
+				// context or resource read whole (compared, or tested for
+				// membership)
+				r.keyed = r.keyed || n.Name == "context"
+				if n.Name == "resource" {
+					r.resource, r.identity = true, true
+				}
+			}
+			return true
+		})
+	}
+	return r
+}
+
+type subsetKey struct{ principal, action string }
+
+// subset is the policies that can apply to one principal and action, split
+// by whether they read the key being decided.
+type subset struct {
+	plain, keyed policyList
+	tags         bool // a policy reads the resource's tags
+	// plain and keyed policies read: what a call's decisions about its
+	// resources can share.
+	plainReads, keyedReads reads
+}
+
+// policyList is a cedar.PolicyIterator over entries.
+type policyList []entry
+
+// All implements cedar.PolicyIterator.
+func (l policyList) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
+	return func(yield func(cedar.PolicyID, *cedar.Policy) bool) {
+		for _, e := range l {
+			if !yield(e.id, e.p) {
+				return
+			}
+		}
+	}
+}
+
+// maxSubsets bounds the subset cache; past it, the cache starts over.
+const maxSubsets = 4096
 
 // Parse reads a policy file's content; name (its path) starts every error.
 // A file without any policy is refused: it would deny everything, which is
@@ -81,21 +213,16 @@ func Parse(name string, src []byte) (*Set, error) {
 	if len(list) == 0 {
 		return nil, fmt.Errorf("%s: the file holds no policy; without --policy-file every principal may do everything within its scope", name)
 	}
-	s := &Set{policies: cedar.NewPolicySet(), ids: map[cedar.PolicyID]string{}}
+	s := &Set{subsets: map[subsetKey]*subset{}}
 	for i, p := range list {
 		pos := p.Position()
-		id := cedar.PolicyID(fmt.Sprintf("policy%d", i))
 		label := fmt.Sprintf("%s:%d", name, pos.Line)
 		if v, ok := p.Annotations()["id"]; ok {
 			label = fmt.Sprintf("%q (%s:%d)", string(v), name, pos.Line)
 		}
-		s.policies.Add(id, p)
-		s.ids[id] = label
-		// Re-rendered, each policy names what it reads in one canonical
-		// form, whatever the spacing or quoting of the file.
-		text := p.MarshalCedar()
-		s.tags = s.tags || bytes.Contains(text, []byte("hasTag(")) || bytes.Contains(text, []byte("getTag("))
-		s.perKey = s.perKey || bytes.Contains(text, []byte("tagKey")) || bytes.Contains(text, []byte("tagValue"))
+		e := entry{id: cedar.PolicyID(fmt.Sprintf("policy%d", i)), p: p, label: label, forbid: p.Effect() == cedar.Forbid, reads: readsOf(p)}
+		s.tags = s.tags || e.tags
+		s.entries = append(s.entries, e)
 	}
 	return s, nil
 }
@@ -153,68 +280,258 @@ type Decision struct {
 	Errors []string
 }
 
-// Decide answers r. When a policy reads context.tagKey or context.tagValue,
-// the request is decided once per key, and is allowed only if every key
-// is.
+// Decide answers r. It is For(...).Decide(...) for one request.
 func (s *Set) Decide(r Request) Decision {
-	ents := entities{principal: principalEntity(r.Principal), resource: resourceEntity(r.Resource)}
-	req := cedar.Request{
-		Principal: ents.principal.UID,
-		Action:    types.NewEntityUID(typeAction, types.String(r.Action)),
-		Resource:  ents.resource.UID,
+	return s.For(r.Principal, r.Surface, r.Action, r.TagKeys, r.RequestTags).Decide(r.Resource)
+}
+
+// For returns the Decider of one call: a principal's call to action on a
+// surface, removing or setting tagKeys and setting requestTags.
+func (s *Set) For(p *principals.Principal, surface, action string, tagKeys []string, requestTags map[string]string) *Decider {
+	d := &Decider{set: s, principal: principalEntity(p), action: types.NewEntityUID(typeAction, types.String(action)),
+		surface: types.String(surface), tagKeys: tagKeys, requestTags: requestTags}
+	d.sub = s.subset(d.principal.UID, d.action)
+	return d
+}
+
+// subset returns the policies that can apply to principal and action.
+func (s *Set) subset(principal, action types.EntityUID) *subset {
+	k := subsetKey{principal.String(), action.String()}
+	s.mu.RLock()
+	sub := s.subsets[k]
+	s.mu.RUnlock()
+	if sub != nil {
+		return sub
 	}
-	keys := make([]types.Value, len(r.TagKeys))
-	for i, k := range r.TagKeys {
-		keys[i] = types.String(k)
-	}
-	reqTags := make(types.RecordMap, len(r.RequestTags))
-	for k, v := range r.RequestTags {
-		reqTags[types.String(k)] = types.String(v)
-	}
-	base := types.RecordMap{
-		"surface":     types.String(r.Surface),
-		"tagKeys":     types.NewSet(keys...),
-		"requestTags": types.NewRecord(reqTags),
-		"tagKey":      types.String(""),
-		"tagValue":    types.String(""),
-	}
-	if !s.perKey || len(r.TagKeys) == 0 {
-		req.Context = types.NewRecord(base)
-		return s.decide(ents, req)
-	}
-	var errs []string
-	for _, k := range r.TagKeys {
-		base["tagKey"], base["tagValue"] = types.String(k), types.String(r.RequestTags[k])
-		req.Context = types.NewRecord(base)
-		d := s.decide(ents, req)
-		if !d.Allowed {
-			d.Reason = fmt.Sprintf("for the key %q: %s", k, d.Reason)
-			return d
+	sub = &subset{}
+	for _, e := range s.entries {
+		if !scopeMatches(e.p, principal, action) {
+			continue
 		}
-		errs = append(errs, d.Errors...)
+		sub.tags = sub.tags || e.tags
+		if e.keyed {
+			sub.keyed = append(sub.keyed, e)
+			sub.keyedReads = sub.keyedReads.or(e.reads)
+		} else {
+			sub.plain = append(sub.plain, e)
+			sub.plainReads = sub.plainReads.or(e.reads)
+		}
+	}
+	s.mu.Lock()
+	if len(s.subsets) >= maxSubsets {
+		clear(s.subsets)
+	}
+	s.subsets[k] = sub
+	s.mu.Unlock()
+	return sub
+}
+
+// scopeMatches reports whether the principal and action scopes of p can
+// match principal and action, as Cedar matches them: principals have no
+// parents, and actions have their group as their parent. A scope of a form
+// not known here matches, so that the policy is evaluated.
+func scopeMatches(p *cedar.Policy, principal, action types.EntityUID) bool {
+	a := (*xast.Policy)(p.AST())
+	switch sc := a.Principal.(type) {
+	case xast.ScopeTypeAll:
+	case xast.ScopeTypeEq:
+		if sc.Entity != principal {
+			return false
+		}
+	case xast.ScopeTypeIn:
+		if sc.Entity != principal {
+			return false
+		}
+	case xast.ScopeTypeIs:
+		if sc.Type != principal.Type {
+			return false
+		}
+	case xast.ScopeTypeIsIn:
+		if sc.Type != principal.Type || sc.Entity != principal {
+			return false
+		}
+	}
+	in := func(e types.EntityUID) bool {
+		if e == action {
+			return true
+		}
+		ent, ok := actions[action]
+		return ok && ent.Parents.Contains(e)
+	}
+	switch sc := a.Action.(type) {
+	case xast.ScopeTypeAll:
+	case xast.ScopeTypeEq:
+		return sc.Entity == action
+	case xast.ScopeTypeIn:
+		return in(sc.Entity)
+	case xast.ScopeTypeInSet:
+		return slices.ContainsFunc(sc.Entities, in)
+	}
+	return true
+}
+
+// Decider decides the requests of one call. It remembers the answers that
+// do not depend on the resource, so that a batch pays for them once; it is
+// not safe for concurrent use.
+type Decider struct {
+	set       *Set
+	sub       *subset
+	principal types.Entity
+	action    types.EntityUID
+	surface   types.String
+
+	tagKeys     []string
+	requestTags map[string]string
+
+	// The answers of the policies that do not read the resource, by the key
+	// decided ("" for none), and the request contexts, by key.
+	plainMemo, keyedMemo map[string]result
+	contexts             map[string]types.Record
+	base                 types.RecordMap
+}
+
+// NeedsTags reports whether a policy that can apply to the call reads the
+// current tags of resources, which must then be read before a change is
+// decided.
+func (d *Decider) NeedsTags() bool { return d.sub.tags }
+
+// Decide answers whether the call may act on resource (nil: the call as a
+// whole). The policies that read context.tagKey or context.tagValue are
+// evaluated once per key, the others once; the request is allowed only if
+// no forbid matches and, for every key, a permit does.
+func (d *Decider) Decide(resource *Resource) Decision {
+	if len(d.sub.plain) == 0 && len(d.sub.keyed) == 0 {
+		return Decision{Reason: "no policy permits it"}
+	}
+	// The resource's entity is built only for a decision not shared.
+	var ents entities
+	var req cedar.Request
+	// eval runs policies on the request about key, or reuses the answer of
+	// an earlier resource when none of them reads the resource.
+	eval := func(policies policyList, rd reads, memo *map[string]result, key string) result {
+		mk, shared := rd.memo(resource)
+		if resource == nil {
+			mk = "\x01" // the call as a whole
+		}
+		mk += "\x00" + key
+		if shared {
+			if r, ok := (*memo)[mk]; ok {
+				return r
+			}
+		}
+		if ents.resource.UID.IsZero() {
+			ents = entities{principal: d.principal, resource: resourceEntity(resource, d.sub.tags)}
+			req = cedar.Request{Principal: d.principal.UID, Action: d.action, Resource: ents.resource.UID}
+		}
+		req.Context = d.context(key)
+		r := d.set.run(policies, ents, req)
+		if shared {
+			if *memo == nil {
+				*memo = map[string]result{}
+			}
+			(*memo)[mk] = r
+		}
+		return r
+	}
+	plain := eval(d.sub.plain, d.sub.plainReads, &d.plainMemo, "")
+	if plain.forbidden || len(d.sub.keyed) == 0 {
+		return d.set.verdict(plain, false)
+	}
+	keys := d.tagKeys
+	if len(keys) == 0 {
+		keys = []string{""}
+	}
+	errs := slices.Clip(plain.errors)
+	for _, k := range keys {
+		r := eval(d.sub.keyed, d.sub.keyedReads, &d.keyedMemo, k)
+		r.errors = append(errs, r.errors...)
+		dec := d.set.verdict(r, plain.permitted)
+		if !dec.Allowed {
+			if k != "" {
+				dec.Reason = fmt.Sprintf("for the key %q: %s", k, dec.Reason)
+			}
+			return dec
+		}
+		errs = slices.Clip(r.errors)
 	}
 	slices.Sort(errs)
 	return Decision{Allowed: true, Errors: slices.Compact(errs)}
 }
 
-// decide runs the policies on one request.
-func (s *Set) decide(ents entities, req cedar.Request) Decision {
-	ok, diag := cedar.Authorize(s.policies, ents, req)
-	var d Decision
+// context returns the request context about key ("" for none).
+func (d *Decider) context(key string) types.Record {
+	if rec, ok := d.contexts[key]; ok {
+		return rec
+	}
+	if d.base == nil {
+		keys := make([]types.Value, len(d.tagKeys))
+		for i, k := range d.tagKeys {
+			keys[i] = types.String(k)
+		}
+		reqTags := make(types.RecordMap, len(d.requestTags))
+		for k, v := range d.requestTags {
+			reqTags[types.String(k)] = types.String(v)
+		}
+		d.base = types.RecordMap{"surface": d.surface, "tagKeys": types.NewSet(keys...), "requestTags": types.NewRecord(reqTags)}
+		d.contexts = map[string]types.Record{}
+	}
+	d.base["tagKey"], d.base["tagValue"] = types.String(key), types.String(d.requestTags[key])
+	rec := types.NewRecord(d.base)
+	d.contexts[key] = rec
+	return rec
+}
+
+// result is what a list of policies said of one request.
+type result struct {
+	forbidden, permitted bool
+	reason               string // the forbid that matched, or that failed
+	errors               []string
+}
+
+// run evaluates policies on one request. A forbid that fails to evaluate
+// counts as matching.
+func (s *Set) run(policies policyList, ents entities, req cedar.Request) result {
+	var r result
+	if len(policies) == 0 {
+		return r
+	}
+	ok, diag := cedar.Authorize(policies, ents, req)
+	label := func(id cedar.PolicyID) (string, bool) {
+		for _, e := range policies {
+			if e.id == id {
+				return e.label, e.forbid
+			}
+		}
+		return string(id), false
+	}
 	for _, e := range diag.Errors {
-		d.Errors = append(d.Errors, fmt.Sprintf("policy %s: %s", s.ids[e.PolicyID], e.Message))
-		if p := s.policies.Get(e.PolicyID); p != nil && p.Effect() == cedar.Forbid {
-			d.Reason = fmt.Sprintf("policy %s could not be evaluated, and a forbid that cannot be evaluated denies", s.ids[e.PolicyID])
-			return d
+		l, forbid := label(e.PolicyID)
+		r.errors = append(r.errors, fmt.Sprintf("policy %s: %s", l, e.Message))
+		if forbid && !r.forbidden {
+			r.forbidden, r.reason = true, fmt.Sprintf("policy %s could not be evaluated, and a forbid that cannot be evaluated denies", l)
 		}
 	}
-	if ok == cedar.Allow {
-		d.Allowed = true
-		return d
+	switch {
+	case r.forbidden:
+	case ok == cedar.Allow:
+		r.permitted = true
+	case len(diag.Reasons) > 0:
+		l, _ := label(diag.Reasons[0].PolicyID)
+		r.forbidden, r.reason = true, "policy "+l+" forbids it"
 	}
-	if len(diag.Reasons) > 0 {
-		d.Reason = "policy " + s.ids[diag.Reasons[0].PolicyID] + " forbids it"
-	} else {
+	return r
+}
+
+// verdict turns a result into a Decision; permitted says a permit matched
+// already, elsewhere.
+func (s *Set) verdict(r result, permitted bool) Decision {
+	d := Decision{Errors: r.errors}
+	switch {
+	case r.forbidden:
+		d.Reason = r.reason
+	case r.permitted || permitted:
+		d.Allowed = true
+	default:
 		d.Reason = "no policy permits it"
 	}
 	return d
@@ -262,14 +579,18 @@ func principalEntity(p *principals.Principal) types.Entity {
 	}
 }
 
-// resourceEntity describes a resource, or the call as a whole for nil.
-func resourceEntity(r *Resource) types.Entity {
+// resourceEntity describes a resource, or the call as a whole for nil; its
+// tags only when withTags (a policy reads them).
+func resourceEntity(r *Resource, withTags bool) types.Entity {
 	if r == nil {
 		return types.Entity{UID: types.NewEntityUID(typeScope, "call")}
 	}
-	tags := make(types.RecordMap, len(r.Tags))
-	for k, v := range r.Tags {
-		tags[types.String(k)] = types.String(v)
+	var tags types.RecordMap
+	if withTags {
+		tags = make(types.RecordMap, len(r.Tags))
+		for k, v := range r.Tags {
+			tags[types.String(k)] = types.String(v)
+		}
 	}
 	return types.Entity{
 		UID: types.NewEntityUID(typeResource, types.String(r.Name)),
@@ -320,4 +641,4 @@ func (s *Source) Reload() (*Set, error) {
 }
 
 // Len returns the number of policies.
-func (s *Set) Len() int { return len(s.ids) }
+func (s *Set) Len() int { return len(s.entries) }

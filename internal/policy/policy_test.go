@@ -3,8 +3,12 @@ package policy
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	cedar "github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
 
 	"github.com/tagway/tagway/internal/operation"
 	"github.com/tagway/tagway/internal/principals"
@@ -47,6 +51,9 @@ permit (principal, action, resource) when { principal.admin };
 forbid (principal, action == Tagway::Action::"UntagResources", resource) when { context.tagKey like "compliance:*" };
 `
 
+// keyed reports whether a policy of s reads the key being decided.
+func keyed(s *Set) bool { return slices.ContainsFunc(s.entries, func(e entry) bool { return e.keyed }) }
+
 func mustParse(t *testing.T, src string) *Set {
 	t.Helper()
 	s, err := Parse("policy.cedar", []byte(src))
@@ -58,8 +65,8 @@ func mustParse(t *testing.T, src string) *Set {
 
 func TestIAMPatterns(t *testing.T) {
 	s := mustParse(t, iam)
-	if !s.NeedsTags() || !s.perKey {
-		t.Fatalf("NeedsTags %v, perKey %v: want both", s.NeedsTags(), s.perKey)
+	if !s.NeedsTags() || !keyed(s) {
+		t.Fatalf("NeedsTags %v, perKey %v: want both", s.NeedsTags(), keyed(s))
 	}
 	a := instance("111111111111", nil)
 	dev := instance("222222222222", map[string]string{"env": "dev"})
@@ -147,6 +154,22 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestReads(t *testing.T) {
+	for src, want := range map[string]reads{
+		`permit (principal, action, resource);`:                                                           {},
+		`permit (principal, action, resource == Tagway::Resource::"x");`:                                  {resource: true, identity: true},
+		`permit (principal, action, resource) when { resource.account == "1" };`:                          {resource: true},
+		`permit (principal, action, resource) when { context.tagKey like "a*" };`:                         {keyed: true},
+		`permit (principal, action, resource) when { resource.getTag("a") == context.tagValue };`:         {keyed: true, tags: true, resource: true, identity: true},
+		`forbid (principal, action, resource) unless { context.requestTags has env && principal.admin };`: {},
+	} {
+		s := mustParse(t, src)
+		if got := s.entries[0].reads; got != want {
+			t.Errorf("%s: reads %+v, want %+v", src, got, want)
+		}
+	}
+}
+
 func TestNeeds(t *testing.T) {
 	for _, c := range []struct {
 		src          string
@@ -157,10 +180,14 @@ func TestNeeds(t *testing.T) {
 		{`permit (principal, action, resource) when { resource has name && resource.hasTag("a") };`, true, false},
 		{`permit (principal, action, resource) when { context["tagKey"] like "a*" };`, false, true},
 		{`permit (principal, action, resource) when { context.tagValue == "" };`, false, true},
+		{`permit (principal, action, resource) when { context has tagKey };`, false, true},
+		{`permit (principal, action, resource) when { context == {} };`, false, true},
+		{`permit (principal, action, resource) when { context.tagKeys.contains("tagKey") };`, false, false},
+		{`permit (principal, action, resource) when { principal.hasTag("a") };`, true, false},
 	} {
 		s := mustParse(t, c.src)
-		if s.NeedsTags() != c.tags || s.perKey != c.perKey {
-			t.Errorf("%s: tags %v perKey %v, want %v %v", c.src, s.NeedsTags(), s.perKey, c.tags, c.perKey)
+		if s.NeedsTags() != c.tags || keyed(s) != c.perKey {
+			t.Errorf("%s: tags %v perKey %v, want %v %v", c.src, s.NeedsTags(), keyed(s), c.tags, c.perKey)
 		}
 	}
 }
@@ -195,4 +222,104 @@ func TestSourceReload(t *testing.T) {
 	if src.Current().Decide(r).Allowed || src.Current().Len() != 1 {
 		t.Fatal("the version in force changed after a failed reload")
 	}
+}
+
+// reference decides r the plain way: every policy, once per key, with
+// cedar.Authorize, a forbid that fails denying.
+func reference(s *Set, r Request) bool {
+	all := policyList(s.entries)
+	keys := r.TagKeys
+	if len(keys) == 0 {
+		keys = []string{""}
+	}
+	for _, k := range keys {
+		d := s.For(r.Principal, r.Surface, r.Action, nil, nil)
+		ents := entities{principal: d.principal, resource: resourceEntity(r.Resource, true)}
+		reqTags := types.RecordMap{}
+		for k, v := range r.RequestTags {
+			reqTags[types.String(k)] = types.String(v)
+		}
+		var tk []types.Value
+		for _, k := range r.TagKeys {
+			tk = append(tk, types.String(k))
+		}
+		req := cedar.Request{Principal: d.principal.UID, Action: d.action, Resource: ents.resource.UID, Context: types.NewRecord(types.RecordMap{
+			"surface": types.String(r.Surface), "tagKeys": types.NewSet(tk...), "requestTags": types.NewRecord(reqTags),
+			"tagKey": types.String(k), "tagValue": types.String(r.RequestTags[k]),
+		})}
+		ok, diag := cedar.Authorize(all, ents, req)
+		for _, e := range diag.Errors {
+			for _, en := range s.entries {
+				if en.id == e.PolicyID && en.forbid {
+					return false
+				}
+			}
+		}
+		if ok != cedar.Allow {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDecideAgreesWithCedar checks the per-principal, per-action subsets and
+// the split by key against evaluating every policy for every key.
+func TestDecideAgreesWithCedar(t *testing.T) {
+	s := mustParse(t, iam+`
+permit (principal is Tagway::Principal, action in [Tagway::Action::"TagResources", Tagway::Action::"ListTagKeys"], resource) when { principal.account == "222222222222" };
+permit (principal in Tagway::Principal::"team-a", action == Tagway::Action::"TagResources", resource) when { context.tagValue != "forbidden" };
+forbid (principal == Tagway::Principal::"team-b", action in Tagway::Action::"write", resource) when { context.tagKey == "locked" };
+forbid (principal, action, resource) when { resource.colour == "red" && context.tagKey == "x" };
+`)
+	callers := []*principals.Principal{nil, teamA, teamB, ops}
+	resources := []*Resource{nil, instance("111111111111", nil), instance("222222222222", map[string]string{"env": "dev"}), instance("222222222222", map[string]string{"env": "prod"})}
+	keySets := [][]string{nil, {"owner"}, {"owner", "env"}, {"cost-center", "owner"}, {"compliance:pci"}, {"locked", "env"}, {"x"}}
+	values := []map[string]string{nil, {"env": "dev"}, {"env": "prod", "owner": "forbidden"}, {"locked": "1"}}
+	n := 0
+	for _, p := range callers {
+		for _, action := range operation.All {
+			for _, keys := range keySets {
+				for _, vals := range values {
+					// One Decider for the resources of a call, as a batch
+					// uses it, so that its memory is checked too.
+					d := s.For(p, "grpc", action, keys, vals)
+					for range 2 {
+						for _, res := range resources {
+							r := Request{Principal: p, Surface: "grpc", Action: action, Resource: res, TagKeys: keys, RequestTags: vals}
+							if got, want := d.Decide(res).Allowed, reference(s, r); got != want {
+								t.Fatalf("%+v: Decide says %v, Cedar over every policy %v", r, got, want)
+							}
+							n++
+						}
+					}
+				}
+			}
+		}
+	}
+	if sub := s.subset(principalEntity(teamA).UID, types.NewEntityUID(typeAction, operation.UntagResources)); len(sub.plain)+len(sub.keyed) >= len(s.entries) {
+		t.Fatalf("team-a's UntagResources subset has %d of %d policies", len(sub.plain)+len(sub.keyed), len(s.entries))
+	}
+	t.Logf("%d requests agree", n)
+}
+
+// FuzzParse checks that no policy file makes Parse panic or return a
+// multi-line error, and that what parses can decide.
+func FuzzParse(f *testing.F) {
+	f.Add(iam)
+	f.Add(`permit (principal, action, resource);`)
+	f.Add(`forbid (principal, action in [Tagway::Action::"write"], resource) unless { context.tagKey like "*" };`)
+	f.Add(`@id("x") permit (principal is Tagway::Principal in Tagway::Principal::"a", action, resource is Tagway::Resource) when { resource.getTag("a") };`)
+	f.Fuzz(func(t *testing.T, src string) {
+		s, err := Parse("p.cedar", []byte(src))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "p.cedar: ") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, action := range operation.All {
+			s.Decide(Request{Principal: teamA, Action: action, Resource: instance("111111111111", map[string]string{"a": "b"}), TagKeys: []string{"a", "b"}, RequestTags: map[string]string{"a": "1"}})
+			s.Decide(Request{Action: action})
+		}
+	})
 }
