@@ -219,8 +219,15 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		}
 	}()
 	redisstore.SetLogger(log)
+	reg := metrics.New()
+	if rs, ok := store.(*redisstore.Store); ok {
+		if err := reg.Register(metrics.PoolCollector(rs.Client().PoolStats)); err != nil {
+			cancel()
+			return fail(err)
+		}
+	}
 	failures := storehealth.NewFailures(log, 0)
-	bounded := tagstore.Bounded(store, c.storeTimeout)
+	bounded := tagstore.Bounded(metrics.Store(store, reg), c.storeTimeout)
 	svc, err := tagging.New(openCtx, bounded, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithFailures(failures), tagging.WithCallTimeout(c.storeTimeout))
 	cancel()
 	if err != nil {
@@ -230,10 +237,9 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	_ = prober.Probe(ctx) // ready from the start: the store just answered
 	go prober.Run(ctx)
 	go storehealth.Forget(ctx, bounded, 0, failures)
-	reg := metrics.New()
 	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
 	// Every surface calls the core through the access layer.
-	core := access.New(svc)
+	core := access.New(metrics.Core(svc, reg))
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: core, Ready: func(context.Context) error { return prober.Ready() },

@@ -211,8 +211,8 @@ func New(cfg Config) (*Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.StatsHandler(&s.calls),
 		grpc.ForceServerCodecV2(codec),
-		grpc.ChainUnaryInterceptor(s.observeUnary, codec.unary, s.recoverUnary, s.authUnary),
-		grpc.ChainStreamInterceptor(codec.stream, s.authStream),
+		grpc.ChainUnaryInterceptor(s.metrics.GRPCUnary(), s.observeUnary, codec.unary, s.recoverUnary, s.authUnary),
+		grpc.ChainStreamInterceptor(s.metrics.GRPCStream(), codec.stream, s.authStream),
 		grpc.MaxConcurrentStreams(limits.GRPCStreams),
 		grpc.MaxHeaderListSize(limits.GRPCHeaderBytes),
 		// Clients may ping every 10 s at most, even without calls (a
@@ -230,6 +230,7 @@ func New(cfg Config) (*Server, error) {
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
+	s.metrics.InitGRPC(s.grpc)
 
 	// No http.ServeMux here: it answers paths with "//" or "." segments with
 	// a redirect, which the Huawei SDK takes for success (an empty
@@ -243,8 +244,7 @@ func New(cfg Config) (*Server, error) {
 			s.readyz(w, r)
 			return
 		case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			_, _ = s.metrics.WriteTo(w)
+			s.metrics.Handler().ServeHTTP(w, r)
 			return
 		}
 		for _, d := range cfg.Dialects {
