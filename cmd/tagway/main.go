@@ -29,6 +29,7 @@ import (
 	"github.com/tagway/tagway/internal/tagstore/memstore"
 	"github.com/tagway/tagway/internal/tagstore/redisstore"
 	"github.com/tagway/tagway/internal/tlsfiles"
+	"github.com/tagway/tagway/internal/tracing"
 )
 
 func main() {
@@ -188,6 +189,19 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		}
 	}
 
+	tr, err := tracing.FromEnv(ctx, getenv, "")
+	if err != nil {
+		fmt.Fprintf(stderr, "tagway: %v\n", err)
+		return 2
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(flushCtx); err != nil {
+			log.Warn("exporting the last spans", "error", err)
+		}
+	}()
+
 	// Until the store answers, failing to reach it is the one-line error
 	// below; go-redis's own retry messages would only repeat it.
 	redisstore.SetLogger(slog.New(slog.DiscardHandler))
@@ -225,6 +239,10 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 			cancel()
 			return fail(err)
 		}
+		if err := tr.Redis(rs.Client()); err != nil {
+			cancel()
+			return fail(err)
+		}
 	}
 	failures := storehealth.NewFailures(log, 0)
 	bounded := tagstore.Bounded(metrics.Store(store, reg), c.storeTimeout)
@@ -239,7 +257,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	go storehealth.Forget(ctx, bounded, 0, failures)
 	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
 	// Every surface calls the core through the access layer.
-	core := access.New(metrics.Core(svc, reg))
+	core := access.New(metrics.Core(tr.Core(svc), reg))
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: core, Ready: func(context.Context) error { return prober.Ready() },
@@ -252,6 +270,8 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout, Settle: shutdownSettle,
 		Limits: server.Limits{BodyTimeout: c.bodyTimeout, InflightBodyBytes: c.maxInflightBytes, HTTPConns: c.maxConns},
 		Log:    log,
+
+		HTTPMiddleware: tr.HTTP, GRPCOptions: tr.GRPCOptions(), Route: tracing.Name,
 	}
 	if certs != nil {
 		cfg.GRPCTLS = certs.Config([]string{"h2"}, c.tlsClientCA != "")

@@ -76,6 +76,15 @@ type Config struct {
 	// Limits bound what clients may make the server hold; zero fields
 	// take DefaultLimits.
 	Limits Limits
+	// HTTPMiddleware, when set, wraps the whole HTTP handler (tracing, the
+	// access log).
+	HTTPMiddleware func(http.Handler) http.Handler
+	// Route, when set, is told the surface and operation of each request a
+	// dialect claims, before the dialect serves it.
+	Route func(ctx context.Context, surface, operation string)
+	// GRPCOptions are added to the gRPC server's own (stats handlers, an
+	// outermost interceptor).
+	GRPCOptions []grpc.ServerOption
 }
 
 // Limits bound the connections, streams, metadata and request bodies the
@@ -225,7 +234,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.GRPCTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
 	}
-	s.grpc = grpc.NewServer(opts...)
+	s.grpc = grpc.NewServer(append(opts, cfg.GRPCOptions...)...)
 	tagwayv1.RegisterTaggingServiceServer(s.grpc, cfg.Service)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -250,16 +259,24 @@ func New(cfg Config) (*Server, error) {
 		for _, d := range cfg.Dialects {
 			if d.Claims(r) {
 				start := time.Now()
+				op := d.Operation(r)
+				if cfg.Route != nil {
+					cfg.Route(r.Context(), d.Name(), op)
+				}
 				sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 				s.serveDialect(d, sw, r)
-				s.metrics.Observe(d.Name(), d.Operation(r), strconv.Itoa(sw.code), time.Since(start))
+				s.metrics.Observe(d.Name(), op, strconv.Itoa(sw.code), time.Since(start))
 				return
 			}
 		}
 		plain(w, http.StatusNotFound, "404 page not found: "+r.URL.Path)
 	})
+	handler := s.recoverHTTP(s.closeWhenDraining(routes))
+	if cfg.HTTPMiddleware != nil {
+		handler = cfg.HTTPMiddleware(handler)
+	}
 	s.http = &http.Server{
-		Handler:           s.recoverHTTP(s.closeWhenDraining(routes)),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
@@ -272,6 +289,10 @@ func New(cfg Config) (*Server, error) {
 
 // GRPCAddr returns the address the gRPC listener is bound to.
 func (s *Server) GRPCAddr() net.Addr { return s.grpcLis.Addr() }
+
+// Handler returns the handler of the HTTP listener, to serve requests
+// in-process (benchmarks).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // HTTPAddr returns the address the HTTP listener is bound to.
 func (s *Server) HTTPAddr() net.Addr { return s.httpLis.Addr() }
