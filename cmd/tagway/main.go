@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tagway/tagway/internal/access"
+	"github.com/tagway/tagway/internal/accesslog"
 	"github.com/tagway/tagway/internal/dialect/aws"
 	"github.com/tagway/tagway/internal/dialect/huawei"
 	"github.com/tagway/tagway/internal/filewatch"
@@ -47,6 +49,7 @@ type config struct {
 	tokenTTL                    time.Duration
 	logLevel                    slog.Level
 	logFormat                   string
+	accessLog                   string
 
 	bodyTimeout      time.Duration
 	maxInflightBytes int64
@@ -80,6 +83,7 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.IntVar(&c.maxConns, "http-max-conns", server.DefaultLimits.HTTPConns, "the most open HTTP connections [TAGWAY_HTTP_MAX_CONNS]")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
+	fs.StringVar(&c.accessLog, "access-log", "info", "the level of the line logged per request: info, debug or off (probes are always debug) [TAGWAY_ACCESS_LOG]")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
 	fs.BoolVar(&c.allowRemote, "allow-remote-unauthenticated", false, "without --auth-file, serve clients on other machines too [TAGWAY_ALLOW_REMOTE_UNAUTHENTICATED]")
 	fs.DurationVar(&c.awsMaxSkew, "aws-max-skew", 5*time.Minute, "how far X-Amz-Date may be from the server's clock [TAGWAY_AWS_MAX_SKEW]")
@@ -134,6 +138,9 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fs, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
+	if _, _, ok := accesslog.ParseLevel(c.accessLog); !ok {
+		return c, fs, fmt.Errorf("--access-log %q: want info, debug or off", c.accessLog)
+	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fs, errors.New("--tls-cert-file and --tls-key-file go together")
 	}
@@ -174,6 +181,10 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		h = slog.NewJSONHandler(stderr, opts)
 	}
 	log := slog.New(h)
+	var requests *accesslog.Logger
+	if level, on, _ := accesslog.ParseLevel(c.accessLog); on {
+		requests = accesslog.New(log, level)
+	}
 	var auth *principals.Source
 	if c.authFile != "" {
 		if auth, err = principals.Open(c.authFile); err != nil {
@@ -271,7 +282,12 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		Limits: server.Limits{BodyTimeout: c.bodyTimeout, InflightBodyBytes: c.maxInflightBytes, HTTPConns: c.maxConns},
 		Log:    log,
 
-		HTTPMiddleware: tr.HTTP, GRPCOptions: tr.GRPCOptions(), Route: tracing.Name,
+		HTTPMiddleware: func(h http.Handler) http.Handler { return tr.HTTP(requests.HTTP(h)) },
+		GRPCOptions:    append(tr.GRPCOptions(), requests.GRPCOptions()...),
+		Route: func(ctx context.Context, surface, operation string) {
+			tracing.Name(ctx, surface, operation)
+			accesslog.Route(ctx, surface, operation)
+		},
 	}
 	if certs != nil {
 		cfg.GRPCTLS = certs.Config([]string{"h2"}, c.tlsClientCA != "")

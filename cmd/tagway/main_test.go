@@ -95,6 +95,23 @@ func TestServeOverGRPCAndStop(t *testing.T) {
 	if last := lines[len(lines)-1]; !strings.Contains(last, "stopped") {
 		t.Fatalf("last log line %q", last)
 	}
+	// One access line per call, with its principal and a request id; the
+	// health check is a probe, logged at debug only.
+	access := 0
+	for _, l := range lines {
+		if strings.Contains(l, "msg=request surface=grpc operation=/tagway.v1.TaggingService/") {
+			access++
+			if !strings.Contains(l, "principal=anonymous status=OK") || !strings.Contains(l, "request_id=") {
+				t.Errorf("access line %q", l)
+			}
+		}
+		if strings.Contains(l, "grpc.health.v1") {
+			t.Errorf("a health check was logged at info: %q", l)
+		}
+	}
+	if access != 3 {
+		t.Errorf("%d access lines for 3 calls:\n%s", access, strings.Join(lines, "\n"))
+	}
 }
 
 // TestRedisStore runs tagway on a real Redis and checks that tags outlive a
@@ -179,6 +196,7 @@ func TestStartErrors(t *testing.T) {
 		{"bad duration", []string{"--drain-delay", "soon"}, nil, 2, `invalid value "soon" for flag -drain-delay`},
 		{"bad env", nil, []string{"TAGWAY_PAGE_TOKEN_TTL=forever"}, 2, "TAGWAY_PAGE_TOKEN_TTL"},
 		{"bad log format", []string{"--log-format", "xml"}, nil, 2, "--log-format"},
+		{"bad access log level", []string{"--access-log", "loud"}, nil, 2, `--access-log "loud": want info, debug or off`},
 		{"unreachable redis", []string{"--store", "redis://127.0.0.1:1/0"}, nil, 1, "connection refused"},
 		{"redis password redacted", []string{"--store", "redis://:hunter2@127.0.0.1:1/0"}, nil, 1, "xxxxx"},
 		{"store not a URL", []string{"--store", "disk"}, nil, 1, "want memory or a Redis URL"},
