@@ -33,6 +33,7 @@ import (
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/metrics"
+	"github.com/tagway/tagway/internal/openapi"
 )
 
 // Config describes the servers.
@@ -48,8 +49,8 @@ type Config struct {
 	// Metrics, when set, is the registry /metrics serves, so that others
 	// can add to it; New makes one otherwise.
 	Metrics *metrics.Registry
-	// Dialects serve the REST APIs: each request but /healthz, /readyz and
-	// /metrics goes to the first dialect that claims it; one no dialect
+	// Dialects serve the REST APIs: each request but /healthz, /readyz,
+	// /metrics and /openapi/<dialect>.json goes to the first dialect that claims it; one no dialect
 	// claims gets a 404.
 	Dialects []Dialect
 	// DrainDelay is how long to keep serving, reporting not ready, after
@@ -254,6 +255,9 @@ func New(cfg Config) (*Server, error) {
 			return
 		case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			s.metrics.Handler().ServeHTTP(w, r)
+			return
+		}
+		if openapi.Handler(w, r) {
 			return
 		}
 		for _, d := range cfg.Dialects {
