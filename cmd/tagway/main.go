@@ -70,8 +70,8 @@ const reloadInterval = 2 * time.Second
 func flagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("tagway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address: /healthz, /readyz, /metrics and the REST dialects [TAGWAY_HTTP_ADDR]")
-	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address, host:port or unix:///path/to.sock: /healthz, /readyz, /metrics, /openapi/ and the REST dialects [TAGWAY_HTTP_ADDR]")
+	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address, host:port or unix:///path/to.sock: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
 	fs.StringVar(&c.store, "store", "memory", "tag store: memory, or a Redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://) [TAGWAY_STORE]")
 	fs.StringVar(&c.storeFile, "store-file", "", "read the --store URL from this file, so that no password is on the command line [TAGWAY_STORE_FILE]")
 	fs.DurationVar(&c.storeTimeout, "store-timeout", time.Second, "the longest the store work of one call may take: the call then fails, and a change not applied by then never is [TAGWAY_STORE_TIMEOUT]")

@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/listen"
 	"github.com/tagway/tagway/internal/metrics"
 	"github.com/tagway/tagway/internal/openapi"
 )
@@ -208,10 +209,10 @@ func New(cfg Config) (*Server, error) {
 	limits := cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, metrics: cfg.Metrics, limits: limits, bodies: semaphore.NewWeighted(limits.InflightBodyBytes)}
 	var err error
-	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+	if s.grpcLis, err = listen.Listen(cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listener: %w", err)
 	}
-	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+	if s.httpLis, err = listen.Listen(cfg.HTTPAddr); err != nil {
 		s.grpcLis.Close()
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
