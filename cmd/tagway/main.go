@@ -18,6 +18,7 @@ import (
 
 	"github.com/tagway/tagway/internal/access"
 	"github.com/tagway/tagway/internal/accesslog"
+	"github.com/tagway/tagway/internal/debugserver"
 	"github.com/tagway/tagway/internal/dialect/aws"
 	"github.com/tagway/tagway/internal/dialect/huawei"
 	"github.com/tagway/tagway/internal/filewatch"
@@ -32,6 +33,7 @@ import (
 	"github.com/tagway/tagway/internal/tagstore/redisstore"
 	"github.com/tagway/tagway/internal/tlsfiles"
 	"github.com/tagway/tagway/internal/tracing"
+	"github.com/tagway/tagway/internal/version"
 )
 
 func main() {
@@ -50,6 +52,9 @@ type config struct {
 	logLevel                    slog.Level
 	logFormat                   string
 	accessLog                   string
+	debugAddr                   string
+	debugAllowRemote            bool
+	version                     bool
 
 	bodyTimeout      time.Duration
 	maxInflightBytes int64
@@ -84,6 +89,9 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
 	fs.StringVar(&c.accessLog, "access-log", "info", "the level of the line logged per request: info, debug or off (probes are always debug) [TAGWAY_ACCESS_LOG]")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve net/http/pprof on this loopback address or unix:// socket; off when empty [TAGWAY_DEBUG_ADDR]")
+	fs.BoolVar(&c.debugAllowRemote, "debug-allow-remote", false, "let --debug-addr be an address other machines can reach [TAGWAY_DEBUG_ALLOW_REMOTE]")
+	fs.BoolVar(&c.version, "version", false, "print the version, commit and Go version, and exit [TAGWAY_VERSION]")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
 	fs.BoolVar(&c.allowRemote, "allow-remote-unauthenticated", false, "without --auth-file, serve clients on other machines too [TAGWAY_ALLOW_REMOTE_UNAUTHENTICATED]")
 	fs.DurationVar(&c.awsMaxSkew, "aws-max-skew", 5*time.Minute, "how far X-Amz-Date may be from the server's clock [TAGWAY_AWS_MAX_SKEW]")
@@ -174,6 +182,10 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		fmt.Fprintf(stderr, "tagway: %v (see tagway --help)\n", err)
 		return 2
 	}
+	if c.version {
+		fmt.Fprint(stdout, version.Read())
+		return 0
+	}
 
 	opts := &slog.HandlerOptions{Level: c.logLevel}
 	var h slog.Handler = slog.NewTextHandler(stderr, opts)
@@ -200,7 +212,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		}
 	}
 
-	tr, err := tracing.FromEnv(ctx, getenv, "")
+	tr, err := tracing.FromEnv(ctx, getenv, version.Read().Module)
 	if err != nil {
 		fmt.Fprintf(stderr, "tagway: %v\n", err)
 		return 2
@@ -292,6 +304,15 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	if certs != nil {
 		cfg.GRPCTLS = certs.Config([]string{"h2"}, c.tlsClientCA != "")
 		cfg.HTTPTLS = certs.Config([]string{"h2", "http/1.1"}, false)
+	}
+	if c.debugAddr != "" {
+		l, err := debugserver.Listen(c.debugAddr, c.debugAllowRemote)
+		if err != nil {
+			return fail(fmt.Errorf("--debug-addr: %w", err))
+		}
+		defer l.Close()
+		log.Info("profiling on", "debug", l.Addr().String())
+		go debugserver.Serve(ctx, l, log)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
