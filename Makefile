@@ -20,13 +20,18 @@ lint:
 	$(BUF) lint
 	$(BUF) format -d --exit-code
 
+# generate makes gen/ from proto/, then the OpenAPI documents tagway serves
+# (internal/openapi/*.json) from gen/openapiv2.
+GENERATED = gen/ internal/openapi/aws.json internal/openapi/huawei.json
 generate:
 	$(BUF) generate
+	go run ./internal/openapi/generate
 
-# check-generated fails when gen/ differs from what proto/ generates.
+# check-generated fails when what is committed differs from what proto/
+# generates.
 check-generated: generate
-	git diff --exit-code -- gen/
-	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; exit 1; }
+	git diff --exit-code -- $(GENERATED)
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); exit 1; }
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...

@@ -54,5 +54,28 @@ func TestMetrics(t *testing.T) {
 	if g := families["tagway_store_ready"].GetMetric(); len(g) != 1 || g[0].GetGauge().GetValue() != 1 {
 		t.Errorf("tagway_store_ready = %v", g)
 	}
+	// The standard gRPC server metrics, as go-grpc-middleware names them.
+	handled := 0.0
+	for _, m := range families["grpc_server_handled_total"].GetMetric() {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		if l["grpc_service"] == "tagway.v1.TaggingService" && l["grpc_method"] == "GetResourceTags" && l["grpc_code"] == "OK" {
+			handled += m.GetCounter().GetValue()
+		}
+	}
+	if handled != 1 {
+		t.Errorf("grpc_server_handled_total for GetResourceTags OK = %v, want 1", handled)
+	}
+	// Two resources tagged (one over AWS, one over Huawei) through the core.
+	if c := families["tagway_resources_changed_total"].GetMetric(); len(c) != 1 || c[0].GetCounter().GetValue() != 2 {
+		t.Errorf("tagway_resources_changed_total = %v", c)
+	}
+	for _, name := range []string{"grpc_server_started_total", "grpc_server_handling_seconds", "go_goroutines", "process_resident_memory_bytes", "tagway_store_call_duration_seconds"} {
+		if families[name] == nil {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
 }
 func awsInt32(v int32) *int32 { return &v }

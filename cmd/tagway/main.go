@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/tagway/tagway/internal/access"
+	"github.com/tagway/tagway/internal/accesslog"
+	"github.com/tagway/tagway/internal/debugserver"
 	"github.com/tagway/tagway/internal/dialect/aws"
 	"github.com/tagway/tagway/internal/dialect/huawei"
 	"github.com/tagway/tagway/internal/filewatch"
@@ -31,6 +34,8 @@ import (
 	"github.com/tagway/tagway/internal/tagstore/memstore"
 	"github.com/tagway/tagway/internal/tagstore/redisstore"
 	"github.com/tagway/tagway/internal/tlsfiles"
+	"github.com/tagway/tagway/internal/tracing"
+	"github.com/tagway/tagway/internal/version"
 )
 
 func main() {
@@ -48,6 +53,10 @@ type config struct {
 	tokenTTL                    time.Duration
 	logLevel                    slog.Level
 	logFormat                   string
+	accessLog                   string
+	debugAddr                   string
+	debugAllowRemote            bool
+	version                     bool
 
 	bodyTimeout      time.Duration
 	maxInflightBytes int64
@@ -71,8 +80,8 @@ const reloadInterval = 2 * time.Second
 func flagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("tagway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address: /healthz, /readyz, /metrics and the REST dialects [TAGWAY_HTTP_ADDR]")
-	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address, host:port or unix:///path/to.sock: /healthz, /readyz, /metrics, /openapi/ and the REST dialects [TAGWAY_HTTP_ADDR]")
+	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address, host:port or unix:///path/to.sock: the core service, health and reflection [TAGWAY_GRPC_ADDR]")
 	fs.StringVar(&c.store, "store", "memory", "tag store: memory, or a Redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://) [TAGWAY_STORE]")
 	fs.StringVar(&c.storeFile, "store-file", "", "read the --store URL from this file, so that no password is on the command line [TAGWAY_STORE_FILE]")
 	fs.DurationVar(&c.storeTimeout, "store-timeout", time.Second, "the longest the store work of one call may take: the call then fails, and a change not applied by then never is [TAGWAY_STORE_TIMEOUT]")
@@ -84,6 +93,10 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.IntVar(&c.maxConns, "http-max-conns", server.DefaultLimits.HTTPConns, "the most open HTTP connections [TAGWAY_HTTP_MAX_CONNS]")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
+	fs.StringVar(&c.accessLog, "access-log", "info", "the level of the line logged per request: info, debug or off (probes are always debug) [TAGWAY_ACCESS_LOG]")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve net/http/pprof on this loopback address or unix:// socket; off when empty [TAGWAY_DEBUG_ADDR]")
+	fs.BoolVar(&c.debugAllowRemote, "debug-allow-remote", false, "let --debug-addr be an address other machines can reach [TAGWAY_DEBUG_ALLOW_REMOTE]")
+	fs.BoolVar(&c.version, "version", false, "print the version, commit and Go version, and exit [TAGWAY_VERSION]")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
 	fs.StringVar(&c.policyFile, "policy-file", "", "Cedar policies deciding what each principal may do (docs/policy.md); without it a principal may do everything within its scope [TAGWAY_POLICY_FILE]")
 	fs.StringVar(&c.rateLimits, "rate-limits", "off", "rate limits per principal and operation: off, or aws (AWS's quotas for this API); the auth file's rate_limits apply either way [TAGWAY_RATE_LIMITS]")
@@ -141,6 +154,9 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fs, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
+	if _, _, ok := accesslog.ParseLevel(c.accessLog); !ok {
+		return c, fs, fmt.Errorf("--access-log %q: want info, debug or off", c.accessLog)
+	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fs, errors.New("--tls-cert-file and --tls-key-file go together")
 	}
@@ -180,6 +196,10 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		fmt.Fprintf(stderr, "tagway: %v (see tagway --help)\n", err)
 		return 2
 	}
+	if c.version {
+		fmt.Fprint(stdout, version.Read())
+		return 0
+	}
 
 	opts := &slog.HandlerOptions{Level: c.logLevel}
 	var h slog.Handler = slog.NewTextHandler(stderr, opts)
@@ -187,6 +207,10 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		h = slog.NewJSONHandler(stderr, opts)
 	}
 	log := slog.New(h)
+	var requests *accesslog.Logger
+	if level, on, _ := accesslog.ParseLevel(c.accessLog); on {
+		requests = accesslog.New(log, level)
+	}
 	var auth *principals.Source
 	if c.authFile != "" {
 		if auth, err = principals.Open(c.authFile); err != nil {
@@ -208,6 +232,19 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 			return 2
 		}
 	}
+
+	tr, err := tracing.FromEnv(ctx, getenv, version.Read().Module)
+	if err != nil {
+		fmt.Fprintf(stderr, "tagway: %v\n", err)
+		return 2
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(flushCtx); err != nil {
+			log.Warn("exporting the last spans", "error", err)
+		}
+	}()
 
 	// Until the store answers, failing to reach it is the one-line error
 	// below; go-redis's own retry messages would only repeat it.
@@ -240,8 +277,19 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		}
 	}()
 	redisstore.SetLogger(log)
+	reg := metrics.New()
+	if rs, ok := store.(*redisstore.Store); ok {
+		if err := reg.Register(metrics.PoolCollector(rs.Client().PoolStats)); err != nil {
+			cancel()
+			return fail(err)
+		}
+		if err := tr.Redis(rs.Client()); err != nil {
+			cancel()
+			return fail(err)
+		}
+	}
 	failures := storehealth.NewFailures(log, 0)
-	bounded := tagstore.Bounded(store, c.storeTimeout)
+	bounded := tagstore.Bounded(metrics.Store(store, reg), c.storeTimeout)
 	svc, err := tagging.New(openCtx, bounded, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithFailures(failures), tagging.WithCallTimeout(c.storeTimeout))
 	cancel()
 	if err != nil {
@@ -251,7 +299,6 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	_ = prober.Probe(ctx) // ready from the start: the store just answered
 	go prober.Run(ctx)
 	go storehealth.Forget(ctx, bounded, 0, failures)
-	reg := metrics.New()
 	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
 	// Every surface calls the core through the access layer.
 	accessOpts := []access.Option{access.WithLogger(log), access.WithMaxInflight(c.maxInflightCalls), access.WithQuotas(quotas(c.rateLimits, store, log))}
@@ -259,7 +306,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		accessOpts = append(accessOpts, access.WithPolicies(policies))
 		log.Info("policies on", "policy_file", policies.Path(), "policies", policies.Current().Len())
 	}
-	core := access.New(svc, accessOpts...)
+	core := access.New(metrics.Core(tr.Core(svc), reg), accessOpts...)
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: core, Ready: func(context.Context) error { return prober.Ready() },
@@ -272,10 +319,26 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout, Settle: shutdownSettle,
 		Limits: server.Limits{BodyTimeout: c.bodyTimeout, InflightBodyBytes: c.maxInflightBytes, HTTPConns: c.maxConns},
 		Log:    log,
+
+		HTTPMiddleware: func(h http.Handler) http.Handler { return tr.HTTP(requests.HTTP(h)) },
+		GRPCOptions:    append(tr.GRPCOptions(), requests.GRPCOptions()...),
+		Route: func(ctx context.Context, surface, operation string) {
+			tracing.Name(ctx, surface, operation)
+			accesslog.Route(ctx, surface, operation)
+		},
 	}
 	if certs != nil {
 		cfg.GRPCTLS = certs.Config([]string{"h2"}, c.tlsClientCA != "")
 		cfg.HTTPTLS = certs.Config([]string{"h2", "http/1.1"}, false)
+	}
+	if c.debugAddr != "" {
+		l, err := debugserver.Listen(c.debugAddr, c.debugAllowRemote)
+		if err != nil {
+			return fail(fmt.Errorf("--debug-addr: %w", err))
+		}
+		defer l.Close()
+		log.Info("profiling on", "debug", l.Addr().String())
+		go debugserver.Serve(ctx, l, log)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

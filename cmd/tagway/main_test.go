@@ -95,6 +95,55 @@ func TestServeOverGRPCAndStop(t *testing.T) {
 	if last := lines[len(lines)-1]; !strings.Contains(last, "stopped") {
 		t.Fatalf("last log line %q", last)
 	}
+	// One access line per call, with its principal and a request id; the
+	// health check is a probe, logged at debug only.
+	access := 0
+	for _, l := range lines {
+		if strings.Contains(l, "msg=request surface=grpc operation=/tagway.v1.TaggingService/") {
+			access++
+			if !strings.Contains(l, "principal=anonymous status=OK") || !strings.Contains(l, "request_id=") {
+				t.Errorf("access line %q", l)
+			}
+		}
+		if strings.Contains(l, "grpc.health.v1") {
+			t.Errorf("a health check was logged at info: %q", l)
+		}
+	}
+	if access != 3 {
+		t.Errorf("%d access lines for 3 calls:\n%s", access, strings.Join(lines, "\n"))
+	}
+}
+
+// TestVersion checks that --version prints the build information.
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(binary, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "tagway ") || !strings.HasPrefix(lines[1], "commit: ") || !strings.HasPrefix(lines[2], "go: go1.") {
+		t.Fatalf("--version printed %q", out)
+	}
+}
+
+// TestDebugAddr checks that --debug-addr serves the profiles.
+func TestDebugAddr(t *testing.T) {
+	p := tagwaytest.Start(t, binary, "--debug-addr", "127.0.0.1:0")
+	line := p.WaitLog(t, "profiling on", 5*time.Second)
+	_, addr, _ := strings.Cut(line, "debug=")
+	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "--debug-addr") {
+		t.Fatalf("/debug/pprof/cmdline: %d %q", resp.StatusCode, b)
+	}
+	// The profiles are not on the service's port.
+	if resp, err := http.Get(p.URL() + "/debug/pprof/"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/debug/pprof/ on the HTTP port: %v %v", resp, err)
+	}
 }
 
 // TestRedisStore runs tagway on a real Redis and checks that tags outlive a
@@ -179,6 +228,8 @@ func TestStartErrors(t *testing.T) {
 		{"bad duration", []string{"--drain-delay", "soon"}, nil, 2, `invalid value "soon" for flag -drain-delay`},
 		{"bad env", nil, []string{"TAGWAY_PAGE_TOKEN_TTL=forever"}, 2, "TAGWAY_PAGE_TOKEN_TTL"},
 		{"bad log format", []string{"--log-format", "xml"}, nil, 2, "--log-format"},
+		{"remote debug address", []string{"--debug-addr", "0.0.0.0:0"}, nil, 1, `--debug-addr: "0.0.0.0:0" is not a loopback address`},
+		{"bad access log level", []string{"--access-log", "loud"}, nil, 2, `--access-log "loud": want info, debug or off`},
 		{"unreachable redis", []string{"--store", "redis://127.0.0.1:1/0"}, nil, 1, "connection refused"},
 		{"redis password redacted", []string{"--store", "redis://:hunter2@127.0.0.1:1/0"}, nil, 1, "xxxxx"},
 		{"store not a URL", []string{"--store", "disk"}, nil, 1, "want memory or a Redis URL"},

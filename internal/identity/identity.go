@@ -48,9 +48,22 @@ func (c Caller) Name() string {
 
 type callerKey struct{}
 
-// NewContext returns ctx carrying c.
+type observerKey struct{}
+
+// NewContext returns ctx carrying c, and hands c to the observer of ctx
+// (WithObserver), if any.
 func NewContext(ctx context.Context, c Caller) context.Context {
+	if fn, ok := ctx.Value(observerKey{}).(func(Caller)); ok {
+		fn(c)
+	}
 	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// WithObserver returns ctx in which NewContext also hands each caller to
+// fn, so that code that only sees the request's outer context (an access
+// log written once the request is done) learns who made it.
+func WithObserver(ctx context.Context, fn func(Caller)) context.Context {
+	return context.WithValue(ctx, observerKey{}, fn)
 }
 
 // FromContext returns the caller in ctx; false when no surface

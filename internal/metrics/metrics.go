@@ -1,125 +1,126 @@
-// Package metrics counts the requests tagway serves and writes them in the
-// Prometheus text exposition format, without a client library.
+// Package metrics holds tagway's Prometheus metrics, on client_golang: Go
+// runtime and process collectors, the standard gRPC server metrics, every
+// request by surface, operation and code, and tagway's own counters.
 package metrics
 
 import (
-	"fmt"
-	"io"
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
+	"net/http"
 	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
 )
 
-// Buckets are the upper bounds, in seconds, of the duration histogram.
+// Buckets are the upper bounds, in seconds, of the duration histograms.
 var Buckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 
-// Registry holds the metrics. Its zero value is not usable; call New.
+// Registry holds the metrics /metrics serves. Its zero value is not usable;
+// call New.
 type Registry struct {
-	mu       sync.Mutex
-	requests map[key]*histogram
-	ready    atomic.Int32
-	start    time.Time
-	counters []counter
+	reg       *prometheus.Registry
+	grpc      *grpcprom.ServerMetrics
+	requests  *prometheus.HistogramVec
+	ready     prometheus.Gauge
+	resources *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	store     *prometheus.HistogramVec
+	handler   http.Handler
 }
 
-// counter is a counter whose value a function reads at each scrape.
-type counter struct {
-	name, help string
-	value      func() uint64
+// New returns a registry with the Go runtime, process and gRPC server
+// collectors and tagway's own metrics.
+func New() *Registry {
+	started := time.Now()
+	r := &Registry{
+		reg: prometheus.NewRegistry(),
+		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+			grpcprom.WithHistogramBuckets(Buckets))),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tagway_request_duration_seconds",
+			Help:    "Requests served, by surface (grpc, aws, huawei), operation and result code (the gRPC code or the HTTP status), and how long they took.",
+			Buckets: Buckets,
+		}, []string{"surface", "operation", "code"}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tagway_store_ready",
+			Help: "Whether the tag store answered the last readiness check (1) or not (0).",
+		}),
+		resources: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagway_resources_changed_total",
+			Help: "Resources a TagResources or UntagResources call changed, by operation (tag, untag).",
+		}, []string{"operation"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagway_resource_failures_total",
+			Help: "Resources of a TagResources or UntagResources call that were not changed, by operation (tag, untag) and reason (tagway.v1.FailureReason).",
+		}, []string{"operation", "reason"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tagway_store_call_duration_seconds",
+			Help:    "Calls to the tag store, by operation (the Store method) and result (ok, error), and how long they took.",
+			Buckets: Buckets,
+		}, []string{"operation", "result"}),
+	}
+	r.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+		r.grpc, r.requests, r.ready, r.resources, r.failures, r.store,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tagway_start_time_seconds",
+			Help: "When tagway started, in seconds since the Unix epoch.",
+		}, func() float64 { return float64(started.Unix()) }),
+	)
+	r.handler = promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
+	return r
 }
+
+// Handler serves the metrics in the format the scraper asks for.
+func (r *Registry) Handler() http.Handler { return r.handler }
+
+// Register adds collectors, such as the Redis pool's (PoolCollector).
+func (r *Registry) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := r.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Gatherer returns what the registry collects, for tests and exporters.
+func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
 
 // AddCounter adds a counter, named name and described by help, whose value
 // is read from value at each scrape.
 func (r *Registry) AddCounter(name, help string, value func() uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.counters = append(r.counters, counter{name, help, value})
-}
-
-type key struct{ surface, operation, code string }
-
-type histogram struct {
-	counts []uint64 // per bucket, not cumulative
-	count  uint64
-	sum    float64
-}
-
-// New returns an empty registry.
-func New() *Registry {
-	return &Registry{requests: map[key]*histogram{}, start: time.Now()}
+	r.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+		func() float64 { return float64(value()) }))
 }
 
 // Observe records one request. surface is grpc, aws or huawei; operation
 // and code come from fixed sets, so that series stay few.
 func (r *Registry) Observe(surface, operation, code string, d time.Duration) {
-	secs := d.Seconds()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := key{surface, operation, code}
-	h := r.requests[k]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(Buckets))}
-		r.requests[k] = h
-	}
-	for i, b := range Buckets {
-		if secs <= b {
-			h.counts[i]++
-			break
-		}
-	}
-	h.count++
-	h.sum += secs
+	r.requests.WithLabelValues(surface, operation, code).Observe(d.Seconds())
 }
 
 // SetReady records whether the store answers.
 func (r *Registry) SetReady(ready bool) {
-	v := int32(0)
+	v := 0.0
 	if ready {
 		v = 1
 	}
-	r.ready.Store(v)
+	r.ready.Set(v)
 }
 
-// WriteTo writes every metric in the text exposition format.
-func (r *Registry) WriteTo(w io.Writer) (int64, error) {
-	var b strings.Builder
-	b.WriteString("# HELP tagway_request_duration_seconds Requests served, by surface (grpc, aws, huawei), operation and result code, and how long they took.\n")
-	b.WriteString("# TYPE tagway_request_duration_seconds histogram\n")
-	r.mu.Lock()
-	keys := slices.SortedFunc(maps.Keys(r.requests), func(a, b key) int {
-		return strings.Compare(a.surface+"\x00"+a.operation+"\x00"+a.code, b.surface+"\x00"+b.operation+"\x00"+b.code)
-	})
-	for _, k := range keys {
-		h := r.requests[k]
-		labels := fmt.Sprintf(`surface="%s",operation="%s",code="%s"`, escape(k.surface), escape(k.operation), escape(k.code))
-		var cum uint64
-		for i, bound := range Buckets {
-			cum += h.counts[i]
-			fmt.Fprintf(&b, "tagway_request_duration_seconds_bucket{%s,le=\"%s\"} %d\n", labels, strconv.FormatFloat(bound, 'g', -1, 64), cum)
-		}
-		fmt.Fprintf(&b, "tagway_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", labels, h.count)
-		fmt.Fprintf(&b, "tagway_request_duration_seconds_sum{%s} %s\n", labels, strconv.FormatFloat(h.sum, 'g', -1, 64))
-		fmt.Fprintf(&b, "tagway_request_duration_seconds_count{%s} %d\n", labels, h.count)
-	}
-	for _, c := range r.counters {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.value())
-	}
-	r.mu.Unlock()
-	b.WriteString("# HELP tagway_store_ready Whether the tag store answered the last readiness check (1) or not (0).\n")
-	b.WriteString("# TYPE tagway_store_ready gauge\n")
-	fmt.Fprintf(&b, "tagway_store_ready %d\n", r.ready.Load())
-	b.WriteString("# HELP tagway_start_time_seconds When the process started, in seconds since the Unix epoch.\n")
-	b.WriteString("# TYPE tagway_start_time_seconds gauge\n")
-	fmt.Fprintf(&b, "tagway_start_time_seconds %d\n", r.start.Unix())
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
-}
+// GRPCUnary returns the interceptor that keeps the standard gRPC server
+// metrics (grpc_server_started_total, grpc_server_handled_total,
+// grpc_server_handling_seconds, grpc_server_msg_*).
+func (r *Registry) GRPCUnary() grpc.UnaryServerInterceptor { return r.grpc.UnaryServerInterceptor() }
 
-// escape escapes a label value for the text format.
-func escape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
-}
+// GRPCStream is GRPCUnary for streaming calls.
+func (r *Registry) GRPCStream() grpc.StreamServerInterceptor { return r.grpc.StreamServerInterceptor() }
+
+// InitGRPC creates the gRPC series of every method srv serves at zero, so
+// that rates exist before the first call.
+func (r *Registry) InitGRPC(srv *grpc.Server) { r.grpc.InitializeMetrics(srv) }

@@ -32,7 +32,9 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/listen"
 	"github.com/tagway/tagway/internal/metrics"
+	"github.com/tagway/tagway/internal/openapi"
 )
 
 // Config describes the servers.
@@ -48,8 +50,8 @@ type Config struct {
 	// Metrics, when set, is the registry /metrics serves, so that others
 	// can add to it; New makes one otherwise.
 	Metrics *metrics.Registry
-	// Dialects serve the REST APIs: each request but /healthz, /readyz and
-	// /metrics goes to the first dialect that claims it; one no dialect
+	// Dialects serve the REST APIs: each request but /healthz, /readyz,
+	// /metrics and /openapi/<dialect>.json goes to the first dialect that claims it; one no dialect
 	// claims gets a 404.
 	Dialects []Dialect
 	// DrainDelay is how long to keep serving, reporting not ready, after
@@ -76,6 +78,15 @@ type Config struct {
 	// Limits bound what clients may make the server hold; zero fields
 	// take DefaultLimits.
 	Limits Limits
+	// HTTPMiddleware, when set, wraps the whole HTTP handler (tracing, the
+	// access log).
+	HTTPMiddleware func(http.Handler) http.Handler
+	// Route, when set, is told the surface and operation of each request a
+	// dialect claims, before the dialect serves it.
+	Route func(ctx context.Context, surface, operation string)
+	// GRPCOptions are added to the gRPC server's own (stats handlers, an
+	// outermost interceptor).
+	GRPCOptions []grpc.ServerOption
 }
 
 // Limits bound the connections, streams, metadata and request bodies the
@@ -198,10 +209,10 @@ func New(cfg Config) (*Server, error) {
 	limits := cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, metrics: cfg.Metrics, limits: limits, bodies: semaphore.NewWeighted(limits.InflightBodyBytes)}
 	var err error
-	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+	if s.grpcLis, err = listen.Listen(cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listener: %w", err)
 	}
-	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+	if s.httpLis, err = listen.Listen(cfg.HTTPAddr); err != nil {
 		s.grpcLis.Close()
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
@@ -211,8 +222,8 @@ func New(cfg Config) (*Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.StatsHandler(&s.calls),
 		grpc.ForceServerCodecV2(codec),
-		grpc.ChainUnaryInterceptor(s.observeUnary, codec.unary, s.recoverUnary, s.authUnary),
-		grpc.ChainStreamInterceptor(codec.stream, s.authStream),
+		grpc.ChainUnaryInterceptor(s.metrics.GRPCUnary(), s.observeUnary, codec.unary, s.recoverUnary, s.authUnary),
+		grpc.ChainStreamInterceptor(s.metrics.GRPCStream(), codec.stream, s.authStream),
 		grpc.MaxConcurrentStreams(limits.GRPCStreams),
 		grpc.MaxHeaderListSize(limits.GRPCHeaderBytes),
 		// Clients may ping every 10 s at most, even without calls (a
@@ -225,11 +236,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.GRPCTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
 	}
-	s.grpc = grpc.NewServer(opts...)
+	s.grpc = grpc.NewServer(append(opts, cfg.GRPCOptions...)...)
 	tagwayv1.RegisterTaggingServiceServer(s.grpc, cfg.Service)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
+	s.metrics.InitGRPC(s.grpc)
 
 	// No http.ServeMux here: it answers paths with "//" or "." segments with
 	// a redirect, which the Huawei SDK takes for success (an empty
@@ -243,23 +255,33 @@ func New(cfg Config) (*Server, error) {
 			s.readyz(w, r)
 			return
 		case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			_, _ = s.metrics.WriteTo(w)
+			s.metrics.Handler().ServeHTTP(w, r)
+			return
+		}
+		if openapi.Handler(w, r) {
 			return
 		}
 		for _, d := range cfg.Dialects {
 			if d.Claims(r) {
 				start := time.Now()
+				op := d.Operation(r)
+				if cfg.Route != nil {
+					cfg.Route(r.Context(), d.Name(), op)
+				}
 				sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 				s.serveDialect(d, sw, r)
-				s.metrics.Observe(d.Name(), d.Operation(r), strconv.Itoa(sw.code), time.Since(start))
+				s.metrics.Observe(d.Name(), op, strconv.Itoa(sw.code), time.Since(start))
 				return
 			}
 		}
 		plain(w, http.StatusNotFound, "404 page not found: "+r.URL.Path)
 	})
+	handler := s.recoverHTTP(s.closeWhenDraining(routes))
+	if cfg.HTTPMiddleware != nil {
+		handler = cfg.HTTPMiddleware(handler)
+	}
 	s.http = &http.Server{
-		Handler:           s.recoverHTTP(s.closeWhenDraining(routes)),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
@@ -272,6 +294,10 @@ func New(cfg Config) (*Server, error) {
 
 // GRPCAddr returns the address the gRPC listener is bound to.
 func (s *Server) GRPCAddr() net.Addr { return s.grpcLis.Addr() }
+
+// Handler returns the handler of the HTTP listener, to serve requests
+// in-process (benchmarks).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // HTTPAddr returns the address the HTTP listener is bound to.
 func (s *Server) HTTPAddr() net.Addr { return s.httpLis.Addr() }

@@ -208,9 +208,11 @@ func TestMetrics(t *testing.T) {
 	c.TagResources(context.Background(), &tagwayv1.TagResourcesRequest{})
 	code, body := get(t, h.base+"/metrics")
 	for _, want := range []string{
-		`tagway_request_duration_seconds_count{surface="test",operation="a",code="418"} 1`,
-		`tagway_request_duration_seconds_count{surface="grpc",operation="/tagway.v1.TaggingService/TagResources",code="OK"} 1`,
-		`tagway_request_duration_seconds_count{surface="grpc",operation="/tagway.v1.TaggingService/TagResources",code="InvalidArgument"} 1`,
+		`tagway_request_duration_seconds_count{code="418",operation="a",surface="test"} 1`,
+		`tagway_request_duration_seconds_count{code="OK",operation="/tagway.v1.TaggingService/TagResources",surface="grpc"} 1`,
+		`tagway_request_duration_seconds_count{code="InvalidArgument",operation="/tagway.v1.TaggingService/TagResources",surface="grpc"} 1`,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="TagResources",grpc_service="tagway.v1.TaggingService",grpc_type="unary"} 1`,
+		`grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="TagResources",grpc_service="tagway.v1.TaggingService",grpc_type="unary"} 1`,
 		"tagway_store_ready 1",
 	} {
 		if code != 200 || !strings.Contains(body, want) {

@@ -201,11 +201,6 @@ func checkVersion(info string) error {
 	return nil // a proxy that hides the version: the scripts will tell
 }
 
-// Client returns the store's Redis client, for other state that belongs
-// with the tags (rate limits shared by the replicas of tagway); KeyPrefix
-// is the prefix its keys should take.
-func (s *Store) Client() redis.UniversalClient { return s.client }
-
 // KeyPrefix returns the prefix of the store's keys (Options.Prefix).
 func (s *Store) KeyPrefix() string { return s.prefix }
 
