@@ -8,6 +8,7 @@ package aws
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ type Handler struct {
 func New(core tagwayv1.TaggingServiceServer, auth Auth) *Handler {
 	// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
 	// "PaginationToken":""), absent messages are not.
-	mux := gateway.NewMux(gateway.NewStrictMarshaler(ContentType),
+	mux := gateway.NewMux(gateway.NewStrictMarshaler(ContentType).WithFastPath(fastPath),
 		func(w http.ResponseWriter, _ *http.Request, err error) { writeAPIError(w, toAPIError(err)) },
 		func(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, unknownOperation(r.Header.Get("X-Amz-Target")))
@@ -107,7 +108,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	r = r.Clone(ctx)
+	// A shallow copy, as ReadBody replaces its Body and the path is
+	// rewritten below; nothing changes its headers.
+	r = r.WithContext(ctx)
+	u := *r.URL
+	r.URL = &u
 	body, err := gateway.ReadBody(r, MaxBodyBytes)
 	if errors.Is(err, gateway.ErrTooLarge) {
 		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
@@ -172,5 +177,12 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:36], b[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }

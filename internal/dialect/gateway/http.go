@@ -40,10 +40,20 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	if int64(len(body)) > max {
 		return nil, ErrTooLarge
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = readBody{bytes.NewReader(body), body}
 	r.ContentLength = int64(len(body))
 	return body, nil
 }
+
+// readBody is a body ReadBody has read, which the Marshaler's decoder takes
+// as it is.
+type readBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+// Close implements io.ReadCloser.
+func (readBody) Close() error { return nil }
 
 // WriteError writes an error body: v as compact JSON, with HTML left
 // unescaped, under the given status and media type.

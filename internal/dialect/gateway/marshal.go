@@ -20,6 +20,32 @@ type Marshaler struct {
 	*runtime.JSONPb
 	contentType string
 	strict      bool
+	fast        FastPath
+}
+
+// FastPath decodes and encodes the messages of a dialect's hot calls
+// without reflection. Decode reports false for a body it does not take (see
+// DecodeFlat), Encode for a message it does not write; the Marshaler then
+// does the work itself, so a FastPath changes no result, only its cost.
+type FastPath struct {
+	Decode func(b []byte, msg proto.Message) bool
+	Encode func(msg proto.Message) ([]byte, bool)
+}
+
+// WithFastPath returns m using f where it applies.
+func (m *Marshaler) WithFastPath(f FastPath) *Marshaler {
+	m.fast = f
+	return m
+}
+
+// Marshal implements runtime.Marshaler.
+func (m *Marshaler) Marshal(v any) ([]byte, error) {
+	if msg, ok := v.(proto.Message); ok && m.fast.Encode != nil {
+		if b, ok := m.fast.Encode(msg); ok {
+			return b, nil
+		}
+	}
+	return m.JSONPb.Marshal(v)
 }
 
 // NewMarshaler returns a Marshaler whose responses have the given media
@@ -58,7 +84,11 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
 		var b []byte
 		var err error
-		if br, ok := r.(*bytes.Reader); ok {
+		if rb, ok := r.(readBody); ok {
+			// The body ReadBody read: nothing decoded keeps the bytes, so
+			// they need no copy.
+			b = rb.b
+		} else if br, ok := r.(*bytes.Reader); ok {
 			// grpc-gateway hands over the body it has read: copy it once.
 			b = make([]byte, br.Len())
 			_, err = io.ReadFull(br, b)
@@ -72,6 +102,9 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 			return io.EOF
 		}
 		msg, isMsg := v.(proto.Message)
+		if isMsg && m.fast.Decode != nil && m.fast.Decode(b, msg) {
+			return nil
+		}
 		if isMsg && !m.strict {
 			// protojson reads the body once and refuses anything after
 			// the value (JSONPb.Unmarshal would parse it twice).
