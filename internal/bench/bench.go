@@ -39,6 +39,9 @@ type Config struct {
 	Small, Large int
 	// Duration is how long each throughput and latency figure runs.
 	Duration time.Duration
+	// Only names the parts to run (redis, gateway, listings, dialects,
+	// size); none runs them all.
+	Only []string
 }
 
 // Run measures and prints the table to w.
@@ -46,13 +49,24 @@ func Run(ctx context.Context, w io.Writer, cfg Config) error {
 	r := &run{w: w, cfg: cfg, log: slog.New(slog.DiscardHandler)}
 	fmt.Fprintf(w, "tagway bench: %d groups, %d and %d resources, %v per throughput figure\n\n", cfg.Groups, cfg.Small, cfg.Large, cfg.Duration)
 	fmt.Fprintf(w, "%-58s %14s %14s %8s\n", "figure", "measured", "baseline", "ratio")
-	for _, step := range []func(context.Context) error{r.redisWork, r.gatewayVsFloor, r.listingsByGroups, r.dialects, r.bySize} {
-		if err := step(ctx); err != nil {
+	for _, step := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"redis", r.redisWork}, {"gateway", r.gatewayVsFloor}, {"listings", r.listingsByGroups}, {"dialects", r.dialects}, {"size", r.bySize},
+	} {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, step.name) {
+			continue
+		}
+		if err := step.run(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// Parts are the names Config.Only takes.
+var Parts = []string{"redis", "gateway", "listings", "dialects", "size"}
 
 type run struct {
 	w   io.Writer
@@ -303,6 +317,33 @@ func (r *run) load(c int, op func(worker, round int) error) (float64, latencies,
 	}
 	ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))].Microseconds()) / 1000 }
 	return float64(len(all)) / r.cfg.Duration.Seconds(), latencies{ms(0.5), ms(0.99)}, nil
+}
+
+// versus returns the mean durations of fn and of its baseline base over n
+// runs each, in microseconds. They take turns in blocks of 100 runs, so
+// that the other loads of a shared machine weigh on both alike.
+func versus(n int, base, fn func() error) (measured, baseline float64, err error) {
+	const block = 100
+	var took [2]time.Duration
+	for _, f := range []func() error{base, fn} {
+		if err := f(); err != nil { // warm-up
+			return 0, 0, err
+		}
+	}
+	runtime.GC()
+	for done := 0; done < n; done += block {
+		for i, f := range []func() error{base, fn} {
+			start := time.Now()
+			for range block {
+				if err := f(); err != nil {
+					return 0, 0, err
+				}
+			}
+			took[i] += time.Since(start)
+		}
+	}
+	runs := float64((n + block - 1) / block * block)
+	return float64(took[1].Microseconds()) / runs, float64(took[0].Microseconds()) / runs, nil
 }
 
 // timed returns the mean duration of fn over n runs, in microseconds,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/tagway/tagway/internal/access"
 	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/dialect/aws"
+	"github.com/tagway/tagway/internal/dialect/calltest"
 	"github.com/tagway/tagway/internal/dialect/huawei"
 	"github.com/tagway/tagway/internal/tagging"
 	"github.com/tagway/tagway/internal/tagstore"
@@ -263,7 +263,8 @@ func (r *run) bySize(ctx context.Context) error {
 
 // dialects compares, in-process on the memory store, an AWS
 // UntagResources of 20 ARNs and a Huawei untag of one resource with the
-// core calls they make.
+// core calls they make. The requests are not parsed from HTTP text, the
+// HTTP server's work for any handler (package calltest).
 func (r *run) dialects(ctx context.Context) error {
 	svc, err := tagging.New(ctx, memstore.New(), tagging.WithLogger(r.log))
 	if err != nil {
@@ -276,21 +277,13 @@ func (r *run) dialects(ctx context.Context) error {
 	}
 	awsH := aws.New(core, aws.Auth{AllowRemote: true})
 	body := `{"ResourceARNList":["` + strings.Join(arns, `","`) + `"],"TagKeys":["absent"]}`
+	awsCall := calltest.New(awsH, "/", http.Header{"X-Amz-Target": {aws.TargetPrefix + "UntagResources"}}, body)
 	const n = 20000
-	coreAWS, err := timed(n, func() error {
+	viaAWS, coreAWS, err := versus(n, func() error {
 		_, err := svc.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: arns, TagKeys: []string{"absent"}})
 		return err
-	})
-	if err != nil {
-		return err
-	}
-	viaAWS, err := timed(n, func() error {
-		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-		req.RemoteAddr = "127.0.0.1:1"
-		req.Header.Set("X-Amz-Target", aws.TargetPrefix+"UntagResources")
-		w := httptest.NewRecorder()
-		awsH.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
+	}, func() error {
+		if w := awsCall.Call(); w.Code != http.StatusOK {
 			return fmt.Errorf("bench: AWS answered %d %s", w.Code, w.Body)
 		}
 		return nil
@@ -305,20 +298,12 @@ func (r *run) dialects(ctx context.Context) error {
 		return err
 	}
 	hwH := huawei.New(core, huawei.Auth{AllowRemote: true})
-	coreHW, err := timed(n, func() error {
+	hwCall := calltest.New(hwH, "/v1/organizations/resources/ou-abcdefgh/untag", http.Header{"Content-Type": {"application/json"}}, `{"tag_keys":["absent"]}`)
+	viaHW, coreHW, err := versus(n, func() error {
 		_, err := svc.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{ou}, TagKeys: []string{"absent"}})
 		return err
-	})
-	if err != nil {
-		return err
-	}
-	viaHW, err := timed(n, func() error {
-		req := httptest.NewRequest(http.MethodPost, "/v1/organizations/resources/ou-abcdefgh/untag", strings.NewReader(`{"tag_keys":["absent"]}`))
-		req.RemoteAddr = "127.0.0.1:1"
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		hwH.ServeHTTP(w, req)
-		if w.Code != http.StatusOK && w.Code != http.StatusNoContent {
+	}, func() error {
+		if w := hwCall.Call(); w.Code != http.StatusOK && w.Code != http.StatusNoContent {
 			return fmt.Errorf("bench: Huawei answered %d %s", w.Code, w.Body)
 		}
 		return nil

@@ -45,8 +45,10 @@ var targetPattern = regexp.MustCompile(`^[A-Za-z0-9_]+\.[A-Za-z0-9]+$`)
 // Handler serves the dialect. It is an http.Handler that also reports, via
 // Claims, which requests are its.
 type Handler struct {
-	mux  *runtime.ServeMux
-	auth *authenticator
+	mux       *runtime.ServeMux
+	marshaler runtime.Marshaler
+	svc       *service
+	auth      *authenticator
 }
 
 // New returns the dialect's handler over the core service, authenticating
@@ -54,16 +56,18 @@ type Handler struct {
 func New(core tagwayv1.TaggingServiceServer, auth Auth) *Handler {
 	// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
 	// "PaginationToken":""), absent messages are not.
-	mux := gateway.NewMux(gateway.NewStrictMarshaler(ContentType).WithFastPath(fastPath),
+	m := gateway.NewStrictMarshaler(ContentType).WithFastPath(fastPath)
+	mux := gateway.NewMux(m,
 		func(w http.ResponseWriter, _ *http.Request, err error) { writeAPIError(w, toAPIError(err)) },
 		func(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, unknownOperation(r.Header.Get("X-Amz-Target")))
 		},
 	)
-	if err := awsv1.RegisterResourceGroupsTaggingServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
+	svc := &service{core: core}
+	if err := awsv1.RegisterResourceGroupsTaggingServiceHandlerServer(context.Background(), mux, svc); err != nil {
 		panic(err) // only fails for a nil mux or server
 	}
-	return &Handler{mux: mux, auth: newAuthenticator(auth)}
+	return &Handler{mux: mux, marshaler: m, svc: svc, auth: newAuthenticator(auth)}
 }
 
 // Claims reports whether r is an AWS request: it names an X-Amz-Target, or
@@ -107,12 +111,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, unknownOperation(target))
 		return
 	}
-	ctx := r.Context()
-	// A shallow copy, as ReadBody replaces its Body and the path is
-	// rewritten below; nothing changes its headers.
-	r = r.WithContext(ctx)
-	u := *r.URL
-	r.URL = &u
 	body, err := gateway.ReadBody(r, MaxBodyBytes)
 	if errors.Is(err, gateway.ErrTooLarge) {
 		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
@@ -132,9 +130,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, aerr)
 		return
 	}
-	ctx = identity.NewContext(ctx, caller)
-	r = r.WithContext(context.WithValue(ctx, callKey{}, call{region: region, body: body}))
-	r.URL.Path, r.URL.RawPath = targetPath+target, ""
+	ctx := identity.NewContext(r.Context(), caller)
+	r = gateway.WithBody(r, context.WithValue(ctx, callKey{}, call{region: region, body: body}), body)
+	// The bulk calls go straight to their handler: the target names it.
+	switch target {
+	case TargetPrefix + "UntagResources":
+		gateway.Direct(h.mux, h.marshaler, w, r, &awsv1.UntagResourcesRequest{}, h.svc.UntagResources)
+		return
+	case TargetPrefix + "TagResources":
+		gateway.Direct(h.mux, h.marshaler, w, r, &awsv1.TagResourcesRequest{}, h.svc.TagResources)
+		return
+	}
+	u := *r.URL // r is a copy, its URL is not
+	u.Path, u.RawPath = targetPath+target, ""
+	r.URL = &u
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,8 +17,8 @@ var ErrTooLarge = errors.New("the request body is too large")
 // server's read deadline passed while reading it).
 var ErrSlowBody = errors.New("the request body did not arrive in time")
 
-// ReadBody reads the whole body of r, up to max bytes, and puts it back so
-// that the mux can read it again.
+// ReadBody reads the whole body of r, up to max bytes. WithBody hands it
+// on.
 func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	var body []byte
 	var err error
@@ -40,9 +41,16 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	if int64(len(body)) > max {
 		return nil, ErrTooLarge
 	}
+	return body, nil
+}
+
+// WithBody returns a shallow copy of r with ctx and body, the bytes
+// ReadBody read, which the Marshaler's decoder takes without copying them.
+func WithBody(r *http.Request, ctx context.Context, body []byte) *http.Request {
+	r = r.WithContext(ctx)
 	r.Body = readBody{bytes.NewReader(body), body}
 	r.ContentLength = int64(len(body))
-	return body, nil
+	return r
 }
 
 // readBody is a body ReadBody has read, which the Marshaler's decoder takes
