@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -23,7 +24,21 @@ func main() {
 	flag.IntVar(&cfg.Large, "large", 1000000, "stored resources of the large store")
 	flag.DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long each throughput figure runs")
 	only := flag.String("only", "", "comma-separated parts to run, of "+strings.Join(bench.Parts, ", ")+"; all when empty")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tagway-bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "tagway-bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *only != "" {
 		cfg.Only = strings.Split(*only, ",")
 		for _, p := range cfg.Only {
