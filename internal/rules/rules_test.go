@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -99,6 +100,36 @@ func FuzzParseARN(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if n, ok := ParseARN(s); ok && n.String() != s {
 			t.Fatalf("ParseARN(%q) = %q", s, n)
+		}
+	})
+}
+
+// FuzzHuaweiTypeOfID checks the hand-written id matchers against the
+// regular expressions of docs/huawei.md.
+func FuzzHuaweiTypeOfID(f *testing.F) {
+	patterns := map[string]*regexp.Regexp{
+		"root":    regexp.MustCompile(`^r-[0-9a-z]{1,32}$`),
+		"ou":      regexp.MustCompile(`^ou-[0-9a-z]{1,32}$`),
+		"account": regexp.MustCompile(`^[0-9a-f]{32}$`),
+		"policy":  regexp.MustCompile(`^p-[0-9A-Za-z_]{1,127}$`),
+	}
+	for _, s := range []string{"r-abc1", "ou-1", "05261f923e80d3890f33c0056e9b3f80", "p-Tag_Policy1", "p-", "ou-" + strings.Repeat("a", 33), "r-A", "05261F923E80D3890F33C0056E9B3F80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		want := ""
+		for _, typ := range HuaweiTypes {
+			if patterns[typ.Name].MatchString(id) {
+				want = typ.Name
+				break
+			}
+		}
+		got, ok := HuaweiTypeOfID(id)
+		if ok != (want != "") || got.Name != want {
+			t.Fatalf("HuaweiTypeOfID(%q) = %q, %v; the patterns say %q", id, got.Name, ok, want)
+		}
+		if validDomain(id) != patterns["account"].MatchString(id) {
+			t.Fatalf("validDomain(%q) = %v", id, validDomain(id))
 		}
 	})
 }

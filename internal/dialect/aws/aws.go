@@ -7,7 +7,6 @@ package aws
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -182,8 +181,7 @@ func callOf(ctx context.Context) call {
 
 // newRequestID returns a random UUID, as AWS request ids are.
 func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
+	b := gateway.RequestID()
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte

@@ -18,28 +18,12 @@ func decodeFast(b []byte, msg proto.Message) bool {
 	var tags map[string]string
 	switch req := msg.(type) {
 	case *awsv1.UntagResourcesRequest:
-		if !gateway.DecodeFlat(b, func(name []byte) (*[]string, *map[string]string) {
-			switch string(name) {
-			case "ResourceARNList":
-				return &arns, nil
-			case "TagKeys":
-				return &keys, nil
-			}
-			return nil, nil
-		}) {
+		if !gateway.DecodeFlat(b, gateway.Field{Name: "ResourceARNList", List: &arns}, gateway.Field{Name: "TagKeys", List: &keys}) {
 			return false
 		}
 		req.ResourceArnList, req.TagKeys = arns, keys
 	case *awsv1.TagResourcesRequest:
-		if !gateway.DecodeFlat(b, func(name []byte) (*[]string, *map[string]string) {
-			switch string(name) {
-			case "ResourceARNList":
-				return &arns, nil
-			case "Tags":
-				return nil, &tags
-			}
-			return nil, nil
-		}) {
+		if !gateway.DecodeFlat(b, gateway.Field{Name: "ResourceARNList", List: &arns}, gateway.Field{Name: "Tags", Object: &tags}) {
 			return false
 		}
 		req.ResourceArnList, req.Tags = arns, tags

@@ -2,50 +2,57 @@ package gateway
 
 import "unicode/utf8"
 
-// Members names where DecodeFlat puts each member of a body: a list of
-// strings, an object of strings, or, for a member the caller does not
-// know, neither (DecodeFlat then declines the body).
-type Members func(name []byte) (list *[]string, object *map[string]string)
+// Field is a member of a body DecodeFlat knows: its JSON name and where its
+// value goes, a list of strings or an object of strings.
+type Field struct {
+	Name   string
+	List   *[]string
+	Object *map[string]string
+}
 
 // DecodeFlat decodes the common shape of a mutating request without
-// reflection: one JSON object whose members are lists of strings or
-// objects of strings, every string plain (no escapes, no control
-// characters, valid UTF-8), no member twice, no null, nothing but JSON
-// whitespace around it, and at most MaxItems items in each list and
-// object. On such a body protojson and UnmarshalStrict agree with it. It
-// reports false on anything else, and the caller decodes the body with
-// those instead, for the same result or the same error; what it has set
-// through members by then is the caller's to discard.
+// reflection: one JSON object whose members are among fields (at most 64),
+// each a list of strings or an object of strings as its Field says, every
+// string plain (no escapes, no control characters, valid UTF-8), no member
+// twice, no null, nothing but JSON whitespace around it, and at most
+// MaxItems items in each list and object. On such a body protojson and
+// UnmarshalStrict agree with it. It reports false on anything else, and the
+// caller decodes the body with those instead, for the same result or the
+// same error; what it has set through fields by then is the caller's to
+// discard.
 //
 // It is hand-written because it is the dialects' hot path: decoding by
 // reflection cost more than the core's own work on a 20-resource call.
-func DecodeFlat(b []byte, members Members) bool {
+func DecodeFlat(b []byte, fields ...Field) bool {
+	if len(fields) > 64 {
+		return false
+	}
 	s := scanner{b: b}
 	if !s.next('{') {
 		return false
 	}
-	var seen [8][]byte
-	n := 0
+	var seen uint64
 	if !s.next('}') {
 		for {
 			name, ok := s.plain()
-			if !ok || !s.next(':') || n == len(seen) {
+			if !ok || !s.next(':') {
 				return false
 			}
-			for _, prev := range seen[:n] {
-				if string(prev) == string(name) {
-					return false
-				}
+			i := 0
+			for i < len(fields) && fields[i].Name != string(name) {
+				i++
 			}
-			seen[n] = name
-			n++
-			switch list, object := members(name); {
-			case list != nil:
-				if !s.list(list) {
+			if i == len(fields) || seen&(1<<i) != 0 {
+				return false
+			}
+			seen |= 1 << i
+			switch f := fields[i]; {
+			case f.List != nil:
+				if !s.list(f.List) {
 					return false
 				}
-			case object != nil:
-				if !s.object(object) {
+			case f.Object != nil:
+				if !s.object(f.Object) {
 					return false
 				}
 			default:

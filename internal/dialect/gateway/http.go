@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"encoding/json"
 	"errors"
 	"io"
@@ -48,7 +50,9 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 // ReadBody read, which the Marshaler's decoder takes without copying them.
 func WithBody(r *http.Request, ctx context.Context, body []byte) *http.Request {
 	r = r.WithContext(ctx)
-	r.Body = readBody{bytes.NewReader(body), body}
+	rb := &readBody{b: body}
+	rb.Reset(body)
+	r.Body = rb
 	r.ContentLength = int64(len(body))
 	return r
 }
@@ -56,12 +60,22 @@ func WithBody(r *http.Request, ctx context.Context, body []byte) *http.Request {
 // readBody is a body ReadBody has read, which the Marshaler's decoder takes
 // as it is.
 type readBody struct {
-	*bytes.Reader
+	bytes.Reader
 	b []byte
 }
 
 // Close implements io.ReadCloser.
-func (readBody) Close() error { return nil }
+func (*readBody) Close() error { return nil }
+
+// RequestID returns 16 random bytes for a request id. They come from
+// math/rand/v2, which its runtime seeds from the system: request ids must be
+// unique, not secret, and crypto/rand cost a tenth of a small call.
+func RequestID() [16]byte {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	return b
+}
 
 // WriteError writes an error body: v as compact JSON, with HTML left
 // unescaped, under the given status and media type.

@@ -84,7 +84,7 @@ func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
 		var b []byte
 		var err error
-		if rb, ok := r.(readBody); ok {
+		if rb, ok := r.(*readBody); ok {
 			// The body ReadBody read: nothing decoded keeps the bytes, so
 			// they need no copy.
 			b = rb.b

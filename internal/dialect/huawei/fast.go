@@ -20,12 +20,7 @@ func decodeFast(b []byte, msg proto.Message) bool {
 		return false
 	}
 	var keys []string
-	if !gateway.DecodeFlat(b, func(name []byte) (*[]string, *map[string]string) {
-		if string(name) == "tag_keys" {
-			return &keys, nil
-		}
-		return nil, nil
-	}) {
+	if !gateway.DecodeFlat(b, gateway.Field{Name: "tag_keys", List: &keys}) {
 		return false
 	}
 	req.TagKeys = keys

@@ -7,7 +7,6 @@ package huawei
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -156,8 +155,7 @@ func callOf(ctx context.Context) call {
 
 // newRequestID returns 32 random hex digits, the form of Huawei request ids.
 func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
+	b := gateway.RequestID()
 	return hex.EncodeToString(b[:])
 }
 
