@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -132,4 +133,32 @@ func FuzzHuaweiTypeOfID(f *testing.F) {
 			t.Fatalf("validDomain(%q) = %v", id, validDomain(id))
 		}
 	})
+}
+
+func TestChecked(t *testing.T) {
+	a, _ := arn.Parse("arn:aws:s3:::a")
+	b, _ := arn.Parse("arn:aws:s3:::b")
+	c := NewChecked(2)
+	c.Add("arn:aws:s3:::a", a)
+	c.Add("arn:aws:s3:::b", b)
+	ctx := WithChecked(context.Background(), c)
+	for _, tc := range []struct {
+		i    int
+		s    string
+		want arn.Name
+		ok   bool
+	}{
+		{0, "arn:aws:s3:::a", a, true},
+		{1, "arn:aws:s3:::b", b, true},
+		{0, "arn:aws:s3:::b", b, true}, // not at its index
+		{5, "arn:aws:s3:::a", a, true},
+		{1, "arn:aws:s3:::c", arn.Name{}, false},
+	} {
+		if n, ok := CheckedOf(ctx).Name(tc.i, tc.s); n != tc.want || ok != tc.ok {
+			t.Errorf("Name(%d, %q) = %v, %v", tc.i, tc.s, n, ok)
+		}
+	}
+	if _, ok := CheckedOf(context.Background()).Name(0, "arn:aws:s3:::a"); ok {
+		t.Error("a context without checked names has one")
+	}
 }
