@@ -371,31 +371,35 @@ func (r *run) load(c int, d time.Duration, op func(worker, round int) error) ([]
 	return all, nil
 }
 
-// versus returns the mean durations of fn and of its baseline base over n
-// runs each, in microseconds. They take turns in blocks of 100 runs, so
-// that the other loads of a shared machine weigh on both alike.
-func versus(n int, base, fn func() error) (measured, baseline float64, err error) {
+// turns returns the mean duration of each of fns over n runs, in
+// microseconds. They take turns in blocks of 100 runs, so that the other
+// loads of a shared machine weigh on all alike.
+func turns(n int, fns ...func() error) ([]float64, error) {
 	const block = 100
-	var took [2]time.Duration
-	for _, f := range []func() error{base, fn} {
+	took := make([]time.Duration, len(fns))
+	for _, f := range fns {
 		if err := f(); err != nil { // warm-up
-			return 0, 0, err
+			return nil, err
 		}
 	}
 	runtime.GC()
 	for done := 0; done < n; done += block {
-		for i, f := range []func() error{base, fn} {
+		for i, f := range fns {
 			start := time.Now()
 			for range block {
 				if err := f(); err != nil {
-					return 0, 0, err
+					return nil, err
 				}
 			}
 			took[i] += time.Since(start)
 		}
 	}
 	runs := float64((n + block - 1) / block * block)
-	return float64(took[1].Microseconds()) / runs, float64(took[0].Microseconds()) / runs, nil
+	out := make([]float64, len(fns))
+	for i, t := range took {
+		out[i] = float64(t.Microseconds()) / runs
+	}
+	return out, nil
 }
 
 // timed returns the mean duration of fn over n runs, in microseconds,

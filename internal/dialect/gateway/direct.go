@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -14,18 +15,30 @@ import (
 
 // Direct serves a request whose route the dialect already knows, as the
 // handler grpc-gateway generates for that route would, without the mux
-// routing it: the body decoded by m into req (after fill, which sets what
-// the route's path carries), the answer of call written, and any error
-// reported, by the mux's own writers. It skips only what the dialects do
-// not use: path matching, and the gRPC metadata and method name the mux
-// puts in the context. The dialects serve their bulk calls this way.
+// routing it: the body decoded by m into req, req handed to call (which
+// sets what the route's path carries), and the answer or error written by
+// the mux's own writers. It skips only what the dialects do not use: path
+// matching, and the gRPC metadata and method name the mux puts in the
+// context. The dialects serve their bulk calls this way.
 func Direct[Req, Resp proto.Message](mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request,
 	req Req, call func(context.Context, Req) (Resp, error),
 ) {
-	// Empty metadata, as the generated handler leaves it: the response
-	// writer then handles trailers as it does there.
-	ctx := runtime.NewServerMetadataContext(r.Context(), runtime.ServerMetadata{})
-	if err := m.NewDecoder(r.Body).Decode(req); err != nil && !errors.Is(err, io.EOF) {
+	ctx := r.Context()
+	// The check the mux's response writer makes (r.Header.Get("TE")),
+	// without canonicalizing the key on every call.
+	if te := r.Header["Te"]; len(te) > 0 && strings.Contains(strings.ToLower(te[0]), "trailers") {
+		// Empty metadata, as the generated handler leaves it: the
+		// response writer then answers a client that accepts trailers as
+		// it does there. Nothing else reads it.
+		ctx = runtime.NewServerMetadataContext(ctx, runtime.ServerMetadata{})
+	}
+	var err error
+	if d, ok := m.(interface{ Decode(io.Reader, any) error }); ok {
+		err = d.Decode(r.Body, req) // NewDecoder's work, without its closure
+	} else {
+		err = m.NewDecoder(r.Body).Decode(req)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		runtime.HTTPError(ctx, mux, m, w, r, status.Errorf(codes.InvalidArgument, "%v", err))
 		return
 	}
