@@ -6,17 +6,27 @@ package calltest
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 )
 
-// Caller sends one request again and again.
+// Caller sends one request again and again. It reuses the request, its
+// body reader and the recorder, so that a call allocates nothing of its
+// own: a handler must not keep them past its return, which net/http does
+// not allow either.
 type Caller struct {
 	h    http.Handler
 	tmpl *http.Request
 	body []byte
+	req  http.Request
+	rd   bodyReader
 	w    Recorder
 }
+
+// bodyReader is a request body read from bytes.
+type bodyReader struct{ bytes.Reader }
+
+// Close implements io.ReadCloser.
+func (*bodyReader) Close() error { return nil }
 
 // New returns a Caller of h with a POST of body to target (a path, with
 // its query if any) carrying header, from a loopback peer.
@@ -34,10 +44,11 @@ func New(h http.Handler, target string, header http.Header, body string) *Caller
 // Call sends the request and returns the answer, valid until the next
 // Call.
 func (c *Caller) Call() *Recorder {
-	r := *c.tmpl
-	r.Body = io.NopCloser(bytes.NewReader(c.body))
+	c.req = *c.tmpl
+	c.rd.Reset(c.body)
+	c.req.Body = &c.rd
 	c.w.reset()
-	c.h.ServeHTTP(&c.w, &r)
+	c.h.ServeHTTP(&c.w, &c.req)
 	if c.w.Code == 0 {
 		c.w.Code = http.StatusOK
 	}
