@@ -128,8 +128,7 @@ func (s *scanner) list(to *[]string) bool {
 		*to = []string{}
 		return true
 	}
-	// Most lists are short: one allocation for up to 20 items.
-	out := make([]string, 0, 20)
+	out := make([]string, 0, s.items())
 	for {
 		v, ok := s.plain()
 		if !ok || len(out) == MaxItems {
@@ -144,6 +143,28 @@ func (s *scanner) list(to *[]string) bool {
 			return false
 		}
 	}
+}
+
+// items counts the items of the list of strings that starts at s.i (after
+// its '['), to size it: the commas outside strings before the ']' that
+// ends it, plus one, at most MaxItems+1. It changes nothing; the list is
+// checked as it is read.
+func (s *scanner) items() int {
+	n, quoted := 1, false
+	for _, c := range s.b[s.i:] {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == ',':
+			if n++; n > MaxItems {
+				return n
+			}
+		case c == ']':
+			return n
+		}
+	}
+	return n
 }
 
 // object reads an object of plain strings, no key twice (protojson
