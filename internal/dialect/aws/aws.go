@@ -129,17 +129,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, aerr)
 		return
 	}
-	ctx := identity.NewContext(r.Context(), caller)
-	r = gateway.WithBody(r, context.WithValue(ctx, callKey{}, call{region: region, body: body}), body)
+	ctx := context.WithValue(identity.NewContext(r.Context(), caller), callKey{}, call{region: region, body: body})
 	// The bulk calls go straight to their handler: the target names it.
 	switch target {
 	case TargetPrefix + "UntagResources":
-		gateway.Direct(h.mux, h.marshaler, w, r, &awsv1.UntagResourcesRequest{}, h.svc.UntagResources)
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &awsv1.UntagResourcesRequest{}, h.svc.UntagResources)
 		return
 	case TargetPrefix + "TagResources":
-		gateway.Direct(h.mux, h.marshaler, w, r, &awsv1.TagResourcesRequest{}, h.svc.TagResources)
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &awsv1.TagResourcesRequest{}, h.svc.TagResources)
 		return
 	}
+	r = gateway.WithBody(r, ctx, body)
 	u := *r.URL // r is a copy, its URL is not
 	u.Path, u.RawPath = targetPath+target, ""
 	r.URL = &u

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,15 +16,15 @@ import (
 
 // Direct serves a request whose route the dialect already knows, as the
 // handler grpc-gateway generates for that route would, without the mux
-// routing it: the body decoded by m into req, req handed to call (which
-// sets what the route's path carries), and the answer or error written by
-// the mux's own writers. It skips only what the dialects do not use: path
-// matching, and the gRPC metadata and method name the mux puts in the
-// context. The dialects serve their bulk calls this way.
-func Direct[Req, Resp proto.Message](mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request,
-	req Req, call func(context.Context, Req) (Resp, error),
+// routing it: body (r's, as ReadBody read it) decoded by m into req, req
+// handed with ctx to call (which sets what the route's path carries), and
+// the answer or error written by the mux's own writers. It skips only what
+// the dialects do not use: path matching, and the gRPC metadata and method
+// name the mux puts in the context. The dialects serve their bulk calls
+// this way.
+func Direct[Req, Resp proto.Message](ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request,
+	body []byte, req Req, call func(context.Context, Req) (Resp, error),
 ) {
-	ctx := r.Context()
 	// The check the mux's response writer makes (r.Header.Get("TE")),
 	// without canonicalizing the key on every call.
 	if te := r.Header["Te"]; len(te) > 0 && strings.Contains(strings.ToLower(te[0]), "trailers") {
@@ -33,10 +34,10 @@ func Direct[Req, Resp proto.Message](mux *runtime.ServeMux, m runtime.Marshaler,
 		ctx = runtime.NewServerMetadataContext(ctx, runtime.ServerMetadata{})
 	}
 	var err error
-	if d, ok := m.(interface{ Decode(io.Reader, any) error }); ok {
-		err = d.Decode(r.Body, req) // NewDecoder's work, without its closure
+	if d, ok := m.(interface{ DecodeBytes([]byte, any) error }); ok {
+		err = d.DecodeBytes(body, req) // NewDecoder's work, without its reader and closure
 	} else {
-		err = m.NewDecoder(r.Body).Decode(req)
+		err = m.NewDecoder(bytes.NewReader(body)).Decode(req)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		runtime.HTTPError(ctx, mux, m, w, r, status.Errorf(codes.InvalidArgument, "%v", err))

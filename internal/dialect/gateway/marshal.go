@@ -102,6 +102,11 @@ func (m *Marshaler) Decode(r io.Reader, v any) error {
 	if err != nil {
 		return err
 	}
+	return m.DecodeBytes(b, v)
+}
+
+// DecodeBytes is Decode of a body already read.
+func (m *Marshaler) DecodeBytes(b []byte, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return io.EOF
 	}

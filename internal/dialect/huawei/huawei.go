@@ -119,25 +119,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, aerr)
 		return
 	}
-	ctx := identity.NewContext(r.Context(), caller)
-	r = gateway.WithBody(r, context.WithValue(ctx, callKey{}, call{body: body}), body)
+	ctx := context.WithValue(identity.NewContext(r.Context(), caller), callKey{}, call{body: body})
 	// The bulk calls go straight to their handler, the id taken from the
 	// path as the mux takes it.
 	switch op, id, ok := bulkRoute(r); {
 	case ok && op == "untag":
-		gateway.Direct(h.mux, h.marshaler, w, r, &huaweiv1.UntagResourceRequest{},
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &huaweiv1.UntagResourceRequest{},
 			func(ctx context.Context, req *huaweiv1.UntagResourceRequest) (*huaweiv1.UntagResourceResponse, error) {
 				req.ResourceId = id
 				return h.svc.UntagResource(ctx, req)
 			})
 	case ok:
-		gateway.Direct(h.mux, h.marshaler, w, r, &huaweiv1.TagResourceRequest{},
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &huaweiv1.TagResourceRequest{},
 			func(ctx context.Context, req *huaweiv1.TagResourceRequest) (*huaweiv1.TagResourceResponse, error) {
 				req.ResourceId = id
 				return h.svc.TagResource(ctx, req)
 			})
 	default:
-		h.mux.ServeHTTP(w, r)
+		h.mux.ServeHTTP(w, gateway.WithBody(r, ctx, body))
 	}
 }
 
