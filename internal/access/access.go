@@ -338,8 +338,9 @@ func (s *Service) decideChange(ctx context.Context, c call, resources []string, 
 	}
 	allowed := make([]string, 0, len(resources))
 	var failed map[string]*tagwayv1.ResourceFailure
-	for _, name := range resources {
-		r, ok := describe(ctx, c.grant, name)
+	checked := rules.CheckedOf(ctx)
+	for i, name := range resources {
+		r, ok := describe(checked, i, c.grant, name)
 		if !ok {
 			allowed = append(allowed, name)
 			continue
@@ -387,8 +388,8 @@ func tagMap(tags []*tagwayv1.Tag) map[string]string {
 // of its name, with the account of the call's grant for names without one
 // (the core refuses to let a caller change another account's). It reuses a
 // name a dialect parsed already.
-func describe(ctx context.Context, g tagging.Grant, name string) (policy.Resource, bool) {
-	n, ok := rules.CheckedName(ctx, name)
+func describe(checked *rules.Checked, i int, g tagging.Grant, name string) (policy.Resource, bool) {
+	n, ok := checked.Name(i, name)
 	if !ok {
 		var err error
 		if n, err = arn.Parse(name); err != nil {
@@ -439,7 +440,7 @@ func (s *Service) readable(ctx context.Context, c call, in []*tagwayv1.ResourceT
 	dc := c.decider(nil, nil)
 	out := in[:0]
 	for _, rt := range in {
-		r, ok := describe(ctx, c.grant, rt.GetResource())
+		r, ok := describe(nil, -1, c.grant, rt.GetResource())
 		if !ok {
 			continue
 		}

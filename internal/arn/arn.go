@@ -49,11 +49,10 @@ func Parse(s string) (Name, error) {
 	if n := utf8.RuneCountInString(s); n > MaxLength {
 		return Name{}, fmt.Errorf("resource name is %d characters long, more than %d", n, MaxLength)
 	}
-	f := strings.SplitN(s, ":", 6)
-	if len(f) != 6 || f[0] != "arn" {
+	n, ok := split(s)
+	if !ok {
 		return Name{}, fmt.Errorf("resource name %q does not have the form arn:<partition>:<service>:<region>:<account>:<resource>", s)
 	}
-	n := Name{Partition: f[1], Service: f[2], Region: f[3], Account: f[4], Resource: f[5]}
 	for _, c := range []struct{ what, v string }{
 		{"partition", n.Partition}, {"service", n.Service},
 	} {
@@ -75,6 +74,21 @@ func Parse(s string) (Name, error) {
 		return Name{}, fmt.Errorf("resource name %q contains a control character", s)
 	}
 	return n, nil
+}
+
+// split cuts s at its first five colons, as strings.SplitN(s, ":", 6)
+// does, without allocating: false unless there are five and the first
+// field is "arn".
+func split(s string) (Name, bool) {
+	var f [5]string
+	rest := s
+	for i := range f {
+		var ok bool
+		if f[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return Name{}, false
+		}
+	}
+	return Name{Partition: f[1], Service: f[2], Region: f[3], Account: f[4], Resource: rest}, f[0] == "arn"
 }
 
 // CheckField accepts a partition, service, region or account: up to 63

@@ -207,3 +207,21 @@ func TestSelectTypesAndHomes(t *testing.T) {
 		t.Error("a home mark without a home parsed")
 	}
 }
+
+// FuzzSplit checks split, which Parse cuts names with, against
+// strings.SplitN.
+func FuzzSplit(f *testing.F) {
+	f.Add("arn:aws:ec2:us-east-1:123456789012:instance/i-1")
+	f.Add("arn:aws:s3:::b:c:d")
+	f.Add("arn:::::")
+	f.Add("nra:a:b:c:d:e")
+	f.Add("arn:a:b:c:d")
+	f.Fuzz(func(t *testing.T, s string) {
+		f := strings.SplitN(s, ":", 6)
+		want := len(f) == 6 && f[0] == "arn"
+		n, ok := split(s)
+		if ok != want || ok && n != (Name{Partition: f[1], Service: f[2], Region: f[3], Account: f[4], Resource: f[5]}) {
+			t.Fatalf("split(%q) = %+v, %v; SplitN says %q", s, n, ok, f)
+		}
+	})
+}

@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/redistest"
@@ -39,6 +41,9 @@ type Config struct {
 	Small, Large int
 	// Duration is how long each throughput and latency figure runs.
 	Duration time.Duration
+	// Only names the parts to run (redis, gateway, listings, dialects,
+	// size); none runs them all.
+	Only []string
 }
 
 // Run measures and prints the table to w.
@@ -46,13 +51,24 @@ func Run(ctx context.Context, w io.Writer, cfg Config) error {
 	r := &run{w: w, cfg: cfg, log: slog.New(slog.DiscardHandler)}
 	fmt.Fprintf(w, "tagway bench: %d groups, %d and %d resources, %v per throughput figure\n\n", cfg.Groups, cfg.Small, cfg.Large, cfg.Duration)
 	fmt.Fprintf(w, "%-58s %14s %14s %8s\n", "figure", "measured", "baseline", "ratio")
-	for _, step := range []func(context.Context) error{r.redisWork, r.gatewayVsFloor, r.listingsByGroups, r.dialects, r.bySize} {
-		if err := step(ctx); err != nil {
+	for _, step := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"redis", r.redisWork}, {"gateway", r.gatewayVsFloor}, {"listings", r.listingsByGroups}, {"dialects", r.dialects}, {"size", r.bySize},
+	} {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, step.name) {
+			continue
+		}
+		if err := step.run(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// Parts are the names Config.Only takes.
+var Parts = []string{"redis", "gateway", "listings", "dialects", "size"}
 
 type run struct {
 	w   io.Writer
@@ -248,33 +264,88 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 		_, err := client.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
 		return err
 	}
+	viaCore := func(worker, round int) error {
+		names := batch(worker, round%50)
+		if _, err := core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
+			return err
+		}
+		_, err := core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
+		return err
+	}
 	for _, c := range []int{1, 8, 32} {
-		f, _, err := r.load(c, floor)
+		ops := []func(worker, round int) error{floor, viaGRPC}
+		if c == 1 {
+			// Where the time goes: the core alone, without gRPC.
+			ops = append(ops, viaCore)
+		}
+		rates, lats, err := r.alternate(c, ops...)
 		if err != nil {
 			return err
 		}
-		g, lat, err := r.load(c, viaGRPC)
-		if err != nil {
-			return err
+		r.row(fmt.Sprintf("gRPC tag+untag 20x5 per s vs store floor, concurrency %d", c), rates[1], rates[0], "/s")
+		if c == 1 {
+			r.row("core tag+untag 20x5 (no gRPC) per s vs store floor, conc. 1", rates[2], rates[0], "/s")
+			// A call the core refuses before the store: gRPC's round trip,
+			// the interceptors and the core's checks, without Redis.
+			refused, err := timed(2000, func() error {
+				_, err := client.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: batch(1, 0)})
+				if status.Code(err) != codes.InvalidArgument {
+					return fmt.Errorf("bench: a call without keys answered %v", err)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			r.note("gRPC UntagResources of 20 refused before the store", refused, "us")
 		}
-		r.row(fmt.Sprintf("gRPC tag+untag 20x5 per s vs store floor, concurrency %d", c), g, f, "/s")
 		if c == 32 {
-			r.row("gRPC tag+untag p99 vs p50 latency, concurrency 32", lat.p99, lat.p50, "ms")
+			r.row("gRPC tag+untag p99 vs p50 latency, concurrency 32", lats[1].p99, lats[1].p50, "ms")
 		}
 	}
 	return nil
 }
 
+// alternate runs each of ops from c workers, in turns of a third of the
+// configured duration each, so that a shared machine's other loads weigh on
+// all alike, and returns the operations per second and the latencies of
+// each.
+func (r *run) alternate(c int, ops ...func(worker, round int) error) ([]float64, []latencies, error) {
+	const turns = 3
+	all := make([][]time.Duration, len(ops))
+	for range turns {
+		for i, op := range ops {
+			took, err := r.load(c, r.cfg.Duration/turns, op)
+			if err != nil {
+				return nil, nil, err
+			}
+			all[i] = append(all[i], took...)
+		}
+	}
+	rates := make([]float64, len(ops))
+	lats := make([]latencies, len(ops))
+	for i, took := range all {
+		if len(took) == 0 {
+			return nil, nil, fmt.Errorf("bench: no operation finished")
+		}
+		slices.Sort(took)
+		ms := func(q float64) float64 { return float64(took[int(q*float64(len(took)-1))].Microseconds()) / 1000 }
+		rates[i] = float64(len(took)) / r.cfg.Duration.Seconds()
+		lats[i] = latencies{ms(0.5), ms(0.99)}
+	}
+	return rates, lats, nil
+}
+
 type latencies struct{ p50, p99 float64 }
 
-// load runs op from c workers for the configured duration and returns
-// operations per second and latencies (ms).
-func (r *run) load(c int, op func(worker, round int) error) (float64, latencies, error) {
+// load runs op from c workers for d and returns how long each operation
+// took.
+func (r *run) load(c int, d time.Duration, op func(worker, round int) error) ([]time.Duration, error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var all []time.Duration
 	var failed atomic.Value
-	deadline := time.Now().Add(r.cfg.Duration)
+	deadline := time.Now().Add(d)
 	for w := range c {
 		wg.Add(1)
 		go func() {
@@ -295,14 +366,40 @@ func (r *run) load(c int, op func(worker, round int) error) (float64, latencies,
 	}
 	wg.Wait()
 	if err, ok := failed.Load().(error); ok {
-		return 0, latencies{}, err
+		return nil, err
 	}
-	slices.Sort(all)
-	if len(all) == 0 {
-		return 0, latencies{}, fmt.Errorf("bench: no operation finished")
+	return all, nil
+}
+
+// turns returns the mean duration of each of fns over n runs, in
+// microseconds. They take turns in blocks of 100 runs, so that the other
+// loads of a shared machine weigh on all alike.
+func turns(n int, fns ...func() error) ([]float64, error) {
+	const block = 100
+	took := make([]time.Duration, len(fns))
+	for _, f := range fns {
+		if err := f(); err != nil { // warm-up
+			return nil, err
+		}
 	}
-	ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))].Microseconds()) / 1000 }
-	return float64(len(all)) / r.cfg.Duration.Seconds(), latencies{ms(0.5), ms(0.99)}, nil
+	runtime.GC()
+	for done := 0; done < n; done += block {
+		for i, f := range fns {
+			start := time.Now()
+			for range block {
+				if err := f(); err != nil {
+					return nil, err
+				}
+			}
+			took[i] += time.Since(start)
+		}
+	}
+	runs := float64((n + block - 1) / block * block)
+	out := make([]float64, len(fns))
+	for i, t := range took {
+		out[i] = float64(t.Microseconds()) / runs
+	}
+	return out, nil
 }
 
 // timed returns the mean duration of fn over n runs, in microseconds,

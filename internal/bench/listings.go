@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 
@@ -12,7 +11,9 @@ import (
 	"github.com/tagway/tagway/internal/access"
 	"github.com/tagway/tagway/internal/arn"
 	"github.com/tagway/tagway/internal/dialect/aws"
+	"github.com/tagway/tagway/internal/dialect/calltest"
 	"github.com/tagway/tagway/internal/dialect/huawei"
+	"github.com/tagway/tagway/internal/identity"
 	"github.com/tagway/tagway/internal/tagging"
 	"github.com/tagway/tagway/internal/tagstore"
 	"github.com/tagway/tagway/internal/tagstore/memstore"
@@ -263,69 +264,50 @@ func (r *run) bySize(ctx context.Context) error {
 
 // dialects compares, in-process on the memory store, an AWS
 // UntagResources of 20 ARNs and a Huawei untag of one resource with the
-// core calls they make.
+// core calls they make: once with the bare core, and once with the same
+// request (the dialect's limits, a caller) through the access layer, as the
+// dialect makes it. The requests are not parsed from HTTP text, the HTTP
+// server's work for any handler (package calltest).
 func (r *run) dialects(ctx context.Context) error {
 	svc, err := tagging.New(ctx, memstore.New(), tagging.WithLogger(r.log))
 	if err != nil {
 		return err
 	}
 	core := access.New(svc)
+	compare := func(name string, h http.Handler, target string, header http.Header, body, surface string, req *tagwayv1.UntagResourcesRequest) error {
+		if _, err := svc.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: req.GetResources(), Tags: map[string]string{"a": "1"}}); err != nil {
+			return err
+		}
+		bare := &tagwayv1.UntagResourcesRequest{Resources: req.GetResources(), TagKeys: req.GetTagKeys()}
+		caller := identity.NewContext(ctx, identity.Caller{Surface: surface, Peer: "127.0.0.1:1"})
+		c := calltest.New(h, target, header, body)
+		us, err := turns(20000, func() error {
+			_, err := svc.UntagResources(ctx, bare)
+			return err
+		}, func() error {
+			_, err := core.UntagResources(caller, req)
+			return err
+		}, func() error {
+			if w := c.Call(); w.Code != http.StatusOK {
+				return fmt.Errorf("bench: %s answered %d %s", name, w.Code, w.Body)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		r.row(name+" vs the bare core call, in-process", us[2], us[0], "us")
+		r.row(name+" vs its core call (via access)", us[2], us[1], "us")
+		return nil
+	}
 	arns := batch(123456789012, 0)
-	if _, err := svc.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: arns, Tags: map[string]string{"a": "1"}}); err != nil {
+	if err := compare("AWS untag of 20 ARNs", aws.New(core, aws.Auth{AllowRemote: true}), "/",
+		http.Header{"X-Amz-Target": {aws.TargetPrefix + "UntagResources"}},
+		`{"ResourceARNList":["`+strings.Join(arns, `","`)+`"],"TagKeys":["absent"]}`, identity.SurfaceAWS,
+		&tagwayv1.UntagResourcesRequest{Resources: arns, TagKeys: []string{"absent"}, Limits: &tagwayv1.Limits{MaxResources: 20, MaxTags: 50}}); err != nil {
 		return err
 	}
-	awsH := aws.New(core, aws.Auth{AllowRemote: true})
-	body := `{"ResourceARNList":["` + strings.Join(arns, `","`) + `"],"TagKeys":["absent"]}`
-	const n = 20000
-	coreAWS, err := timed(n, func() error {
-		_, err := svc.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: arns, TagKeys: []string{"absent"}})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	viaAWS, err := timed(n, func() error {
-		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-		req.RemoteAddr = "127.0.0.1:1"
-		req.Header.Set("X-Amz-Target", aws.TargetPrefix+"UntagResources")
-		w := httptest.NewRecorder()
-		awsH.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
-			return fmt.Errorf("bench: AWS answered %d %s", w.Code, w.Body)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	r.row("AWS UntagResources of 20 ARNs vs the core call, in-process", viaAWS, coreAWS, "us")
-
-	ou := "arn:huaweicloud:organizations:::ou/ou-abcdefgh"
-	if _, err := svc.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: []string{ou}, Tags: map[string]string{"a": "1"}}); err != nil {
-		return err
-	}
-	hwH := huawei.New(core, huawei.Auth{AllowRemote: true})
-	coreHW, err := timed(n, func() error {
-		_, err := svc.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{ou}, TagKeys: []string{"absent"}})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	viaHW, err := timed(n, func() error {
-		req := httptest.NewRequest(http.MethodPost, "/v1/organizations/resources/ou-abcdefgh/untag", strings.NewReader(`{"tag_keys":["absent"]}`))
-		req.RemoteAddr = "127.0.0.1:1"
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		hwH.ServeHTTP(w, req)
-		if w.Code != http.StatusOK && w.Code != http.StatusNoContent {
-			return fmt.Errorf("bench: Huawei answered %d %s", w.Code, w.Body)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	r.row("Huawei untag of one resource vs the core call, in-process", viaHW, coreHW, "us")
-	return nil
+	return compare("Huawei untag of 1 resource", huawei.New(core, huawei.Auth{AllowRemote: true}), "/v1/organizations/resources/ou-abcdefgh/untag",
+		http.Header{"Content-Type": {"application/json"}}, `{"tag_keys":["absent"]}`, identity.SurfaceHuawei,
+		&tagwayv1.UntagResourcesRequest{Resources: []string{"arn:huaweicloud:organizations:::ou/ou-abcdefgh"}, TagKeys: []string{"absent"}, Limits: &tagwayv1.Limits{MaxResources: 1, MaxTags: 20}})
 }

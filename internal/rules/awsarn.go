@@ -87,11 +87,13 @@ func ValidService(s string) bool { return s != "" && s[0] != '-' && onlyOf(s, tr
 // region [a-z0-9-]*, an account of 12 digits or none, and, for the services
 // of arnShapes, one of that service's forms.
 func CheckARN(n arn.Name) bool {
+	return utf8.RuneCountInString(n.String()) <= MaxARNLength && checkFields(n)
+}
+
+// checkFields is CheckARN but for the length.
+func checkFields(n arn.Name) bool {
 	if !IsAWSPartition(n.Partition) || !ValidService(n.Service) ||
 		!onlyOf(n.Region, true) || n.Account != "" && (len(n.Account) != 12 || !isDigits(n.Account)) {
-		return false
-	}
-	if utf8.RuneCountInString(n.String()) > MaxARNLength {
 		return false
 	}
 	shapes, ok := arnShapes[n.Service]
@@ -113,7 +115,8 @@ func ParseARN(s string) (arn.Name, bool) {
 		return arn.Name{}, false
 	}
 	n, err := arn.Parse(s)
-	if err != nil || !CheckARN(n) {
+	// n.String() is s, whose length is checked above.
+	if err != nil || !checkFields(n) {
 		return arn.Name{}, false
 	}
 	return n, true

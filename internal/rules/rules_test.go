@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -101,4 +103,62 @@ func FuzzParseARN(f *testing.F) {
 			t.Fatalf("ParseARN(%q) = %q", s, n)
 		}
 	})
+}
+
+// FuzzHuaweiTypeOfID checks the hand-written id matchers against the
+// regular expressions of docs/huawei.md.
+func FuzzHuaweiTypeOfID(f *testing.F) {
+	patterns := map[string]*regexp.Regexp{
+		"root":    regexp.MustCompile(`^r-[0-9a-z]{1,32}$`),
+		"ou":      regexp.MustCompile(`^ou-[0-9a-z]{1,32}$`),
+		"account": regexp.MustCompile(`^[0-9a-f]{32}$`),
+		"policy":  regexp.MustCompile(`^p-[0-9A-Za-z_]{1,127}$`),
+	}
+	for _, s := range []string{"r-abc1", "ou-1", "05261f923e80d3890f33c0056e9b3f80", "p-Tag_Policy1", "p-", "ou-" + strings.Repeat("a", 33), "r-A", "05261F923E80D3890F33C0056E9B3F80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		want := ""
+		for _, typ := range HuaweiTypes {
+			if patterns[typ.Name].MatchString(id) {
+				want = typ.Name
+				break
+			}
+		}
+		got, ok := HuaweiTypeOfID(id)
+		if ok != (want != "") || got.Name != want {
+			t.Fatalf("HuaweiTypeOfID(%q) = %q, %v; the patterns say %q", id, got.Name, ok, want)
+		}
+		if validDomain(id) != patterns["account"].MatchString(id) {
+			t.Fatalf("validDomain(%q) = %v", id, validDomain(id))
+		}
+	})
+}
+
+func TestChecked(t *testing.T) {
+	a, _ := arn.Parse("arn:aws:s3:::a")
+	b, _ := arn.Parse("arn:aws:s3:::b")
+	c := NewChecked(2)
+	c.Add("arn:aws:s3:::a", a)
+	c.Add("arn:aws:s3:::b", b)
+	ctx := WithChecked(context.Background(), c)
+	for _, tc := range []struct {
+		i    int
+		s    string
+		want arn.Name
+		ok   bool
+	}{
+		{0, "arn:aws:s3:::a", a, true},
+		{1, "arn:aws:s3:::b", b, true},
+		{0, "arn:aws:s3:::b", b, true}, // not at its index
+		{5, "arn:aws:s3:::a", a, true},
+		{1, "arn:aws:s3:::c", arn.Name{}, false},
+	} {
+		if n, ok := CheckedOf(ctx).Name(tc.i, tc.s); n != tc.want || ok != tc.ok {
+			t.Errorf("Name(%d, %q) = %v, %v", tc.i, tc.s, n, ok)
+		}
+	}
+	if _, ok := CheckedOf(context.Background()).Name(0, "arn:aws:s3:::a"); ok {
+		t.Error("a context without checked names has one")
+	}
 }

@@ -113,12 +113,13 @@ func names(ctx context.Context, field string, raw []string, max int) (out []arn.
 	at = make([]int, 0, len(raw))
 	checked = make([]bool, 0, len(raw))
 	seen := make(map[string]bool, len(raw))
+	pre := rules.CheckedOf(ctx)
 	for i, r := range raw {
 		if seen[r] {
 			continue
 		}
 		seen[r] = true
-		n, ok := rules.CheckedName(ctx, r)
+		n, ok := pre.Name(i, r)
 		if !ok {
 			var err error
 			if n, err = arn.Parse(r); err != nil {

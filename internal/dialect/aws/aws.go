@@ -7,7 +7,7 @@ package aws
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,8 +44,10 @@ var targetPattern = regexp.MustCompile(`^[A-Za-z0-9_]+\.[A-Za-z0-9]+$`)
 // Handler serves the dialect. It is an http.Handler that also reports, via
 // Claims, which requests are its.
 type Handler struct {
-	mux  *runtime.ServeMux
-	auth *authenticator
+	mux       *runtime.ServeMux
+	marshaler runtime.Marshaler
+	svc       *service
+	auth      *authenticator
 }
 
 // New returns the dialect's handler over the core service, authenticating
@@ -53,16 +55,18 @@ type Handler struct {
 func New(core tagwayv1.TaggingServiceServer, auth Auth) *Handler {
 	// Empty lists, maps and strings are sent ({"FailedResourcesMap":{}},
 	// "PaginationToken":""), absent messages are not.
-	mux := gateway.NewMux(gateway.NewStrictMarshaler(ContentType),
+	m := gateway.NewStrictMarshaler(ContentType).WithFastPath(fastPath)
+	mux := gateway.NewMux(m,
 		func(w http.ResponseWriter, _ *http.Request, err error) { writeAPIError(w, toAPIError(err)) },
 		func(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, unknownOperation(r.Header.Get("X-Amz-Target")))
 		},
 	)
-	if err := awsv1.RegisterResourceGroupsTaggingServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
+	svc := &service{core: core}
+	if err := awsv1.RegisterResourceGroupsTaggingServiceHandlerServer(context.Background(), mux, svc); err != nil {
 		panic(err) // only fails for a nil mux or server
 	}
-	return &Handler{mux: mux, auth: newAuthenticator(auth)}
+	return &Handler{mux: mux, marshaler: m, svc: svc, auth: newAuthenticator(auth)}
 }
 
 // Claims reports whether r is an AWS request: it names an X-Amz-Target, or
@@ -106,8 +110,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, unknownOperation(target))
 		return
 	}
-	ctx := r.Context()
-	r = r.Clone(ctx)
 	body, err := gateway.ReadBody(r, MaxBodyBytes)
 	if errors.Is(err, gateway.ErrTooLarge) {
 		writeAPIError(w, &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)})
@@ -127,9 +129,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, aerr)
 		return
 	}
-	ctx = identity.NewContext(ctx, caller)
-	r = r.WithContext(context.WithValue(ctx, callKey{}, call{region: region, body: body}))
-	r.URL.Path, r.URL.RawPath = targetPath+target, ""
+	ctx := context.WithValue(identity.NewContext(r.Context(), caller), callKey{}, call{region: region, body: body})
+	// The bulk calls go straight to their handler: the target names it.
+	switch target {
+	case TargetPrefix + "UntagResources":
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &awsv1.UntagResourcesRequest{}, h.svc.UntagResources)
+		return
+	case TargetPrefix + "TagResources":
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &awsv1.TagResourcesRequest{}, h.svc.TagResources)
+		return
+	}
+	r = gateway.WithBody(r, ctx, body)
+	u := *r.URL // r is a copy, its URL is not
+	u.Path, u.RawPath = targetPath+target, ""
+	r.URL = &u
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -168,9 +181,15 @@ func callOf(ctx context.Context) call {
 
 // newRequestID returns a random UUID, as AWS request ids are.
 func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
+	b := gateway.RequestID()
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:36], b[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
+	"github.com/tagway/tagway/internal/dialect/gateway"
 	"github.com/tagway/tagway/internal/tagging"
 	"github.com/tagway/tagway/internal/tagstore/memstore"
 )
@@ -58,6 +62,32 @@ func FuzzHandler(f *testing.F) {
 			}
 		} else if !json.Valid(bytes.TrimSpace(w.Body.Bytes())) {
 			t.Fatalf("success body %q is not JSON", w.Body)
+		}
+	})
+}
+
+// FuzzDecodeFast checks the fast path of TagResources and UntagResources
+// against the strict decoder it stands in for: a body it takes decodes to
+// the same request there, and one it declines is left to it.
+func FuzzDecodeFast(f *testing.F) {
+	f.Add([]byte(`{"ResourceARNList":["arn:aws:ec2:us-east-1:123456789012:instance/i-1"],"TagKeys":["k","ключ"]}`))
+	f.Add([]byte(` {"Tags" : {"k":"v","a":""} ,"ResourceARNList":[ ]}` + "\n"))
+	f.Add([]byte(`{"TagKeys":["a\"b"]}`))
+	f.Add([]byte(`{"Tags":{"k":"v","k":"w"}}`))
+	f.Add([]byte(`{"TagKeys":["a"],"TagKeys":["b"]}`))
+	f.Add([]byte(`{"TagKeys":null,"Other":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, pair := range [][2]proto.Message{
+			{&awsv1.UntagResourcesRequest{}, &awsv1.UntagResourcesRequest{}},
+			{&awsv1.TagResourcesRequest{}, &awsv1.TagResourcesRequest{}},
+		} {
+			fast, strict := pair[0], pair[1]
+			if !decodeFast(b, fast) {
+				continue
+			}
+			if err := gateway.UnmarshalStrict(b, strict); err != nil || !proto.Equal(fast, strict) {
+				t.Fatalf("%q: fast path %v, strict decoder %v, %v", b, fast, strict, err)
+			}
 		}
 	})
 }

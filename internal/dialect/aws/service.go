@@ -49,7 +49,7 @@ type service struct {
 // core parses none of them again.
 func checkARNs(ctx context.Context, list []string) (context.Context, error) {
 	region := callOf(ctx).region
-	checked := make(rules.Checked, len(list))
+	checked := rules.NewChecked(len(list))
 	for _, s := range list {
 		n, err := parseARN(s)
 		if err != nil {
@@ -58,7 +58,7 @@ func checkARNs(ctx context.Context, list []string) (context.Context, error) {
 		if err := inScope(n, region); err != nil {
 			return ctx, err
 		}
-		checked[s] = n
+		checked.Add(s, n)
 	}
 	return rules.WithChecked(ctx, checked), nil
 }
@@ -248,18 +248,18 @@ func (s *service) byARN(ctx context.Context, list []string) ([]*tagwayv1.Resourc
 	}
 	region := callOf(ctx).region
 	var keep []string
-	checked := make(rules.Checked, len(list))
+	checked := rules.NewChecked(len(list)) // in the order of keep
 	for _, a := range list {
 		n, err := parseARN(a)
 		if err != nil {
 			return nil, err
 		}
-		checked[a] = n
 		if region != "" && n.Partition != partitionOf(region) {
 			return nil, invalidParameter("ResourceARNList: the partition of the ARN %s does not match the partition %s of the region %s in which the API is invoked", a, partitionOf(region), region)
 		}
 		if inScope(n, region) == nil {
 			keep = append(keep, a)
+			checked.Add(a, n)
 		}
 	}
 	if len(keep) == 0 {

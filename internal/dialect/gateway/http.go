@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 )
@@ -16,8 +19,8 @@ var ErrTooLarge = errors.New("the request body is too large")
 // server's read deadline passed while reading it).
 var ErrSlowBody = errors.New("the request body did not arrive in time")
 
-// ReadBody reads the whole body of r, up to max bytes, and puts it back so
-// that the mux can read it again.
+// ReadBody reads the whole body of r, up to max bytes. WithBody hands it
+// on.
 func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	var body []byte
 	var err error
@@ -40,9 +43,38 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	if int64(len(body)) > max {
 		return nil, ErrTooLarge
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
 	return body, nil
+}
+
+// WithBody returns a shallow copy of r with ctx and body, the bytes
+// ReadBody read, which the Marshaler's decoder takes without copying them.
+func WithBody(r *http.Request, ctx context.Context, body []byte) *http.Request {
+	r = r.WithContext(ctx)
+	rb := &readBody{b: body}
+	rb.Reset(body)
+	r.Body = rb
+	r.ContentLength = int64(len(body))
+	return r
+}
+
+// readBody is a body ReadBody has read, which the Marshaler's decoder takes
+// as it is.
+type readBody struct {
+	bytes.Reader
+	b []byte
+}
+
+// Close implements io.ReadCloser.
+func (*readBody) Close() error { return nil }
+
+// RequestID returns 16 random bytes for a request id. They come from
+// math/rand/v2, which its runtime seeds from the system: request ids must be
+// unique, not secret, and crypto/rand cost a tenth of a small call.
+func RequestID() [16]byte {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	return b
 }
 
 // WriteError writes an error body: v as compact JSON, with HTML left

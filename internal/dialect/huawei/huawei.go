@@ -7,7 +7,6 @@ package huawei
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,21 +33,25 @@ const (
 
 // Handler serves the dialect.
 type Handler struct {
-	mux  *runtime.ServeMux
-	auth *authenticator
+	mux       *runtime.ServeMux
+	marshaler runtime.Marshaler
+	svc       *service
+	auth      *authenticator
 }
 
 // New returns the dialect's handler over the core service, authenticating
 // requests as auth says.
 func New(core tagwayv1.TaggingServiceServer, auth Auth) *Handler {
-	mux := gateway.NewMux(huaweiJSON{gateway.NewMarshaler(contentType)},
+	m := huaweiJSON{gateway.NewMarshaler(contentType).WithFastPath(fastPath)}
+	mux := gateway.NewMux(m,
 		func(w http.ResponseWriter, r *http.Request, err error) { writeAPIError(w, r, toAPIError(err)) },
 		func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, r, noSuchAPI(r)) },
 	)
-	if err := huaweiv1.RegisterOrganizationsServiceHandlerServer(context.Background(), mux, &service{core: core}); err != nil {
+	svc := &service{core: core}
+	if err := huaweiv1.RegisterOrganizationsServiceHandlerServer(context.Background(), mux, svc); err != nil {
 		panic(err) // only fails for a nil mux or server
 	}
-	return &Handler{mux: mux, auth: newAuthenticator(auth)}
+	return &Handler{mux: mux, marshaler: m, svc: svc, auth: newAuthenticator(auth)}
 }
 
 // Claims reports whether r is a Huawei Cloud Organizations request.
@@ -97,7 +100,6 @@ func (h *Handler) Operation(r *http.Request) string {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(r.Context()) // a copy: ReadBody replaces its Body
 	body, err := gateway.ReadBody(r, MaxBodyBytes)
 	if errors.Is(err, gateway.ErrTooLarge) {
 		writeAPIError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "APIGW.0201", Message: fmt.Sprintf("Request entity too large: the body is over %d bytes", MaxBodyBytes)})
@@ -117,8 +119,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, aerr)
 		return
 	}
-	ctx := identity.NewContext(r.Context(), caller)
-	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callKey{}, call{body: body})))
+	ctx := context.WithValue(identity.NewContext(r.Context(), caller), callKey{}, call{body: body})
+	// The bulk calls go straight to their handler, the id taken from the
+	// path as the mux takes it.
+	switch op, id, ok := bulkRoute(r); {
+	case ok && op == "untag":
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &huaweiv1.UntagResourceRequest{},
+			func(ctx context.Context, req *huaweiv1.UntagResourceRequest) (*huaweiv1.UntagResourceResponse, error) {
+				req.ResourceId = id
+				return h.svc.UntagResource(ctx, req)
+			})
+	case ok:
+		gateway.Direct(ctx, h.mux, h.marshaler, w, r, body, &huaweiv1.TagResourceRequest{},
+			func(ctx context.Context, req *huaweiv1.TagResourceRequest) (*huaweiv1.TagResourceResponse, error) {
+				req.ResourceId = id
+				return h.svc.TagResource(ctx, req)
+			})
+	default:
+		h.mux.ServeHTTP(w, gateway.WithBody(r, ctx, body))
+	}
 }
 
 // call is what the front handler learned about a request.
@@ -135,8 +154,7 @@ func callOf(ctx context.Context) call {
 
 // newRequestID returns 32 random hex digits, the form of Huawei request ids.
 func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
+	b := gateway.RequestID()
 	return hex.EncodeToString(b[:])
 }
 

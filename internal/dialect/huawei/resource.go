@@ -49,7 +49,13 @@ func resolveID(domain, id string) (string, *apiError) {
 	if err != nil {
 		return "", err
 	}
-	return canonicalPrefix(domain) + k.Name + "/" + id, nil
+	return canonicalName(domain, k, id), nil
+}
+
+// canonicalName returns the canonical name of the resource id of kind k in
+// the organization of domain, in one allocation.
+func canonicalName(domain string, k kind, id string) string {
+	return "arn:" + rules.HuaweiPartition + ":" + rules.HuaweiService + "::" + domain + ":" + k.Name + "/" + id
 }
 
 // resolveTyped checks the {resource_type} and id of the typed operations:
@@ -66,7 +72,7 @@ func resolveTyped(domain, resourceType, id string) (string, *apiError) {
 	if want.Name != k.Name {
 		return "", invalid("resource_id: %q is not of resource_type %s", id, resourceType)
 	}
-	return canonicalPrefix(domain) + k.Name + "/" + id, nil
+	return canonicalName(domain, k, id), nil
 }
 
 // idOf returns the Organizations id of a canonical name: what follows its
