@@ -262,6 +262,9 @@ func TestPolicyReload(t *testing.T) {
 	if got := untag(); !strings.Contains(got, "team-a is not authorized to perform UntagResources on "+arn+": no policy permits it") {
 		t.Fatalf("after the reload: %s", got)
 	}
+	if n := metricValue(t, tw, "tagway_resource_failures_total", map[string]string{"operation": "untag", "reason": "FAILURE_REASON_DENIED_BY_POLICY"}); n != 1 {
+		t.Fatalf("tagway_resource_failures_total for the denial = %v, want 1", n)
+	}
 	replaceFile(t, path, `permit (principal,`)
 	tw.WaitLog(t, "policy file not reloaded; the version in force stays", 10*time.Second)
 	if got := untag(); got == "OK" {

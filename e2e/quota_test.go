@@ -14,6 +14,8 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	rgta "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -223,4 +225,43 @@ func TestOverloadSheds(t *testing.T) {
 			t.Fatalf("more than 4 calls shed: %v", err)
 		}
 	}
+	// Each refusal is counted: 4 gRPC TagResources and the AWS GetTagKeys
+	// (ListTagKeys), with the SDK's retries.
+	if n := metricValue(t, tw, "tagway_calls_refused_total", map[string]string{"operation": "TagResources", "reason": "OVERLOADED"}); n != 4 {
+		t.Fatalf("tagway_calls_refused_total for TagResources = %v, want 4", n)
+	}
+	if n := metricValue(t, tw, "tagway_calls_refused_total", map[string]string{"operation": "ListTagKeys", "reason": "OVERLOADED"}); n < 1 {
+		t.Fatalf("tagway_calls_refused_total for ListTagKeys = %v", n)
+	}
+}
+
+// metricValue returns the sum of the counters named name whose labels
+// include labels, from tagway's /metrics.
+func metricValue(t *testing.T, tw *tagwaytest.Proc, name string, labels map[string]string) float64 {
+	t.Helper()
+	resp, err := http.Get(tw.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("Prometheus cannot parse /metrics: %v", err)
+	}
+	sum := 0.0
+	for _, m := range families[name].GetMetric() {
+		have := map[string]string{}
+		for _, p := range m.GetLabel() {
+			have[p.GetName()] = p.GetValue()
+		}
+		match := true
+		for k, v := range labels {
+			match = match && have[k] == v
+		}
+		if match {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
 }

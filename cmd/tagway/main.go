@@ -301,12 +301,15 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	go storehealth.Forget(ctx, bounded, 0, failures)
 	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
 	// Every surface calls the core through the access layer.
-	accessOpts := []access.Option{access.WithLogger(log), access.WithMaxInflight(c.maxInflightCalls), access.WithQuotas(quotas(c.rateLimits, store, log))}
+	accessOpts := []access.Option{access.WithLogger(log), access.WithMaxInflight(c.maxInflightCalls),
+		access.WithQuotas(quotas(c.rateLimits, store, log)), access.WithRefusals(reg.Refused)}
 	if policies != nil {
 		accessOpts = append(accessOpts, access.WithPolicies(policies))
 		log.Info("policies on", "policy_file", policies.Path(), "policies", policies.Current().Len())
 	}
-	core := access.New(metrics.Core(tr.Core(svc), reg), accessOpts...)
+	// Changes are counted above the access layer, so that the resources its
+	// policies deny count among the failures.
+	core := metrics.Core(access.New(tr.Core(svc), accessOpts...), reg)
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: core, Ready: func(context.Context) error { return prober.Ready() },

@@ -56,6 +56,7 @@ type Service struct {
 	quotas   *quota.Quotas  // nil: no rate limits
 	inflight *overload.Bound
 	log      *slog.Logger
+	refused  func(operation, reason string)
 	// policyErrors limits the log lines about policies that fail to
 	// evaluate.
 	policyErrors *logevery.Limiter
@@ -73,6 +74,12 @@ func WithQuotas(q *quota.Quotas) Option { return func(s *Service) { s.quotas = q
 // WithMaxInflight refuses calls at once while n are in flight (0: no bound).
 func WithMaxInflight(n int) Option { return func(s *Service) { s.inflight = overload.New(n) } }
 
+// WithRefusals has refused told of each call refused whole: its operation
+// and the ErrorInfo reason (THROTTLED, OVERLOADED, DENIED_BY_POLICY).
+func WithRefusals(refused func(operation, reason string)) Option {
+	return func(s *Service) { s.refused = refused }
+}
+
 // WithLogger sets where problems with the policies are logged.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
@@ -82,7 +89,7 @@ const maxGrants = 4096
 
 // New returns the layer over core.
 func New(core tagwayv1.TaggingServiceServer, opts ...Option) *Service {
-	s := &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}, inflight: overload.New(0), log: slog.New(slog.DiscardHandler)}
+	s := &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}, inflight: overload.New(0), log: slog.New(slog.DiscardHandler), refused: func(string, string) {}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -171,6 +178,7 @@ func (s *Service) enter(ctx context.Context, op string) (context.Context, call, 
 	}
 	release, ok := s.inflight.Enter()
 	if !ok {
+		s.refused(op, tagging.ReasonOverloaded)
 		return nil, call{}, nil, refusal(codes.Unavailable, tagging.ReasonOverloaded, overloadRetry,
 			fmt.Sprintf("tagway has %d calls in flight, as many as it takes; retry later", s.inflight.Max()), map[string]string{"operation": op})
 	}
@@ -181,6 +189,7 @@ func (s *Service) enter(ctx context.Context, op string) (context.Context, call, 
 		}
 		if r := s.quotas.Take(ctx, c.Name(), overrides, op); !r.Allowed {
 			release()
+			s.refused(op, tagging.ReasonThrottled)
 			return nil, call{}, nil, refusal(codes.ResourceExhausted, tagging.ReasonThrottled, r.RetryAfter,
 				fmt.Sprintf("Rate exceeded: %s may call %s %d times a second; retry after %v", c.Name(), op, r.Limit, r.RetryAfter.Round(time.Millisecond)),
 				map[string]string{"operation": op, "limit": strconv.Itoa(int(r.Limit))})
@@ -247,6 +256,7 @@ func deniedMessage(c call, resource string, d policy.Decision) string {
 
 // denied is the error of a call the policies deny as a whole.
 func (s *Service) denied(c call, resource string, d policy.Decision) error {
+	s.refused(c.op, tagging.ReasonDeniedByPolicy)
 	msg := deniedMessage(c, resource, d)
 	return refusal(codes.PermissionDenied, tagging.ReasonDeniedByPolicy, 0, msg, map[string]string{"operation": c.op, "problem": msg})
 }

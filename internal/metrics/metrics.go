@@ -26,6 +26,7 @@ type Registry struct {
 	ready     prometheus.Gauge
 	resources *prometheus.CounterVec
 	failures  *prometheus.CounterVec
+	refused   *prometheus.CounterVec
 	store     *prometheus.HistogramVec
 	handler   http.Handler
 }
@@ -55,6 +56,10 @@ func New() *Registry {
 			Name: "tagway_resource_failures_total",
 			Help: "Resources of a TagResources or UntagResources call that were not changed, by operation (tag, untag) and reason (tagway.v1.FailureReason).",
 		}, []string{"operation", "reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagway_calls_refused_total",
+			Help: "Calls the access layer refused whole, by operation and reason (THROTTLED: over the caller's rate limit; OVERLOADED: too many calls in flight; DENIED_BY_POLICY).",
+		}, []string{"operation", "reason"}),
 		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tagway_store_call_duration_seconds",
 			Help:    "Calls to the tag store, by operation (the Store method) and result (ok, error), and how long they took.",
@@ -65,7 +70,7 @@ func New() *Registry {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
-		r.grpc, r.requests, r.ready, r.resources, r.failures, r.store,
+		r.grpc, r.requests, r.ready, r.resources, r.failures, r.refused, r.store,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tagway_start_time_seconds",
 			Help: "When tagway started, in seconds since the Unix epoch.",
@@ -73,6 +78,12 @@ func New() *Registry {
 	)
 	r.handler = promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
 	return r
+}
+
+// Refused counts a call refused whole for reason (a tagging.Reason* of a
+// refusal: THROTTLED, OVERLOADED, DENIED_BY_POLICY).
+func (r *Registry) Refused(operation, reason string) {
+	r.refused.WithLabelValues(operation, reason).Inc()
 }
 
 // Handler serves the metrics in the format the scraper asks for.
