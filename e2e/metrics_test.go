@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	rgta "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -23,16 +24,7 @@ func TestMetrics(t *testing.T) {
 	if _, err := core(t, tw).GetResourceTags(ctxT(t), &tagwayv1.GetResourceTagsRequest{Resources: []string{instance(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(tw.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("Prometheus cannot parse /metrics: %v", err)
-	}
+	families := scrape(t, tw)
 	counts := map[string]uint64{}
 	for _, m := range families["tagway_request_duration_seconds"].GetMetric() {
 		l := map[string]string{}
@@ -79,3 +71,19 @@ func TestMetrics(t *testing.T) {
 	}
 }
 func awsInt32(v int32) *int32 { return &v }
+
+// scrape reads tw's /metrics with Prometheus's parser.
+func scrape(t *testing.T, tw *tagwaytest.Proc) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(tw.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("Prometheus cannot parse /metrics: %v", err)
+	}
+	return families
+}

@@ -14,8 +14,6 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	rgta "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -239,16 +237,7 @@ func TestOverloadSheds(t *testing.T) {
 // include labels, from tagway's /metrics.
 func metricValue(t *testing.T, tw *tagwaytest.Proc, name string, labels map[string]string) float64 {
 	t.Helper()
-	resp, err := http.Get(tw.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("Prometheus cannot parse /metrics: %v", err)
-	}
+	families := scrape(t, tw)
 	sum := 0.0
 	for _, m := range families[name].GetMetric() {
 		have := map[string]string{}

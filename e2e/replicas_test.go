@@ -7,8 +7,6 @@ import (
 	"time"
 
 	rgta "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/tagwaytest"
@@ -17,16 +15,7 @@ import (
 // served returns how many calls of surface tw has served, from /metrics.
 func served(t *testing.T, tw *tagwaytest.Proc, surface string) uint64 {
 	t.Helper()
-	resp, err := http.Get(tw.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := scrape(t, tw)
 	var n uint64
 	for _, m := range families["tagway_request_duration_seconds"].GetMetric() {
 		for _, l := range m.GetLabel() {

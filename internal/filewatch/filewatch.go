@@ -1,11 +1,13 @@
-// Package filewatch tells when files change on disk. It polls their state,
-// which also sees the symlink swaps by which Kubernetes updates mounted
-// Secrets and ConfigMaps, and needs no platform notification API.
+// Package filewatch tells when files change on disk, and holds the version
+// in force of a file loaded whole. It polls the files' state, which also
+// sees the symlink swaps by which Kubernetes updates mounted Secrets and
+// ConfigMaps, and needs no platform notification API.
 package filewatch
 
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,4 +55,40 @@ func Watch(ctx context.Context, interval time.Duration, paths []string, changed 
 			changed()
 		}
 	}
+}
+
+// Source is a file that is loaded whole, and the version of it in force:
+// the auth file, the policy file.
+type Source[T any] struct {
+	path string
+	load func(path string) (*T, error)
+	cur  atomic.Pointer[T]
+}
+
+// Open loads the file at path with load.
+func Open[T any](path string, load func(path string) (*T, error)) (*Source[T], error) {
+	v, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source[T]{path: path, load: load}
+	s.cur.Store(v)
+	return s, nil
+}
+
+// Path returns the file's path.
+func (s *Source[T]) Path() string { return s.path }
+
+// Current returns the version in force.
+func (s *Source[T]) Current() *T { return s.cur.Load() }
+
+// Reload loads the file again. A version that does not load is returned as
+// an error, and the one in force stays.
+func (s *Source[T]) Reload() (*T, error) {
+	v, err := s.load(s.path)
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(v)
+	return v, nil
 }

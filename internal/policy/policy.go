@@ -17,12 +17,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 
+	"github.com/tagway/tagway/internal/filewatch"
 	"github.com/tagway/tagway/internal/operation"
 	"github.com/tagway/tagway/internal/principals"
 )
@@ -606,39 +606,11 @@ func resourceEntity(r *Resource, withTags bool) types.Entity {
 	}
 }
 
-// Source is a policy file and the version of it in force.
-type Source struct {
-	path string
-	cur  atomic.Pointer[Set]
-}
+// Source is the policy file and the version of it in force.
+type Source = filewatch.Source[Set]
 
 // Open loads the policy file at path.
-func Open(path string) (*Source, error) {
-	s, err := Load(path)
-	if err != nil {
-		return nil, err
-	}
-	src := &Source{path: path}
-	src.cur.Store(s)
-	return src, nil
-}
-
-// Path returns the file's path.
-func (s *Source) Path() string { return s.path }
-
-// Current returns the version in force.
-func (s *Source) Current() *Set { return s.cur.Load() }
-
-// Reload reads the file again; a version that does not load is returned as
-// an error and the one in force stays.
-func (s *Source) Reload() (*Set, error) {
-	set, err := Load(s.path)
-	if err != nil {
-		return nil, err
-	}
-	s.cur.Store(set)
-	return set, nil
-}
+func Open(path string) (*Source, error) { return filewatch.Open(path, Load) }
 
 // Len returns the number of policies.
 func (s *Set) Len() int { return len(s.entries) }

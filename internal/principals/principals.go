@@ -15,11 +15,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tagway/tagway/internal/filewatch"
 	"github.com/tagway/tagway/internal/operation"
 )
 
@@ -380,36 +380,8 @@ func (c checker) checkGRPC(s *Set, p *Principal, here func(...any) []any) error 
 	return nil
 }
 
-// Source holds the version of the auth file in force, and reloads it.
-type Source struct {
-	path string
-	cur  atomic.Pointer[Set]
-}
+// Source is the auth file and the version of it in force.
+type Source = filewatch.Source[Set]
 
 // Open loads the auth file at path.
-func Open(path string) (*Source, error) {
-	set, err := Load(path)
-	if err != nil {
-		return nil, err
-	}
-	s := &Source{path: path}
-	s.cur.Store(set)
-	return s, nil
-}
-
-// Path returns the file's path.
-func (s *Source) Path() string { return s.path }
-
-// Current returns the principals in force.
-func (s *Source) Current() *Set { return s.cur.Load() }
-
-// Reload reads the file again. A file that does not parse leaves the
-// version in force unchanged, and Reload returns why.
-func (s *Source) Reload() (*Set, error) {
-	set, err := Load(s.path)
-	if err != nil {
-		return nil, err
-	}
-	s.cur.Store(set)
-	return set, nil
-}
+func Open(path string) (*Source, error) { return filewatch.Open(path, Load) }
