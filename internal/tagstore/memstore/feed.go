@@ -1,0 +1,152 @@
+package memstore
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// Defaults of the change feed.
+const (
+	// DefaultFeedRetention is how long events are kept.
+	DefaultFeedRetention = 24 * time.Hour
+	// DefaultFeedMax bounds the events kept per group, so that the store's
+	// memory stays bounded whatever the rate of changes; a reader behind the
+	// oldest kept event gets tagstore.ErrFeedTrimmed.
+	DefaultFeedMax = 10000
+)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithFeed sets how long the change feed keeps events and how many it
+// keeps per group at most; a retention of 0 turns the feed off.
+func WithFeed(retention time.Duration, maxPerGroup int) Option {
+	return func(s *Store) {
+		s.feed.retention = retention
+		if maxPerGroup > 0 {
+			s.feed.max = maxPerGroup
+		}
+	}
+}
+
+var _ tagstore.Feed = (*Store)(nil)
+
+// feed is the change feed: one log per group, written under the store's
+// lock by the change it records.
+type feed struct {
+	retention time.Duration
+	max       int
+	logs      map[string]*feedLog // by group key
+
+	notifyMu sync.Mutex
+	notify   map[int]func(string)
+	next     int
+}
+
+// feedLog is one group's events, oldest first from head.
+type feedLog struct {
+	events  []tagstore.Event
+	head    int
+	last    tagstore.Pos
+	trimmed tagstore.Pos // the newest event dropped for the count bound
+}
+
+func (f *feed) on() bool { return f.retention > 0 }
+
+// record appends e to its group's log at the next position, and drops what
+// the retention and the count bound no longer keep.
+func (f *feed) record(e tagstore.Event) {
+	key := e.Group.Key()
+	l := f.logs[key]
+	if l == nil {
+		l = &feedLog{}
+		f.logs[key] = l
+	}
+	now := uint64(time.Now().UnixMilli())
+	if now > l.last.Ms {
+		e.Pos = tagstore.Pos{Ms: now}
+	} else {
+		e.Pos = tagstore.Pos{Ms: l.last.Ms, Seq: l.last.Seq + 1}
+	}
+	l.last = e.Pos
+	l.events = append(l.events, e)
+	cutoff := now - uint64(f.retention.Milliseconds())
+	for l.head < len(l.events) && l.events[l.head].Pos.Ms < cutoff {
+		l.head++
+	}
+	if len(l.events)-l.head > f.max {
+		l.head = len(l.events) - f.max
+		l.trimmed = l.events[l.head-1].Pos
+	}
+	if l.head > 64 && l.head > len(l.events)/2 {
+		l.events = append([]tagstore.Event(nil), l.events[l.head:]...)
+		l.head = 0
+	}
+}
+
+// signal tells the readers which groups have new events.
+func (f *feed) signal(groups []string) {
+	f.notifyMu.Lock()
+	defer f.notifyMu.Unlock()
+	for _, fn := range f.notify {
+		for _, g := range groups {
+			fn(g)
+		}
+	}
+}
+
+// ReadFeed implements tagstore.Feed.
+func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit int) ([]tagstore.FeedResult, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if !s.feed.on() {
+		return nil, tagstore.ErrNoFeed
+	}
+	out := make([]tagstore.FeedResult, len(reads))
+	cutoff := uint64(time.Now().Add(-s.feed.retention).UnixMilli())
+	for i, r := range reads {
+		l := s.feed.logs[r.Group.Key()]
+		if r.After.Ms < cutoff || l != nil && r.After.Less(l.trimmed) {
+			out[i].Err = tagstore.ErrFeedTrimmed
+			continue
+		}
+		if l == nil {
+			continue
+		}
+		evs := l.events[l.head:]
+		from := sort.Search(len(evs), func(j int) bool { return r.After.Less(evs[j].Pos) })
+		evs = evs[from:]
+		if len(evs) > limit {
+			evs, out[i].More = evs[:limit], true
+		}
+		out[i].Events = append([]tagstore.Event(nil), evs...)
+	}
+	return out, nil
+}
+
+// FeedNow implements tagstore.Feed.
+func (s *Store) FeedNow(context.Context) (tagstore.Pos, error) {
+	return tagstore.Pos{Ms: uint64(time.Now().UnixMilli()) - 1, Seq: ^uint64(0)}, nil
+}
+
+// NotifyFeed implements tagstore.Feed.
+func (s *Store) NotifyFeed(fn func(group string)) func() {
+	f := &s.feed
+	f.notifyMu.Lock()
+	defer f.notifyMu.Unlock()
+	id := f.next
+	f.next++
+	f.notify[id] = fn
+	return func() {
+		f.notifyMu.Lock()
+		defer f.notifyMu.Unlock()
+		delete(f.notify, id)
+	}
+}
