@@ -11,11 +11,13 @@ import (
 	"sync"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/callinfo"
 	"github.com/tagway/tagway/internal/identity"
 	"github.com/tagway/tagway/internal/principals"
 	"github.com/tagway/tagway/internal/rules"
@@ -108,6 +110,7 @@ func (s *Service) enter(ctx context.Context) (context.Context, error) {
 			WithDetails(&errdetails.ErrorInfo{Reason: ReasonUnauthenticated, Domain: tagging.ErrorDomain})
 		return nil, st.Err()
 	}
+	ctx, c = callinfo.Fill(ctx, c)
 	return tagging.WithGrant(ctx, s.grant(c.Principal)), nil
 }
 
@@ -154,4 +157,14 @@ func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequ
 // ListTagValues implements tagwayv1.TaggingServiceServer.
 func (s *Service) ListTagValues(ctx context.Context, req *tagwayv1.ListTagValuesRequest) (*tagwayv1.ListTagValuesResponse, error) {
 	return call(s, ctx, req, s.core.ListTagValues)
+}
+
+// WatchTagChanges implements tagwayv1.TaggingServiceServer: the watch sees
+// what the caller's grant lets it list.
+func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream grpc.ServerStreamingServer[tagwayv1.WatchTagChangesResponse]) error {
+	ctx, err := s.enter(stream.Context())
+	if err != nil {
+		return err
+	}
+	return s.core.WatchTagChanges(req, callinfo.Stream(ctx, stream))
 }

@@ -96,7 +96,8 @@ func (h *Handler) Operation(r *http.Request) string {
 
 // ServeHTTP handles one AWS request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-amzn-RequestId", newRequestID())
+	requestID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", requestID)
 	target := r.Header.Get("X-Amz-Target")
 	if r.Method != http.MethodPost {
 		writeAPIError(w, &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: fmt.Sprintf("method %s is not supported; every operation is a POST", r.Method)})
@@ -127,6 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, aerr)
 		return
 	}
+	caller.RequestID, caller.Operation, caller.UserAgent = requestID, h.Operation(r), r.UserAgent()
 	ctx = identity.NewContext(ctx, caller)
 	r = r.WithContext(context.WithValue(ctx, callKey{}, call{region: region, body: body}))
 	r.URL.Path, r.URL.RawPath = targetPath+target, ""

@@ -117,6 +117,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, aerr)
 		return
 	}
+	caller.RequestID, caller.Operation, caller.UserAgent = id, h.Operation(r), r.UserAgent()
 	ctx := identity.NewContext(r.Context(), caller)
 	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callKey{}, call{body: body})))
 }
