@@ -105,7 +105,7 @@ func TestWatchTagChanges(t *testing.T) {
 	if _, err := s.TagResources(octx, tagReq([]string{a, other}, "env", "prod", "team", "x")); err != nil {
 		t.Fatal(err)
 	}
-	mustTag(t, s, []string{a}, "cost", "1")  // no watched key
+	mustTag(t, s, []string{a}, "cost", "1")   // no watched key
 	mustTag(t, s, []string{a}, "env", "prod") // changes nothing
 	mustTag(t, s, []string{a}, "env", "dev")
 	if _, err := s.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{a}, TagKeys: []string{"team", "absent"}}); err != nil {
