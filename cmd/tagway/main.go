@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/tagway/tagway/internal/access"
+	"github.com/tagway/tagway/internal/audit"
 	"github.com/tagway/tagway/internal/dialect/aws"
 	"github.com/tagway/tagway/internal/dialect/huawei"
+	"github.com/tagway/tagway/internal/feedhttp"
 	"github.com/tagway/tagway/internal/filewatch"
 	"github.com/tagway/tagway/internal/grpcauth"
 	"github.com/tagway/tagway/internal/metrics"
@@ -51,6 +53,9 @@ type config struct {
 	maxInflightBytes int64
 	maxConns         int
 
+	feedRetention time.Duration
+	auditLog      string
+
 	authFile                     string
 	allowRemote                  bool
 	awsMaxSkew, huaweiMaxSkew    time.Duration
@@ -79,6 +84,8 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.IntVar(&c.maxConns, "http-max-conns", server.DefaultLimits.HTTPConns, "the most open HTTP connections [TAGWAY_HTTP_MAX_CONNS]")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error [TAGWAY_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json [TAGWAY_LOG_FORMAT]")
+	fs.DurationVar(&c.feedRetention, "feed-retention", 24*time.Hour, "how long the change feed (WatchTagChanges, GET /v1/tag-changes) and the audit trail (ListAuditEvents) keep events; 0 turns both off [TAGWAY_FEED_RETENTION]")
+	fs.StringVar(&c.auditLog, "audit-log", "", "write an audit record (JSON lines) of every call that changes tags or is refused for authentication or authorization to this file, or to stderr for - [TAGWAY_AUDIT_LOG]")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
 	fs.BoolVar(&c.allowRemote, "allow-remote-unauthenticated", false, "without --auth-file, serve clients on other machines too [TAGWAY_ALLOW_REMOTE_UNAUTHENTICATED]")
 	fs.DurationVar(&c.awsMaxSkew, "aws-max-skew", 5*time.Minute, "how far X-Amz-Date may be from the server's clock [TAGWAY_AWS_MAX_SKEW]")
@@ -148,6 +155,9 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	if c.storeTimeout < 10*time.Millisecond || c.storeTimeout > time.Minute {
 		return c, fs, errors.New("--store-timeout must be between 10ms and 1m")
 	}
+	if c.feedRetention != 0 && c.feedRetention < time.Minute {
+		return c, fs, errors.New("--feed-retention must be 0 (off) or at least 1m")
+	}
 	if c.awsMaxSkew <= 0 || c.huaweiMaxSkew <= 0 {
 		return c, fs, errors.New("--aws-max-skew and --huawei-max-skew must be positive")
 	}
@@ -205,7 +215,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		spec, flagName = strings.TrimSpace(string(b)), "--store-file "+c.storeFile
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	store, storeName, err := openStore(openCtx, spec, c.storeTimeout)
+	store, storeName, err := openStore(openCtx, spec, c.storeTimeout, c.feedRetention)
 	if err != nil {
 		cancel()
 		return fail(fmt.Errorf("%s: %w", flagName, err))
@@ -222,27 +232,37 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	failures := storehealth.NewFailures(log, 0)
 	bounded := tagstore.Bounded(store, c.storeTimeout)
 	svc, err := tagging.New(openCtx, bounded, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithFailures(failures), tagging.WithCallTimeout(c.storeTimeout))
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	trail, err := audit.Open(openCtx, c.auditLog, stderr, bounded, log)
 	cancel()
 	if err != nil {
 		return fail(err)
 	}
+	defer trail.Close()
 	prober := storehealth.NewProber(store.Ping, 0, min(c.storeTimeout, storehealth.DefaultProbeTimeout), log)
 	_ = prober.Probe(ctx) // ready from the start: the store just answered
 	go prober.Run(ctx)
 	go storehealth.Forget(ctx, bounded, 0, failures)
 	reg := metrics.New()
 	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
+	reg.AddCounter("tagway_audit_sink_failures_total", "Audit records the --audit-log sink failed to take.", trail.Metrics.SinkFailures.Load)
+	reg.AddCounter("tagway_audit_store_failures_total", "Audit records the store failed to keep for ListAuditEvents.", trail.Metrics.StoreFailures.Load)
 	// Every surface calls the core through the access layer.
-	core := access.New(svc)
+	core := access.New(svc, access.WithAudit(trail))
+	grpcAuth := (&grpcauth.Authenticator{Principals: auth, AllowRemote: c.allowRemote}).Authenticate
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: core, Ready: func(context.Context) error { return prober.Ready() },
 		Metrics: reg,
 		Dialects: []server.Dialect{
-			aws.New(core, aws.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.awsMaxSkew, Log: log}),
-			huawei.New(core, huawei.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.huaweiMaxSkew, Log: log}),
+			feedhttp.New(ctx, core, grpcAuth, trail.Refused),
+			aws.New(core, aws.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.awsMaxSkew, Log: log, Refused: trail.Refused}),
+			huawei.New(core, huawei.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.huaweiMaxSkew, Log: log, Refused: trail.Refused}),
 		},
-		Authenticate: (&grpcauth.Authenticator{Principals: auth, AllowRemote: c.allowRemote}).Authenticate,
+		Authenticate: audit.Authenticate(grpcAuth, trail),
 		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout, Settle: shutdownSettle,
 		Limits: server.Limits{BodyTimeout: c.bodyTimeout, InflightBodyBytes: c.maxInflightBytes, HTTPConns: c.maxConns},
 		Log:    log,
@@ -342,9 +362,9 @@ func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, cert
 
 // openStore opens the store a --store value names. A Redis store applies
 // no change later than timeout after it is sent (redisstore.Options).
-func openStore(ctx context.Context, spec string, timeout time.Duration) (tagstore.Store, string, error) {
+func openStore(ctx context.Context, spec string, timeout, feedRetention time.Duration) (tagstore.Store, string, error) {
 	if spec == "memory" {
-		return memstore.New(), "memory", nil
+		return memstore.New(memstore.WithFeed(feedRetention, 0)), "memory", nil
 	}
 	if !strings.Contains(spec, "://") {
 		if strings.Contains(spec, "@") {
@@ -352,7 +372,10 @@ func openStore(ctx context.Context, spec string, timeout time.Duration) (tagstor
 		}
 		return nil, "", fmt.Errorf("%q: want memory or a Redis URL such as redis://127.0.0.1:6379/0", spec)
 	}
-	s, err := redisstore.Open(ctx, spec, redisstore.Options{MaxChangeAge: timeout})
+	if feedRetention == 0 {
+		feedRetention = -1 // off
+	}
+	s, err := redisstore.Open(ctx, spec, redisstore.Options{MaxChangeAge: timeout, FeedRetention: feedRetention})
 	if err != nil {
 		return nil, "", err
 	}

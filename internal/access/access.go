@@ -38,6 +38,8 @@ type Service struct {
 	// call would cost more than verifying its signature.
 	mu     sync.RWMutex
 	grants map[*principals.Principal]tagging.Grant
+
+	auditor Auditor // nil: no audit trail
 }
 
 // maxGrants bounds the grant cache; past it, the cache starts over, so that
@@ -45,8 +47,12 @@ type Service struct {
 const maxGrants = 4096
 
 // New returns the layer over core.
-func New(core tagwayv1.TaggingServiceServer) *Service {
-	return &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}}
+func New(core tagwayv1.TaggingServiceServer, opts ...Option) *Service {
+	s := &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // ReasonUnauthenticated is the ErrorInfo reason of a call that reached the
@@ -126,12 +132,12 @@ func call[Q, R any](s *Service, ctx context.Context, req Q, fn func(context.Cont
 
 // UntagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
-	return call(s, ctx, req, s.core.UntagResources)
+	return mutate(s, ctx, req, s.core.UntagResources)
 }
 
 // TagResources implements tagwayv1.TaggingServiceServer.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	return call(s, ctx, req, s.core.TagResources)
+	return mutate(s, ctx, req, s.core.TagResources)
 }
 
 // GetResourceTags implements tagwayv1.TaggingServiceServer.

@@ -162,3 +162,30 @@ func FeedOf(s Store) (Feed, bool) {
 	f, ok := s.(Feed)
 	return f, ok
 }
+
+// Journal is a store's time-ordered log of opaque records (the audit
+// trail), kept for the feed's retention. Unlike the feed, a record is not
+// written atomically with any change.
+type Journal interface {
+	// AppendJournal appends one record.
+	AppendJournal(ctx context.Context, data []byte) error
+	// ReadJournal returns up to limit records after after and before
+	// until, oldest first.
+	ReadJournal(ctx context.Context, after, until Pos, limit int) ([]JournalEntry, error)
+}
+
+// JournalEntry is one record of a Journal.
+type JournalEntry struct {
+	Pos  Pos
+	Data []byte
+}
+
+// JournalOf returns the journal of s, unwrapping a BoundedStore; false when
+// s keeps none.
+func JournalOf(s Store) (Journal, bool) {
+	if b, ok := s.(*BoundedStore); ok {
+		s = b.Store
+	}
+	j, ok := s.(Journal)
+	return j, ok
+}

@@ -125,6 +125,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, region, aerr := h.auth.authenticate(r, body)
 	if aerr != nil {
+		if h.auth.Refused != nil {
+			caller.Surface, caller.RequestID, caller.Operation, caller.UserAgent, caller.Peer = identity.SurfaceAWS, requestID, h.Operation(r), r.UserAgent(), r.RemoteAddr
+			h.auth.Refused(ctx, caller, fmt.Errorf("%s: %s", aerr.Type, aerr.Message))
+		}
 		writeAPIError(w, aerr)
 		return
 	}

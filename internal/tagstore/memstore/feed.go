@@ -103,11 +103,8 @@ func (f *feed) signal(groups []string) {
 func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit int) ([]tagstore.FeedResult, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	if !s.feed.on() {
-		return nil, tagstore.ErrNoFeed
+	if err := s.feedErr(); err != nil {
+		return nil, err
 	}
 	out := make([]tagstore.FeedResult, len(reads))
 	cutoff := uint64(time.Now().Add(-s.feed.retention).UnixMilli())
@@ -149,4 +146,69 @@ func (s *Store) NotifyFeed(fn func(group string)) func() {
 		defer f.notifyMu.Unlock()
 		delete(f.notify, id)
 	}
+}
+
+// journalMax bounds the records of the journal.
+const journalMax = 100000
+
+var _ tagstore.Journal = (*Store)(nil)
+
+// AppendJournal implements tagstore.Journal.
+func (s *Store) AppendJournal(_ context.Context, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.feedErr(); err != nil {
+		return err
+	}
+	j := &s.journal
+	now := uint64(time.Now().UnixMilli())
+	p := tagstore.Pos{Ms: now}
+	if now <= j.last.Ms {
+		p = tagstore.Pos{Ms: j.last.Ms, Seq: j.last.Seq + 1}
+	}
+	j.last = p
+	j.entries = append(j.entries, tagstore.JournalEntry{Pos: p, Data: append([]byte(nil), data...)})
+	cutoff := now - uint64(s.feed.retention.Milliseconds())
+	drop := 0
+	for drop < len(j.entries) && (j.entries[drop].Pos.Ms < cutoff || len(j.entries)-drop > journalMax) {
+		drop++
+	}
+	if drop > 0 {
+		j.entries = append([]tagstore.JournalEntry(nil), j.entries[drop:]...)
+	}
+	return nil
+}
+
+// ReadJournal implements tagstore.Journal.
+func (s *Store) ReadJournal(_ context.Context, after, until tagstore.Pos, limit int) ([]tagstore.JournalEntry, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.feedErr(); err != nil {
+		return nil, err
+	}
+	es := s.journal.entries
+	i := sort.Search(len(es), func(i int) bool { return after.Less(es[i].Pos) })
+	var out []tagstore.JournalEntry
+	for ; i < len(es) && len(out) < limit && es[i].Pos.Less(until); i++ {
+		out = append(out, es[i])
+	}
+	return out, nil
+}
+
+// journal is the memory store's tagstore.Journal.
+type journal struct {
+	entries []tagstore.JournalEntry
+	last    tagstore.Pos
+}
+
+// feedErr says why the feed and journal cannot be used now, if they cannot;
+// s.mu is held.
+func (s *Store) feedErr() error {
+	if s.closed {
+		return ErrClosed
+	}
+	if !s.feed.on() {
+		return tagstore.ErrNoFeed
+	}
+	return nil
 }

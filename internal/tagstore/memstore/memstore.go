@@ -39,7 +39,8 @@ type Store struct {
 	keyGroups map[string]*set
 	keyOrder  *set
 
-	feed feed
+	feed    feed
+	journal journal
 }
 
 var _ tagstore.Store = (*Store)(nil)

@@ -197,3 +197,38 @@ func (n *notices) close() {
 		stop()
 	}
 }
+
+var _ tagstore.Journal = (*Store)(nil)
+
+// journalKey is the audit journal: one stream, on one slot.
+func (s *Store) journalKey() string { return s.prefix + "{audit}:log" }
+
+// AppendJournal implements tagstore.Journal: XADD, trimmed like the feed.
+func (s *Store) AppendJournal(ctx context.Context, data []byte) error {
+	if s.feedRetention <= 0 {
+		return tagstore.ErrNoFeed
+	}
+	minID := fmt.Sprint(s.nowMs() - s.feedRetention.Milliseconds())
+	return s.client.XAdd(ctx, &redis.XAddArgs{Stream: s.journalKey(), MinID: minID, Approx: true, Values: []any{"d", data}}).Err()
+}
+
+// ReadJournal implements tagstore.Journal.
+func (s *Store) ReadJournal(ctx context.Context, after, until tagstore.Pos, limit int) ([]tagstore.JournalEntry, error) {
+	if s.feedRetention <= 0 {
+		return nil, tagstore.ErrNoFeed
+	}
+	msgs, err := s.client.XRangeN(ctx, s.journalKey(), "("+after.String(), "("+until.String(), int64(limit)).Result()
+	if err != nil && !isNil(err) {
+		return nil, err
+	}
+	out := make([]tagstore.JournalEntry, 0, len(msgs))
+	for _, m := range msgs {
+		p, err := tagstore.ParsePos(m.ID)
+		if err != nil {
+			return nil, err
+		}
+		d, _ := m.Values["d"].(string)
+		out = append(out, tagstore.JournalEntry{Pos: p, Data: []byte(d)})
+	}
+	return out, nil
+}
