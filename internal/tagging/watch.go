@@ -95,22 +95,27 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 	if !g.Unrestricted {
 		ranges = arn.IntersectRanges(ranges, arn.GroupRanges(g.Scopes))
 	}
-	match := func(e *tagstore.Event) bool {
-		kinds := arn.Kinds(sc, e.Group)
+	kindsIn := func(grp arn.Group) []arn.Kind {
+		kinds := arn.Kinds(sc, grp)
 		if !g.Unrestricted {
-			kinds = arn.IntersectKinds(kinds, arn.Kinds(g.Scopes, e.Group))
+			kinds = arn.IntersectKinds(kinds, arn.Kinds(g.Scopes, grp))
 		}
-		if kinds != nil {
-			if !arn.MatchKinds(kinds, e.Ident) {
-				return false
-			}
+		return kinds
+	}
+	groups := func(grp arn.Group) bool {
+		k := kindsIn(grp)
+		return k == nil || len(k) > 0
+	}
+	match := func(e *tagstore.Event) bool {
+		if !arn.MatchKinds(kindsIn(e.Group), e.Ident) {
+			return false
 		}
 		if len(keys) == 0 {
 			return true
 		}
 		return slices.ContainsFunc(e.Changes, func(c tagstore.KeyChange) bool { return slices.Contains(keys, c.Key) })
 	}
-	w, err := s.hub.Watch(ctx, watch.Spec{Ranges: ranges, Match: match, From: from})
+	w, err := s.hub.Watch(ctx, watch.Spec{Ranges: ranges, Groups: groups, Match: match, From: from})
 	if err != nil {
 		return s.storeFailed(ctx, err)
 	}

@@ -146,6 +146,10 @@ func ParseCursor(c []string) (Position, error) {
 type Spec struct {
 	// Ranges are the keys of the groups it watches, sorted and disjoint.
 	Ranges []arn.KeyRange
+	// Groups, if set, further selects the groups of Ranges it watches
+	// (those where it may match some event), so that changes elsewhere
+	// do not wake it.
+	Groups func(arn.Group) bool
 	// Match selects the events it delivers; the others only move its
 	// position on.
 	Match func(*tagstore.Event) bool
@@ -174,11 +178,13 @@ type Watcher struct {
 
 	lastSent time.Time
 	retry    time.Duration
+
+	seen map[string]bool // watchesCached's answers, under the hub's mutex
 }
 
 // Watch starts a watcher; Close ends it.
 func (h *Hub) Watch(ctx context.Context, spec Spec) (*Watcher, error) {
-	w := &Watcher{h: h, spec: spec, dirty: map[string]bool{}, wake: make(chan struct{}, 1), lastSent: time.Now()}
+	w := &Watcher{h: h, spec: spec, dirty: map[string]bool{}, wake: make(chan struct{}, 1), lastSent: time.Now(), seen: map[string]bool{}}
 	if spec.From != nil {
 		w.pos = Position{Base: spec.From.Base, Groups: maps(spec.From.Groups)}
 	} else {
@@ -253,7 +259,7 @@ func (h *Hub) notice(group string) {
 		gf.stale.Store(true)
 	}
 	for w := range h.watchers {
-		if inRanges(w.spec.Ranges, group) {
+		if w.watchesCached(group) {
 			w.mark(group, nil)
 		}
 	}
@@ -293,6 +299,29 @@ func (h *Hub) failed(ctx context.Context, err error) {
 	if h.o.OnError != nil {
 		h.o.OnError(ctx, err)
 	}
+}
+
+// watchesCached is watches for a group key, remembering the answer; the
+// hub's mutex is held.
+func (w *Watcher) watchesCached(key string) bool {
+	if ok, found := w.seen[key]; found {
+		return ok
+	}
+	g, err := arn.ParseGroup(key)
+	ok := err == nil && w.watches(key, g)
+	if len(w.seen) >= seenMax {
+		clear(w.seen)
+	}
+	w.seen[key] = ok
+	return ok
+}
+
+// seenMax bounds the groups a watcher remembers the answer of watches for.
+const seenMax = 4096
+
+// watches reports whether w watches the group g, whose key is key.
+func (w *Watcher) watches(key string, g arn.Group) bool {
+	return inRanges(w.spec.Ranges, key) && (w.spec.Groups == nil || w.spec.Groups(g))
 }
 
 func inRanges(rs []arn.KeyRange, key string) bool {
@@ -399,8 +428,10 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 		if err != nil {
 			return nil, err
 		}
-		for _, g := range groups {
-			dirty[g] = true
+		for _, key := range groups {
+			if g, err := arn.ParseGroup(key); err == nil && (w.spec.Groups == nil || w.spec.Groups(g)) {
+				dirty[key] = true
+			}
 		}
 	}
 	keys := make([]string, 0, len(dirty))

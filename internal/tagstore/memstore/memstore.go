@@ -82,11 +82,18 @@ func New(opts ...Option) *Store {
 // passed when the lock is taken is refused with tagstore.ErrLate.
 func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	errs := make([]error, len(changes))
+	var changed []string
+	defer func() {
+		// Readers hear of the changes once the lock is released, so that
+		// telling them costs no writer a wait.
+		if len(changed) > 0 {
+			s.feed.signal(changed)
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	deadline, hasDeadline := ctx.Deadline()
 	origin := tagstore.OriginOf(ctx)
-	var changed []string
 	for i, c := range changes {
 		switch {
 		case s.closed:
@@ -100,9 +107,6 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 				changed = append(changed, g)
 			}
 		}
-	}
-	if len(changed) > 0 {
-		s.feed.signal(changed)
 	}
 	return errs
 }

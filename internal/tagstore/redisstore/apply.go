@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -453,7 +454,11 @@ func claimResult(cmd *redis.Cmd) (p tagstore.Placement, apply bool, err error) {
 // applyCall is the apply.lua run of the changes idx, all of group g.
 func (s *Store) applyCall(g arn.Group, changes []tagstore.Change, idx []int, deadline int64, freeing bool, origin string) scriptCall {
 	p := s.groupPrefix(g)
-	args := []any{p, deadline, s.feedRetention.Milliseconds(), s.feedChannel(), g.Key(), origin, len(idx)}
+	minID := ""
+	if s.feedRetention > 0 {
+		minID = strconv.FormatInt(s.nowMs()-s.feedRetention.Milliseconds(), 10)
+	}
+	args := []any{p, deadline, minID, s.feedChannel(), g.Key(), origin, len(idx)}
 	for _, i := range idx {
 		c := changes[i]
 		args = append(args, c.Resource.Ident(), c.MaxTags, c.MaxTotal, len(c.ExemptPrefixes))

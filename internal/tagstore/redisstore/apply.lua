@@ -23,8 +23,9 @@
 -- change "=<key>" and its value.
 --
 -- ARGV: the group's key prefix ("tagway:{<group>}:"), the deadline (see
--- late), the feed's retention in ms (0: no feed), its channel, the group's
--- key, the origin, N, then N resources, each: Ident, max counted tags (0: none), max
+-- late), the oldest feed entry id to keep (entries before it are trimmed;
+-- "" for no feed), its channel, the group's key, the origin, N, then N
+-- resources, each: Ident, max counted tags (0: none), max
 -- tags in all (0: none), E then E exempt prefixes (lower case), S then S
 -- key/value pairs to set, R then R triples (key, "1" if the removal expects
 -- a value else "0", expected value) to remove.
@@ -33,7 +34,8 @@
 -- -1 alone when the deadline had passed, and nothing was applied.
 local p = ARGV[1]
 if late(tonumber(ARGV[2])) then return -1 end
-local retention = tonumber(ARGV[3])
+local minid = ARGV[3]
+local feed = minid ~= ''
 local channel, group, origin = ARGV[4], ARGV[5], ARGV[6]
 local n = tonumber(ARGV[7])
 local i = 8
@@ -121,7 +123,7 @@ end
 touchKey(KEYS[1])
 touchKey(p .. 'untagged')
 touchKey(p .. 'keys')
-if retention > 0 then touchKey(p .. 'feed') end
+if feed then touchKey(p .. 'feed') end
 for r, x in ipairs(rs) do
   out[r] = 0
   x.rkey = p .. 'r:' .. x.ident
@@ -268,14 +270,12 @@ for index in pairs(empties) do
   redis.call('ZREM', set[index][1], set[index][2])
 end
 
-if retention > 0 then
-  local t = redis.call('TIME')
-  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - retention
+if feed then
   local any = false
   for r, x in ipairs(rs) do
     if x.changes and #x.changes > 0 then
       any = true
-      local e = {'XADD', p .. 'feed', 'MINID', '~', string.format('%d', minid), '*', 'o', origin, 'i', x.ident}
+      local e = {'XADD', p .. 'feed', 'MINID', '~', minid, '*', 'o', origin, 'i', x.ident}
       for _, c in ipairs(x.changes) do
         local k, old, v = c[1], c[2], c[3]
         if old == nil then
