@@ -155,8 +155,8 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	if c.storeTimeout < 10*time.Millisecond || c.storeTimeout > time.Minute {
 		return c, fs, errors.New("--store-timeout must be between 10ms and 1m")
 	}
-	if c.feedRetention != 0 && c.feedRetention < time.Minute {
-		return c, fs, errors.New("--feed-retention must be 0 (off) or at least 1m")
+	if c.feedRetention != 0 && c.feedRetention < 5*time.Second {
+		return c, fs, errors.New("--feed-retention must be 0 (off) or at least 5s")
 	}
 	if c.awsMaxSkew <= 0 || c.huaweiMaxSkew <= 0 {
 		return c, fs, errors.New("--aws-max-skew and --huawei-max-skew must be positive")

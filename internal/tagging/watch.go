@@ -41,10 +41,17 @@ const (
 	// DefaultSlowWatcher is how long a full queue may wait for the client
 	// before the stream ends with RESOURCE_EXHAUSTED.
 	DefaultSlowWatcher = 30 * time.Second
+	// abortGrace is how long a watch that ends waits for its queue to be
+	// written before it cuts the client off.
+	abortGrace = time.Second
 	// resumeTokenTTL bounds the age of a resume token's signature; the
 	// feed's retention, checked by the store, is the real bound.
 	resumeTokenTTL = 100 * 365 * 24 * time.Hour
 )
+
+var errTokenExpired = withInfo(codes.OutOfRange, ReasonResumeTokenExpired,
+	"resume_token: the token is older than the change feed's retention, and changes after it may be lost: list the resources again, then watch without a resume token",
+	map[string]string{"field": "resume_token"})
 
 // Aborter is a stream whose blocked Send can be cut short, so that
 // WatchTagChanges can wait for its sender before it returns (the HTTP
@@ -116,6 +123,9 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 		return slices.ContainsFunc(e.Changes, func(c tagstore.KeyChange) bool { return slices.Contains(keys, c.Key) })
 	}
 	w, err := s.hub.Watch(ctx, watch.Spec{Ranges: ranges, Groups: groups, Match: match, From: from})
+	if errors.Is(err, tagstore.ErrFeedTrimmed) {
+		return errTokenExpired
+	}
 	if err != nil {
 		return s.storeFailed(ctx, err)
 	}
@@ -139,10 +149,14 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 	finish := func(err error) error {
 		close(queue)
 		if a, ok := stream.(Aborter); ok {
-			if err != nil {
+			// Let the sender write what is queued, unless the client
+			// does not read it.
+			select {
+			case <-sent:
+			case <-time.After(abortGrace):
 				a.Abort()
+				<-sent
 			}
-			<-sent
 		}
 		return err
 	}
@@ -155,9 +169,7 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 		items, err := w.Next(ctx)
 		switch {
 		case errors.Is(err, tagstore.ErrFeedTrimmed):
-			return finish(withInfo(codes.OutOfRange, ReasonResumeTokenExpired,
-				"resume_token: the token is older than the change feed's retention, and changes after it may be lost: list the resources again, then watch without a resume token",
-				map[string]string{"field": "resume_token"}))
+			return finish(errTokenExpired)
 		case err != nil && ctx.Err() != nil:
 			return finish(ctx.Err())
 		case err != nil:

@@ -27,6 +27,9 @@ type Feed interface {
 	// (in every group, as long as the store's clocks agree within the
 	// margin the caller allows).
 	FeedNow(ctx context.Context) (Pos, error)
+	// CheckFeed returns ErrFeedTrimmed when events after p may have been
+	// trimmed from any group (p is older than the retention).
+	CheckFeed(ctx context.Context, p Pos) error
 	// NotifyFeed calls fn with a group's key, soon after a change to that
 	// group was recorded, until cancel is called. Notices may be lost (a
 	// connection drops); a reader must also poll. fn must not block.

@@ -182,10 +182,17 @@ type Watcher struct {
 	seen map[string]bool // watchesCached's answers, under the hub's mutex
 }
 
-// Watch starts a watcher; Close ends it.
+// Watch starts a watcher; Close ends it. It fails with
+// tagstore.ErrFeedTrimmed when spec.From is older than the retention.
 func (h *Hub) Watch(ctx context.Context, spec Spec) (*Watcher, error) {
 	w := &Watcher{h: h, spec: spec, dirty: map[string]bool{}, wake: make(chan struct{}, 1), lastSent: time.Now(), seen: map[string]bool{}}
 	if spec.From != nil {
+		ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
+		err := h.feed.CheckFeed(ctx, spec.From.Base)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 		w.pos = Position{Base: spec.From.Base, Groups: maps(spec.From.Groups)}
 	} else {
 		ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)

@@ -128,6 +128,19 @@ func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit i
 	return out, nil
 }
 
+// CheckFeed implements tagstore.Feed.
+func (s *Store) CheckFeed(_ context.Context, p tagstore.Pos) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.feedErr(); err != nil {
+		return err
+	}
+	if p.Ms < uint64(time.Now().Add(-s.feed.retention).UnixMilli()) {
+		return tagstore.ErrFeedTrimmed
+	}
+	return nil
+}
+
 // FeedNow implements tagstore.Feed.
 func (s *Store) FeedNow(context.Context) (tagstore.Pos, error) {
 	return tagstore.Pos{Ms: uint64(time.Now().UnixMilli()) - 1, Seq: ^uint64(0)}, nil

@@ -38,11 +38,10 @@ func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit i
 		return nil, tagstore.ErrNoFeed
 	}
 	out := make([]tagstore.FeedResult, len(reads))
-	cutoff := s.nowMs() - s.feedRetention.Milliseconds() + feedSkew.Milliseconds()
 	cmds := make([]*redis.XMessageSliceCmd, len(reads))
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, r := range reads {
-			if int64(r.After.Ms) < cutoff {
+			if s.trimmed(r.After) {
 				out[i].Err = tagstore.ErrFeedTrimmed
 				continue
 			}
@@ -73,6 +72,22 @@ func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit i
 		out[i].Events, out[i].More = evs, len(msgs) == limit
 	}
 	return out, nil
+}
+
+// trimmed reports whether events after p may have been trimmed.
+func (s *Store) trimmed(p tagstore.Pos) bool {
+	return int64(p.Ms) < s.nowMs()-s.feedRetention.Milliseconds()+feedSkew.Milliseconds()
+}
+
+// CheckFeed implements tagstore.Feed.
+func (s *Store) CheckFeed(_ context.Context, p tagstore.Pos) error {
+	if s.feedRetention <= 0 {
+		return tagstore.ErrNoFeed
+	}
+	if s.trimmed(p) {
+		return tagstore.ErrFeedTrimmed
+	}
+	return nil
 }
 
 func isNil(err error) bool { return err == redis.Nil }

@@ -437,19 +437,18 @@ func testFeedRetention(t *testing.T, _ FeedHarness, s tagstore.Store) {
 		t.Fatalf("reading after an expired position: %v, %v", describeAll(res[0].Events), res[0].Err)
 	}
 	hub := hubFor(t, s)
-	w, err := hub.Watch(context.Background(), watch.Spec{Ranges: all(), From: &watch.Position{Base: start}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := w.Next(ctx); !errors.Is(err, tagstore.ErrFeedTrimmed) {
+	if _, err := hub.Watch(context.Background(), watch.Spec{Ranges: all(), From: &watch.Position{Base: start}}); !errors.Is(err, tagstore.ErrFeedTrimmed) {
 		t.Fatalf("watching from an expired position: %v", err)
+	}
+	if err := f.CheckFeed(context.Background(), start); !errors.Is(err, tagstore.ErrFeedTrimmed) {
+		t.Fatalf("CheckFeed of an expired position: %v", err)
 	}
 	// A fresh position works.
 	_, now := feedOf(t, s)
-	if _, err := f.ReadFeed(context.Background(), []tagstore.FeedRead{{Group: grp(t, i1), After: now}}, 10); err != nil {
+	if res, err := f.ReadFeed(context.Background(), []tagstore.FeedRead{{Group: grp(t, i1), After: now}}, 10); err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	if err := f.CheckFeed(context.Background(), now); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -80,8 +80,8 @@ type TaggingServiceClient interface {
 	// in scope, one message per changed resource, from the moment of the call
 	// or from a resume_token on. A change is streamed if and only if it was
 	// applied; a call that changed nothing (removing an absent key, a change
-	// refused for a limit) streams nothing. Idle streams receive progress
-	// markers. A resume_token older than the feed's retention fails with
+	// refused for a limit) streams nothing. The first message, and one after
+	// every 10 s without a change, is a progress marker. A resume_token older than the feed's retention fails with
 	// OUT_OF_RANGE (ErrorInfo reason RESUME_TOKEN_EXPIRED): list again, then
 	// watch without a token. docs/feed.md has the guarantees.
 	WatchTagChanges(ctx context.Context, in *WatchTagChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTagChangesResponse], error)
@@ -236,8 +236,8 @@ type TaggingServiceServer interface {
 	// in scope, one message per changed resource, from the moment of the call
 	// or from a resume_token on. A change is streamed if and only if it was
 	// applied; a call that changed nothing (removing an absent key, a change
-	// refused for a limit) streams nothing. Idle streams receive progress
-	// markers. A resume_token older than the feed's retention fails with
+	// refused for a limit) streams nothing. The first message, and one after
+	// every 10 s without a change, is a progress marker. A resume_token older than the feed's retention fails with
 	// OUT_OF_RANGE (ErrorInfo reason RESUME_TOKEN_EXPIRED): list again, then
 	// watch without a token. docs/feed.md has the guarantees.
 	WatchTagChanges(*WatchTagChangesRequest, grpc.ServerStreamingServer[WatchTagChangesResponse]) error
