@@ -42,6 +42,7 @@ func RunFeed(t *testing.T, h FeedHarness) {
 		{"SlowWatcher", testFeedSlowWatcher},
 		{"Restart", testFeedRestart},
 		{"Retention", testFeedRetention},
+		{"Journal", testJournal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -450,5 +451,41 @@ func testFeedRetention(t *testing.T, _ FeedHarness, s tagstore.Store) {
 	}
 	if err := f.CheckFeed(context.Background(), now); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testJournal: records come back in order, between the bounds asked, a
+// page at a time.
+func testJournal(t *testing.T, _ FeedHarness, s tagstore.Store) {
+	j, ok := tagstore.JournalOf(s)
+	if !ok {
+		t.Fatal("the store keeps no journal")
+	}
+	ctx := context.Background()
+	for i := range 5 {
+		if err := j.AppendJournal(ctx, []byte(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := tagstore.Pos{Ms: uint64(time.Now().Add(time.Minute).UnixMilli())}
+	var got []string
+	after := tagstore.Pos{}
+	for {
+		es, err := j.ReadJournal(ctx, after, end, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			got = append(got, string(e.Data))
+			after = e.Pos
+		}
+		if len(es) < 2 {
+			break
+		}
+	}
+	equal(t, "journal", got, []string{`{"n":0}`, `{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`})
+	es, err := j.ReadJournal(ctx, tagstore.Pos{}, tagstore.Pos{Ms: 1}, 10)
+	if err != nil || len(es) != 0 {
+		t.Fatalf("records before 1970: %v %v", es, err)
 	}
 }
