@@ -49,10 +49,16 @@ func TestAuditAndFeedWithAuth(t *testing.T) {
 
 		// Refused: authorization (team-a tagging team-b's), and
 		// authentication on every surface.
-		if code := awsCode(t, func() error { _, err := awsAs(tw, region, akA, skA, "").TagResources(ctxT(t), tagInput(theirs)); return err }()); code == "OK" {
+		if code := awsCode(t, func() error {
+			_, err := awsAs(tw, region, akA, skA, "").TagResources(ctxT(t), tagInput(theirs))
+			return err
+		}()); code == "OK" {
 			t.Fatal("team-a tagged team-b's resource")
 		}
-		if code := awsCode(t, func() error { _, err := awsAs(tw, region, akA, wrongSecret, "").TagResources(ctxT(t), tagInput(mine)); return err }()); code == "OK" {
+		if code := awsCode(t, func() error {
+			_, err := awsAs(tw, region, akA, wrongSecret, "").TagResources(ctxT(t), tagInput(mine))
+			return err
+		}()); code == "OK" {
 			t.Fatal("a wrong secret was accepted")
 		}
 		if _, err := huaweiAs(t, tw, hwAKA, wrongSecret, domainA).TagResource(&model.TagResourceRequest{ResourceId: ou1, Body: &model.TagResourceReqBody{Tags: hwTags("k", "v")}}); err == nil {
