@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tagway/tagway/internal/arn"
@@ -193,7 +194,7 @@ func (h *Hub) Watch(ctx context.Context, spec Spec) (*Watcher, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.pos = Position{Base: spec.From.Base, Groups: maps(spec.From.Groups)}
+		w.pos = Position{Base: spec.From.Base, Groups: cloneGroups(spec.From.Groups)}
 	} else {
 		ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 		now, err := h.feed.FeedNow(ctx)
@@ -214,7 +215,7 @@ func (h *Hub) Watch(ctx context.Context, spec Spec) (*Watcher, error) {
 	return w, nil
 }
 
-func maps(m map[string]tagstore.Pos) map[string]tagstore.Pos {
+func cloneGroups(m map[string]tagstore.Pos) map[string]tagstore.Pos {
 	out := make(map[string]tagstore.Pos, len(m))
 	for k, v := range m {
 		out[k] = v
@@ -226,13 +227,18 @@ func maps(m map[string]tagstore.Pos) map[string]tagstore.Pos {
 func (w *Watcher) Close() {
 	h := w.h
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	delete(h.watchers, w)
+	var stop func()
 	if len(h.watchers) == 0 && h.stop != nil {
-		h.stop()
-		h.stop = nil
+		stop, h.stop = h.stop, nil
 		clear(h.groups)
 		clear(h.lists)
+	}
+	h.mu.Unlock()
+	// Outside the lock: ending the notices waits for one being delivered,
+	// which takes the lock.
+	if stop != nil {
+		stop()
 	}
 }
 
@@ -293,7 +299,7 @@ func (h *Hub) sweepAll(ctx context.Context) {
 		}
 	}
 	for k, l := range h.lists {
-		if l.seq+2 < h.sweepSeq {
+		if l.seq.Load()+2 < h.sweepSeq {
 			delete(h.lists, k)
 		}
 	}
@@ -525,13 +531,14 @@ func (w *Watcher) posOf(group string) tagstore.Pos {
 }
 
 func (w *Watcher) snapshot() Position {
-	return Position{Base: w.pos.Base, Groups: maps(w.pos.Groups)}
+	return Position{Base: w.pos.Base, Groups: cloneGroups(w.pos.Groups)}
 }
 
 // listing is the groups of some ranges, as of one sweep.
 type listing struct {
+	seq atomic.Uint64 // the sweep it was read in; also read under the hub's mutex
+
 	mu     sync.Mutex
-	seq    uint64
 	groups []string
 }
 
@@ -546,13 +553,14 @@ func (h *Hub) list(ctx context.Context, ranges []arn.KeyRange) ([]string, error)
 	seq := h.sweepSeq
 	l := h.lists[b.String()]
 	if l == nil {
-		l = &listing{seq: ^uint64(0)}
+		l = &listing{}
+		l.seq.Store(^uint64(0))
 		h.lists[b.String()] = l
 	}
 	h.mu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.seq == seq {
+	if l.seq.Load() == seq {
 		return l.groups, nil
 	}
 	var out []string
@@ -573,6 +581,7 @@ func (h *Hub) list(ctx context.Context, ranges []arn.KeyRange) ([]string, error)
 			r.Low = tagstore.Successor(gs[len(gs)-1].Key())
 		}
 	}
-	l.seq, l.groups = seq, out
+	l.groups = out
+	l.seq.Store(seq)
 	return out, nil
 }

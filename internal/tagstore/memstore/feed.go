@@ -91,8 +91,18 @@ func (f *feed) record(e tagstore.Event) {
 // signal tells the readers which groups have new events.
 func (f *feed) signal(groups []string) {
 	f.notifyMu.Lock()
-	defer f.notifyMu.Unlock()
+	if len(f.notify) == 0 {
+		f.notifyMu.Unlock()
+		return
+	}
+	fns := make([]func(string), 0, len(f.notify))
 	for _, fn := range f.notify {
+		fns = append(fns, fn)
+	}
+	f.notifyMu.Unlock()
+	// Called without the lock, so that a listener may take locks of its
+	// own that are held while it registers or leaves.
+	for _, fn := range fns {
 		for _, g := range groups {
 			fn(g)
 		}

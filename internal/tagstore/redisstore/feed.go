@@ -177,10 +177,15 @@ func (n *notices) add(s *Store, fn func(string)) func() {
 			defer close(done)
 			for m := range ps.Channel() {
 				n.mu.Lock()
+				fns := make([]func(string), 0, len(n.fns))
 				for _, f := range n.fns {
-					f(m.Payload)
+					fns = append(fns, f)
 				}
 				n.mu.Unlock()
+				// Without the lock: a listener may leave meanwhile.
+				for _, f := range fns {
+					f(m.Payload)
+				}
 			}
 		}()
 		n.cancel = func() {
