@@ -225,18 +225,25 @@ func TestFeedAcrossSurfaces(t *testing.T) {
 		case <-time.After(300 * time.Millisecond):
 		}
 
-		// The audit trail has every change, from each surface.
-		out, err := g.ListAuditEvents(ctxT(t), &tagwayv1.ListAuditEventsRequest{PageSize: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		bySurface := map[string]int{}
-		for _, e := range out.GetEvents() {
-			if e.GetEventName() == "TagResources" || e.GetEventName() == "TagResource" || e.GetEventName() == "UntagResources" || e.GetEventName() == "UntagResource" {
-				bySurface[e.GetEventSource()]++
-				if e.GetRequestId() == "" || e.GetPrincipal() != "anonymous" || len(e.GetResources()) == 0 {
-					t.Fatalf("audit record %v", e)
+		// The audit trail has every change, from each surface (the
+		// journal is written in the background: wait for it).
+		var bySurface map[string]int
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			out, err := g.ListAuditEvents(ctxT(t), &tagwayv1.ListAuditEventsRequest{PageSize: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bySurface = map[string]int{}
+			for _, e := range out.GetEvents() {
+				if e.GetEventName() == "TagResources" || e.GetEventName() == "TagResource" || e.GetEventName() == "UntagResources" || e.GetEventName() == "UntagResource" {
+					bySurface[e.GetEventSource()]++
+					if e.GetRequestId() == "" || e.GetPrincipal() != "anonymous" || len(e.GetResources()) == 0 {
+						t.Fatalf("audit record %v", e)
+					}
 				}
+			}
+			if bySurface["aws"] >= 4 && bySurface["huawei"] >= 3 && bySurface["grpc"] >= 2 || time.Now().After(deadline) {
+				break
 			}
 		}
 		if bySurface["aws"] < 4 || bySurface["huawei"] < 3 || bySurface["grpc"] < 2 {

@@ -82,7 +82,20 @@ type Trail struct {
 
 	mu   sync.Mutex
 	file *os.File
+
+	// queue feeds the journal from one goroutine, so that a slow or
+	// unreachable store never delays a call's answer.
+	queue   chan []byte
+	qmu     sync.RWMutex // held to send on queue; Close takes it to close it
+	closed  bool
+	pending sync.WaitGroup
+	done    chan struct{}
+	logged  atomic.Int64 // when a store failure was last logged (Unix ns)
+	quiet   atomic.Uint64
 }
+
+// journalQueue bounds the records waiting for the store.
+const journalQueue = 4096
 
 // Open returns a trail writing to path ("-" or "stderr" for stderr, given
 // as stderr; "" for no sink) and to store's journal, when it keeps one.
@@ -105,12 +118,67 @@ func Open(ctx context.Context, path string, stderr io.Writer, store tagstore.Sto
 			return nil, err
 		}
 		t.journal, t.tokens = j, pagetoken.New(secret, 15*time.Minute)
+		t.queue, t.done = make(chan []byte, journalQueue), make(chan struct{})
+		go t.keep()
 	}
 	return t, nil
 }
 
-// Close closes the sink's file.
+// keep writes queued records to the journal.
+func (t *Trail) keep() {
+	defer close(t.done)
+	for line := range t.queue {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := t.journal.AppendJournal(ctx, line)
+		cancel()
+		t.pending.Done()
+		if err != nil && !errors.Is(err, tagstore.ErrNoFeed) {
+			t.storeFailed(err)
+		}
+	}
+}
+
+// storeFailed counts a record the journal did not take and logs it at
+// ERROR, at most once every 10 s with how many went unlogged since, so that
+// a store outage does not flood the log.
+func (t *Trail) storeFailed(err error) {
+	t.Metrics.StoreFailures.Add(1)
+	now := time.Now().UnixNano()
+	last := t.logged.Load()
+	if now-last < int64(10*time.Second) || !t.logged.CompareAndSwap(last, now) {
+		t.quiet.Add(1)
+		return
+	}
+	t.log.Error("audit records not kept for ListAuditEvents: the store failed (they are in the --audit-log sink, if any)", "error", err, "unlogged_since", t.quiet.Swap(0))
+}
+
+// Flush waits until every record so far has reached the journal (or
+// failed to), or ctx ends.
+func (t *Trail) Flush(ctx context.Context) {
+	if t.queue == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() { t.pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Close hands the queued records to the journal (for at most 2 s) and
+// closes the sink's file.
 func (t *Trail) Close() error {
+	if t.queue != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		t.Flush(ctx)
+		cancel()
+		t.qmu.Lock()
+		t.closed = true
+		close(t.queue)
+		t.qmu.Unlock()
+		<-t.done
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.file != nil {
@@ -215,12 +283,19 @@ func (t *Trail) write(ctx context.Context, r Record) {
 			t.log.Error("audit record lost: the audit log cannot be written", "error", err, "path", t.path, "event_id", r.EventID, "request_id", r.RequestID)
 		}
 	}
-	if t.journal != nil {
-		jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		if err := t.journal.AppendJournal(jctx, line); err != nil && !errors.Is(err, tagstore.ErrNoFeed) {
-			t.Metrics.StoreFailures.Add(1)
-			t.log.Error("audit record not kept for ListAuditEvents: the store failed", "error", err, "event_id", r.EventID, "request_id", r.RequestID)
+	if t.queue != nil {
+		t.qmu.RLock()
+		defer t.qmu.RUnlock()
+		if t.closed {
+			t.storeFailed(errors.New("the audit trail is closed"))
+			return
+		}
+		t.pending.Add(1)
+		select {
+		case t.queue <- line:
+		default:
+			t.pending.Done()
+			t.storeFailed(errors.New("the queue of records for the store is full"))
 		}
 	}
 }

@@ -76,6 +76,7 @@ func TestRecordsToSinkAndList(t *testing.T) {
 	}
 
 	ctx := context.Background()
+	tr.Flush(ctx)
 	all, err := tr.ListAuditEvents(ctx, &tagwayv1.ListAuditEventsRequest{}, "")
 	if err != nil || len(all.GetEvents()) != 3 {
 		t.Fatalf("list: %v %v", all, err)
@@ -151,3 +152,23 @@ func (failing) Write([]byte) (int, error) {
 }
 
 func timestampIn(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(time.Now().Add(d)) }
+
+// TestStoreLoss checks that records the store cannot keep are an ERROR
+// and counted, and never delay the call.
+func TestStoreLoss(t *testing.T) {
+	var logs bytes.Buffer
+	st := memstore.New()
+	tr, err := audit.Open(context.Background(), "", nil, st, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	st.Close()
+	for range 3 {
+		tr.Call(caller("alice"), &tagwayv1.TagResourcesRequest{}, &tagwayv1.TagResourcesResponse{}, nil)
+	}
+	tr.Flush(context.Background())
+	if tr.Metrics.StoreFailures.Load() != 3 || strings.Count(logs.String(), "level=ERROR") != 1 {
+		t.Fatalf("store loss: %d, %q", tr.Metrics.StoreFailures.Load(), logs.String())
+	}
+}

@@ -42,7 +42,7 @@ func (s *Store) Verify(ctx context.Context) ([]string, error) {
 			continue
 		}
 		g, _, ok := strings.Cut(rest, "}:")
-		if !ok || g == "registry" {
+		if !ok || g == "registry" || g == "audit" {
 			continue
 		}
 		byGroup[g] = append(byGroup[g], k)
