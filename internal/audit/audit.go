@@ -90,6 +90,7 @@ type Trail struct {
 	closed  bool
 	pending sync.WaitGroup
 	done    chan struct{}
+	stop    context.CancelFunc // makes the remaining appends fail at once
 	logged  atomic.Int64 // when a store failure was last logged (Unix ns)
 	quiet   atomic.Uint64
 }
@@ -119,16 +120,18 @@ func Open(ctx context.Context, path string, stderr io.Writer, store tagstore.Sto
 		}
 		t.journal, t.tokens = j, pagetoken.New(secret, 15*time.Minute)
 		t.queue, t.done = make(chan []byte, journalQueue), make(chan struct{})
-		go t.keep()
+		var stopped context.Context
+		stopped, t.stop = context.WithCancel(context.Background())
+		go t.keep(stopped)
 	}
 	return t, nil
 }
 
 // keep writes queued records to the journal.
-func (t *Trail) keep() {
+func (t *Trail) keep(stopped context.Context) {
 	defer close(t.done)
 	for line := range t.queue {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(stopped, time.Second)
 		err := t.journal.AppendJournal(ctx, line)
 		cancel()
 		t.pending.Done()
@@ -166,13 +169,14 @@ func (t *Trail) Flush(ctx context.Context) {
 	}
 }
 
-// Close hands the queued records to the journal (for at most 2 s) and
-// closes the sink's file.
+// Close hands the queued records to the journal (for at most 2 s; those
+// left then are counted as lost) and closes the sink's file.
 func (t *Trail) Close() error {
 	if t.queue != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		t.Flush(ctx)
 		cancel()
+		t.stop()
 		t.qmu.Lock()
 		t.closed = true
 		close(t.queue)
