@@ -18,9 +18,11 @@ import (
 
 	"github.com/tagway/tagway/internal/access"
 	"github.com/tagway/tagway/internal/accesslog"
+	"github.com/tagway/tagway/internal/audit"
 	"github.com/tagway/tagway/internal/debugserver"
 	"github.com/tagway/tagway/internal/dialect/aws"
 	"github.com/tagway/tagway/internal/dialect/huawei"
+	"github.com/tagway/tagway/internal/feedhttp"
 	"github.com/tagway/tagway/internal/filewatch"
 	"github.com/tagway/tagway/internal/grpcauth"
 	"github.com/tagway/tagway/internal/metrics"
@@ -62,6 +64,9 @@ type config struct {
 	maxInflightBytes int64
 	maxConns         int
 
+	feedRetention time.Duration
+	auditLog      string
+
 	authFile                     string
 	policyFile                   string
 	rateLimits                   string
@@ -97,6 +102,8 @@ func flagSet(c *config) *flag.FlagSet {
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve net/http/pprof on this loopback address or unix:// socket; off when empty [TAGWAY_DEBUG_ADDR]")
 	fs.BoolVar(&c.debugAllowRemote, "debug-allow-remote", false, "let --debug-addr be an address other machines can reach [TAGWAY_DEBUG_ALLOW_REMOTE]")
 	fs.BoolVar(&c.version, "version", false, "print the version, commit and Go version, and exit [TAGWAY_VERSION]")
+	fs.DurationVar(&c.feedRetention, "feed-retention", 24*time.Hour, "how long the change feed (WatchTagChanges, GET /v1/tag-changes) and the audit trail (ListAuditEvents) keep events; 0 turns both off [TAGWAY_FEED_RETENTION]")
+	fs.StringVar(&c.auditLog, "audit-log", "", "write an audit record (JSON lines) of every call that changes tags or is refused for authentication or authorization to this file, or to stderr for - [TAGWAY_AUDIT_LOG]")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals and their credentials (docs/auth.md); without it tagway authenticates no one [TAGWAY_AUTH_FILE]")
 	fs.StringVar(&c.policyFile, "policy-file", "", "Cedar policies deciding what each principal may do (docs/policy.md); without it a principal may do everything within its scope [TAGWAY_POLICY_FILE]")
 	fs.StringVar(&c.rateLimits, "rate-limits", "off", "rate limits per principal and operation: off, or aws (AWS's quotas for this API); the auth file's rate_limits apply either way [TAGWAY_RATE_LIMITS]")
@@ -177,6 +184,9 @@ func parse(args []string, getenv func(string) string) (config, *flag.FlagSet, er
 	}
 	if c.maxInflightCalls < 0 {
 		return c, fs, errors.New("--max-inflight-calls must be 0 (no bound) or more")
+	}
+	if c.feedRetention != 0 && c.feedRetention < 5*time.Second {
+		return c, fs, errors.New("--feed-retention must be 0 (off) or at least 5s")
 	}
 	if c.awsMaxSkew <= 0 || c.huaweiMaxSkew <= 0 {
 		return c, fs, errors.New("--aws-max-skew and --huawei-max-skew must be positive")
@@ -263,7 +273,7 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 		spec, flagName = strings.TrimSpace(string(b)), "--store-file "+c.storeFile
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	store, storeName, err := openStore(openCtx, spec, c.storeTimeout)
+	store, storeName, err := openStore(openCtx, spec, c.storeTimeout, c.feedRetention)
 	if err != nil {
 		cancel()
 		return fail(fmt.Errorf("%s: %w", flagName, err))
@@ -291,18 +301,26 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	failures := storehealth.NewFailures(log, 0)
 	bounded := tagstore.Bounded(metrics.Store(store, reg), c.storeTimeout)
 	svc, err := tagging.New(openCtx, bounded, tagging.WithPageTokenTTL(c.tokenTTL), tagging.WithFailures(failures), tagging.WithCallTimeout(c.storeTimeout))
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	trail, err := audit.Open(openCtx, c.auditLog, stderr, bounded, log)
 	cancel()
 	if err != nil {
 		return fail(err)
 	}
+	defer trail.Close()
 	prober := storehealth.NewProber(store.Ping, 0, min(c.storeTimeout, storehealth.DefaultProbeTimeout), log)
 	_ = prober.Probe(ctx) // ready from the start: the store just answered
 	go prober.Run(ctx)
 	go storehealth.Forget(ctx, bounded, 0, failures)
 	reg.AddCounter("tagway_store_failures_total", "Store calls that failed or timed out (changes, reads, housekeeping).", failures.Total)
+	reg.AddCounter("tagway_audit_sink_failures_total", "Audit records the --audit-log sink failed to take.", trail.Metrics.SinkFailures.Load)
+	reg.AddCounter("tagway_audit_store_failures_total", "Audit records the store failed to keep for ListAuditEvents.", trail.Metrics.StoreFailures.Load)
 	// Every surface calls the core through the access layer.
 	accessOpts := []access.Option{access.WithLogger(log), access.WithMaxInflight(c.maxInflightCalls),
-		access.WithQuotas(quotas(c.rateLimits, store, log)), access.WithRefusals(reg.Refused)}
+		access.WithQuotas(quotas(c.rateLimits, store, log)), access.WithRefusals(reg.Refused), access.WithAudit(trail)}
 	if policies != nil {
 		accessOpts = append(accessOpts, access.WithPolicies(policies))
 		log.Info("policies on", "policy_file", policies.Path(), "policies", policies.Current().Len())
@@ -310,15 +328,17 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	// Changes are counted above the access layer, so that the resources its
 	// policies deny count among the failures.
 	core := metrics.Core(access.New(tr.Core(svc), accessOpts...), reg)
+	grpcAuth := (&grpcauth.Authenticator{Principals: auth, AllowRemote: c.allowRemote}).Authenticate
 	cfg := server.Config{
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr,
 		Service: core, Ready: func(context.Context) error { return prober.Ready() },
 		Metrics: reg,
 		Dialects: []server.Dialect{
-			aws.New(core, aws.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.awsMaxSkew, Log: log}),
-			huawei.New(core, huawei.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.huaweiMaxSkew, Log: log}),
+			feedhttp.New(ctx, core, grpcAuth, trail.Refused),
+			aws.New(core, aws.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.awsMaxSkew, Log: log, Refused: trail.Refused}),
+			huawei.New(core, huawei.Auth{Principals: auth, AllowRemote: c.allowRemote, MaxSkew: c.huaweiMaxSkew, Log: log, Refused: trail.Refused}),
 		},
-		Authenticate: (&grpcauth.Authenticator{Principals: auth, AllowRemote: c.allowRemote}).Authenticate,
+		Authenticate: audit.Authenticate(grpcAuth, trail),
 		DrainDelay:   c.drainDelay, ShutdownTimeout: c.shutdownTimeout, Settle: shutdownSettle,
 		Limits: server.Limits{BodyTimeout: c.bodyTimeout, InflightBodyBytes: c.maxInflightBytes, HTTPConns: c.maxConns},
 		Log:    log,
@@ -458,9 +478,9 @@ func quotas(mode string, store tagstore.Store, log *slog.Logger) *quota.Quotas {
 
 // openStore opens the store a --store value names. A Redis store applies
 // no change later than timeout after it is sent (redisstore.Options).
-func openStore(ctx context.Context, spec string, timeout time.Duration) (tagstore.Store, string, error) {
+func openStore(ctx context.Context, spec string, timeout, feedRetention time.Duration) (tagstore.Store, string, error) {
 	if spec == "memory" {
-		return memstore.New(), "memory", nil
+		return memstore.New(memstore.WithFeed(feedRetention, 0)), "memory", nil
 	}
 	if !strings.Contains(spec, "://") {
 		if strings.Contains(spec, "@") {
@@ -468,7 +488,10 @@ func openStore(ctx context.Context, spec string, timeout time.Duration) (tagstor
 		}
 		return nil, "", fmt.Errorf("%q: want memory or a Redis URL such as redis://127.0.0.1:6379/0", spec)
 	}
-	s, err := redisstore.Open(ctx, spec, redisstore.Options{MaxChangeAge: timeout})
+	if feedRetention == 0 {
+		feedRetention = -1 // off
+	}
+	s, err := redisstore.Open(ctx, spec, redisstore.Options{MaxChangeAge: timeout, FeedRetention: feedRetention})
 	if err != nil {
 		return nil, "", err
 	}

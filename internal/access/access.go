@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -25,6 +26,7 @@ import (
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/callinfo"
 	"github.com/tagway/tagway/internal/identity"
 	"github.com/tagway/tagway/internal/logevery"
 	"github.com/tagway/tagway/internal/operation"
@@ -57,6 +59,7 @@ type Service struct {
 	inflight *overload.Bound
 	log      *slog.Logger
 	refused  func(operation, reason string)
+	auditor  Auditor // nil: no audit trail
 	// policyErrors limits the log lines about policies that fail to
 	// evaluate.
 	policyErrors *logevery.Limiter
@@ -176,6 +179,7 @@ func (s *Service) enter(ctx context.Context, op string) (context.Context, call, 
 			WithDetails(&errdetails.ErrorInfo{Reason: ReasonUnauthenticated, Domain: tagging.ErrorDomain})
 		return nil, call{}, nil, st.Err()
 	}
+	ctx, c = callinfo.Fill(ctx, c)
 	release, ok := s.inflight.Enter()
 	if !ok {
 		s.refused(op, tagging.ReasonOverloaded)
@@ -264,11 +268,10 @@ func (s *Service) denied(c call, resource string, d policy.Decision) error {
 // UntagResources implements tagwayv1.TaggingServiceServer. The policies
 // decide each resource; a denied one is a failure of that resource alone.
 func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
-	ctx, c, release, err := s.enter(ctx, operation.UntagResources)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	return audited(s, ctx, operation.UntagResources, req, s.untag)
+}
+
+func (s *Service) untag(ctx context.Context, c call, req *tagwayv1.UntagResourcesRequest) (*tagwayv1.UntagResourcesResponse, error) {
 	if c.policies == nil {
 		return s.core.UntagResources(ctx, req)
 	}
@@ -294,11 +297,10 @@ func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourc
 // TagResources implements tagwayv1.TaggingServiceServer. The policies
 // decide each resource; a denied one is a failure of that resource alone.
 func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
-	ctx, c, release, err := s.enter(ctx, operation.TagResources)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	return audited(s, ctx, operation.TagResources, req, s.tag)
+}
+
+func (s *Service) tag(ctx context.Context, c call, req *tagwayv1.TagResourcesRequest) (*tagwayv1.TagResourcesResponse, error) {
 	if c.policies == nil {
 		return s.core.TagResources(ctx, req)
 	}
@@ -320,6 +322,26 @@ func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRe
 	}
 	resp.FailedResources = merge(resp.FailedResources, failed)
 	return resp, nil
+}
+
+// audited runs a call to op that changes tags, admitted by enter, and
+// records it in the audit trail, refused or not.
+func audited[Q, R proto.Message](s *Service, ctx context.Context, op string, req Q, fn func(context.Context, call, Q) (R, error)) (R, error) {
+	var resp R
+	inner, c, release, err := s.enter(ctx, op)
+	if err == nil {
+		ctx = inner
+		resp, err = fn(inner, c, req)
+		release()
+	}
+	if s.auditor != nil {
+		var out proto.Message
+		if err == nil {
+			out = resp
+		}
+		s.auditor.Call(ctx, req, out, err)
+	}
+	return resp, err
 }
 
 // merge adds the failures of add to those of m.
@@ -478,4 +500,22 @@ func (s *Service) ListTagKeys(ctx context.Context, req *tagwayv1.ListTagKeysRequ
 // decide the call as a whole.
 func (s *Service) ListTagValues(ctx context.Context, req *tagwayv1.ListTagValuesRequest) (*tagwayv1.ListTagValuesResponse, error) {
 	return run(s, ctx, operation.ListTagValues, req, s.core.ListTagValues)
+}
+
+// WatchTagChanges implements tagwayv1.TaggingServiceServer: the watch sees
+// what the caller's grant lets it list, and the policies decide it as a
+// whole when it opens. It counts against the caller's rate limit when it
+// opens, not against the calls in flight while it lasts.
+func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream grpc.ServerStreamingServer[tagwayv1.WatchTagChangesResponse]) error {
+	ctx, c, release, err := s.enter(stream.Context(), operation.WatchTagChanges)
+	if err != nil {
+		return err
+	}
+	release()
+	if c.policies != nil {
+		if d := s.decide(ctx, c, c.decider(nil, nil), nil); !d.Allowed {
+			return s.denied(c, "", d)
+		}
+	}
+	return s.core.WatchTagChanges(req, callinfo.Stream(ctx, stream))
 }

@@ -36,6 +36,11 @@ type Caller struct {
 	Credential string
 	// Peer is the network address the call came from.
 	Peer string
+	// RequestID is the id the surface gave the request (and told the
+	// caller); Operation the surface's name of the call, such as
+	// TagResources or CreateTagResource; UserAgent the client's. The access
+	// layer fills those a surface leaves empty.
+	RequestID, Operation, UserAgent string
 }
 
 // Name returns the principal's name, or "anonymous".

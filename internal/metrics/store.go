@@ -23,6 +23,10 @@ type store struct {
 	h *prometheus.HistogramVec
 }
 
+// Unwrap implements tagstore.Wrapper: the feed and the journal of the
+// store are found through it (their reads are not measured here).
+func (s *store) Unwrap() tagstore.Store { return s.Store }
+
 // observe records one call of op that began at start.
 func (s *store) observe(op string, start time.Time, err error) {
 	result := "ok"

@@ -14,10 +14,11 @@ const (
 	ListTagKeys     = "ListTagKeys"
 	ListTagValues   = "ListTagValues"
 	WatchTagChanges = "WatchTagChanges"
+	ListAuditEvents = "ListAuditEvents"
 )
 
 // All lists the operations; the first two change tags, the others read.
-var All = []string{TagResources, UntagResources, GetResourceTags, ListResources, CountResources, ListTagKeys, ListTagValues, WatchTagChanges}
+var All = []string{TagResources, UntagResources, GetResourceTags, ListResources, CountResources, ListTagKeys, ListTagValues, WatchTagChanges, ListAuditEvents}
 
 // Known reports whether name is an operation.
 func Known(name string) bool { return slices.Contains(All, name) }

@@ -62,6 +62,16 @@ func (c *Codec) Encode(query []byte, cursor ...string) string {
 // Decode checks token against query and returns its cursor, which has n
 // fields.
 func (c *Codec) Decode(token string, query []byte, n int) ([]string, error) {
+	return c.decode(token, query, n)
+}
+
+// DecodeAll is Decode for a cursor of any number of fields.
+func (c *Codec) DecodeAll(token string, query []byte) ([]string, error) {
+	return c.decode(token, query, -1)
+}
+
+// decode is Decode; n < 0 takes every field.
+func (c *Codec) decode(token string, query []byte, n int) ([]string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(b) < 1+8+hashSize+macSize || b[0] != version {
 		return nil, ErrMalformed
@@ -78,8 +88,8 @@ func (c *Codec) Decode(token string, query []byte, n int) ([]string, error) {
 		return nil, ErrExpired
 	}
 	rest := body[9+hashSize:]
-	cursor := make([]string, 0, n)
-	for range n {
+	cursor := make([]string, 0, max(n, 1))
+	for i := 0; i != n && (n >= 0 || len(rest) > 0); i++ {
 		l, k := binary.Uvarint(rest)
 		if k <= 0 || uint64(len(rest)-k) < l {
 			return nil, ErrMalformed

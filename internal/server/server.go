@@ -468,7 +468,7 @@ type callCounter struct{ n atomic.Int64 }
 type countedKey struct{}
 
 func (c *callCounter) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	if info.FullMethodName == healthpb.Health_Watch_FullMethodName {
+	if info.FullMethodName == healthpb.Health_Watch_FullMethodName || info.FullMethodName == tagwayv1.TaggingService_WatchTagChanges_FullMethodName {
 		return ctx
 	}
 	return context.WithValue(ctx, countedKey{}, true)

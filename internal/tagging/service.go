@@ -14,6 +14,7 @@ import (
 	"github.com/tagway/tagway/internal/pagetoken"
 	"github.com/tagway/tagway/internal/storehealth"
 	"github.com/tagway/tagway/internal/tagstore"
+	"github.com/tagway/tagway/internal/watch"
 )
 
 // Server-wide ceilings. A call's Limits may lower, never raise, them.
@@ -51,6 +52,10 @@ type Service struct {
 	failures *storehealth.Failures
 	reserved []string
 	timeout  time.Duration
+
+	hub         *watch.Hub
+	watchTokens *pagetoken.Codec
+	slowWatcher time.Duration
 }
 
 // Option configures a Service.
@@ -62,7 +67,21 @@ type options struct {
 	log      *slog.Logger
 	failures *storehealth.Failures
 	reserved []string
+	watch    watch.Options
+	noFeed   bool
+	slow     time.Duration
 }
+
+// WithWatch tunes the watches of WatchTagChanges (package watch's
+// defaults otherwise).
+func WithWatch(o watch.Options) Option { return func(opts *options) { opts.watch = o } }
+
+// WithoutFeed turns WatchTagChanges off, whatever the store records.
+func WithoutFeed() Option { return func(o *options) { o.noFeed = true } }
+
+// WithSlowWatcher sets how long a watch's client may leave a full queue of
+// messages unread before the watch ends (DefaultSlowWatcher).
+func WithSlowWatcher(d time.Duration) Option { return func(o *options) { o.slow = d } }
 
 // WithPageTokenTTL sets how long page tokens stay valid (DefaultTokenTTL).
 func WithPageTokenTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
@@ -90,7 +109,7 @@ func WithReservedKeyPrefixes(prefixes ...string) Option {
 // New returns a Service on store. It reads the store's secret to sign page
 // tokens, so it fails when the store does.
 func New(ctx context.Context, store tagstore.Store, opts ...Option) (*Service, error) {
-	o := options{ttl: DefaultTokenTTL, log: slog.Default()}
+	o := options{ttl: DefaultTokenTTL, log: slog.Default(), slow: DefaultSlowWatcher}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -101,12 +120,19 @@ func New(ctx context.Context, store tagstore.Store, opts ...Option) (*Service, e
 	if o.failures == nil {
 		o.failures = storehealth.NewFailures(o.log, 0)
 	}
+	hub, err := feedHub(store, o)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
-		store:    store,
-		tokens:   pagetoken.New(secret, o.ttl),
-		failures: o.failures,
-		timeout:  o.timeout,
-		reserved: lowerAll(o.reserved),
+		store:       store,
+		tokens:      pagetoken.New(secret, o.ttl),
+		failures:    o.failures,
+		timeout:     o.timeout,
+		reserved:    lowerAll(o.reserved),
+		hub:         hub,
+		watchTokens: pagetoken.New(secret, resumeTokenTTL),
+		slowWatcher: o.slow,
 	}, nil
 }
 

@@ -50,7 +50,7 @@ func backends(t *testing.T, fn func(t *testing.T, newStore func(t *testing.T) ta
 	})
 }
 
-func newService(t *testing.T, st tagstore.Store, opts ...tagging.Option) *tagging.Service {
+func newService(t testing.TB, st tagstore.Store, opts ...tagging.Option) *tagging.Service {
 	t.Helper()
 	opts = append([]tagging.Option{tagging.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
 	s, err := tagging.New(context.Background(), st, opts...)
@@ -70,7 +70,7 @@ func tagReq(resources []string, kv ...string) *tagwayv1.TagResourcesRequest {
 	return r
 }
 
-func mustTag(t *testing.T, s *tagging.Service, resources []string, kv ...string) {
+func mustTag(t testing.TB, s *tagging.Service, resources []string, kv ...string) {
 	t.Helper()
 	resp, err := s.TagResources(ctx, tagReq(resources, kv...))
 	if err != nil {

@@ -36,6 +36,9 @@ type BoundedStore struct {
 	last atomic.Int64
 }
 
+// Unwrap implements Wrapper.
+func (b *BoundedStore) Unwrap() Store { return b.Store }
+
 func (b *BoundedStore) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, b.timeout)
 }

@@ -100,7 +100,8 @@ func (h *Handler) Operation(r *http.Request) string {
 
 // ServeHTTP handles one AWS request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-amzn-RequestId", newRequestID())
+	requestID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", requestID)
 	target := r.Header.Get("X-Amz-Target")
 	if r.Method != http.MethodPost {
 		writeAPIError(w, &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: fmt.Sprintf("method %s is not supported; every operation is a POST", r.Method)})
@@ -126,9 +127,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, region, aerr := h.auth.authenticate(r, body)
 	if aerr != nil {
+		if h.auth.Refused != nil {
+			caller.Surface, caller.RequestID, caller.Operation, caller.UserAgent, caller.Peer = identity.SurfaceAWS, requestID, h.Operation(r), r.UserAgent(), r.RemoteAddr
+			h.auth.Refused(r.Context(), caller, fmt.Errorf("%s: %s", aerr.Type, aerr.Message))
+		}
 		writeAPIError(w, aerr)
 		return
 	}
+	caller.RequestID, caller.Operation, caller.UserAgent = requestID, h.Operation(r), r.UserAgent()
 	ctx := context.WithValue(identity.NewContext(r.Context(), caller), callKey{}, call{region: region, body: body})
 	// The bulk calls go straight to their handler: the target names it.
 	switch target {

@@ -29,6 +29,9 @@ type Auth struct {
 	Now func() time.Time
 	// Log receives a line per refused request; nil logs nothing.
 	Log *slog.Logger
+	// Refused, if set, hears of each request refused for authentication
+	// (for the audit trail): what is known of the caller, and why.
+	Refused func(ctx context.Context, c identity.Caller, err error)
 }
 
 // authenticator verifies requests as configured.

@@ -116,9 +116,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, aerr := h.auth.authenticate(r, body)
 	if aerr != nil {
+		if h.auth.Refused != nil {
+			caller.Surface, caller.RequestID, caller.Operation, caller.UserAgent, caller.Peer = identity.SurfaceHuawei, id, h.Operation(r), r.UserAgent(), r.RemoteAddr
+			h.auth.Refused(r.Context(), caller, fmt.Errorf("%s: %s", aerr.Code, aerr.Message))
+		}
 		writeAPIError(w, r, aerr)
 		return
 	}
+	caller.RequestID, caller.Operation, caller.UserAgent = id, h.Operation(r), r.UserAgent()
 	ctx := context.WithValue(identity.NewContext(r.Context(), caller), callKey{}, call{body: body})
 	// The bulk calls go straight to their handler, the id taken from the
 	// path as the mux takes it.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type Store struct {
 	// holding such a resource; keyOrder those keys.
 	keyGroups map[string]*set
 	keyOrder  *set
+
+	feed    feed
+	journal journal
 }
 
 var _ tagstore.Store = (*Store)(nil)
@@ -63,19 +67,33 @@ type keyIndex struct {
 var ErrClosed = errors.New("memstore: store is closed")
 
 // New returns an empty store.
-func New() *Store {
+func New(opts ...Option) *Store {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms.
-	return &Store{secret: secret, groups: map[string]*group{}, order: newSet(), places: map[string]tagstore.Placement{}, keyGroups: map[string]*set{}, keyOrder: newSet()}
+	s := &Store{secret: secret, groups: map[string]*group{}, order: newSet(), places: map[string]tagstore.Placement{}, keyGroups: map[string]*set{}, keyOrder: newSet()}
+	s.feed = feed{retention: DefaultFeedRetention, max: DefaultFeedMax, logs: map[string]*feedLog{}, notify: map[int]func(string){}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Apply implements tagstore.Store. A change whose context's deadline has
 // passed when the lock is taken is refused with tagstore.ErrLate.
 func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 	errs := make([]error, len(changes))
+	var changed []string
+	defer func() {
+		// Readers hear of the changes once the lock is released, so that
+		// telling them costs no writer a wait.
+		if len(changed) > 0 {
+			s.feed.signal(changed)
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	deadline, hasDeadline := ctx.Deadline()
+	origin := tagstore.OriginOf(ctx)
 	for i, c := range changes {
 		switch {
 		case s.closed:
@@ -83,16 +101,46 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 		case hasDeadline && time.Now().After(deadline):
 			errs[i] = tagstore.ErrLate
 		default:
-			errs[i] = s.apply(c)
+			var g string
+			g, errs[i] = s.apply(c, origin)
+			if g != "" {
+				changed = append(changed, g)
+			}
 		}
 	}
 	return errs
 }
 
-func (s *Store) apply(c tagstore.Change) error {
+// apply applies c and returns the key of the group whose feed it added
+// to, if any.
+func (s *Store) apply(c tagstore.Change, origin tagstore.Origin) (string, error) {
+	g, err := s.change(c)
+	if err != nil || g == nil {
+		return "", err
+	}
+	cur := g.gr.tags[g.ident]
+	if !s.feed.on() {
+		return "", nil
+	}
+	diff := tagstore.Diff(g.before, cur)
+	if len(diff) == 0 {
+		return "", nil
+	}
+	s.feed.record(tagstore.Event{Group: g.gr.g, Ident: g.ident, Changes: diff, Tags: tagstore.TagsOf(cur), Origin: origin})
+	return g.gr.g.Key(), nil
+}
+
+// changed is the resource a change applied to, and its tags before it.
+type changed struct {
+	gr     *group
+	ident  string
+	before map[string]string
+}
+
+func (s *Store) change(c tagstore.Change) (*changed, error) {
 	g, ok, err := s.claim(c)
 	if err != nil || !ok {
-		return err
+		return nil, err
 	}
 	ident := c.Resource.Ident()
 	gr := s.groups[g.Key()]
@@ -101,10 +149,14 @@ func (s *Store) apply(c tagstore.Change) error {
 		cur = gr.tags[ident]
 	}
 	if cur == nil && len(c.Set) == 0 {
-		return nil // removing from an unknown resource changes nothing
+		return nil, nil // removing from an unknown resource changes nothing
 	}
 	if err := c.Check(cur); err != nil {
-		return err
+		return nil, err
+	}
+	var before map[string]string
+	if s.feed.on() {
+		before = maps.Clone(cur)
 	}
 	if gr == nil {
 		gr = &group{g: g, tags: map[string]map[string]string{}, known: newSet(), untagged: newSet(), keys: map[string]*keyIndex{}, keyOrder: newSet(), onKey: s.onKey}
@@ -137,7 +189,7 @@ func (s *Store) apply(c tagstore.Change) error {
 	} else {
 		gr.untagged.Delete(ident)
 	}
-	return nil
+	return &changed{gr: gr, ident: ident, before: before}, nil
 }
 
 // claim returns the group c applies to: for a Placed name, the group of its

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -118,6 +119,7 @@ func inDoubt(err error) bool {
 
 func (s *Store) apply(ctx context.Context, changes []tagstore.Change, deadline int64) []error {
 	errs := make([]error, len(changes))
+	origin := originField(tagstore.OriginOf(ctx))
 	groups := make([]arn.Group, len(changes))
 	todo := make([]bool, len(changes))
 	var claims []int
@@ -182,7 +184,7 @@ func (s *Store) apply(ctx context.Context, changes []tagstore.Change, deadline i
 	}
 	calls := make([]scriptCall, len(order))
 	for j, k := range order {
-		calls[j] = s.applyCall(groups[batches[k][0]], changes, batches[k], deadline, k.freeing)
+		calls[j] = s.applyCall(groups[batches[k][0]], changes, batches[k], deadline, k.freeing, origin)
 	}
 	registerNow := len(register) > 0
 	if _, cluster := s.client.(*redis.ClusterClient); cluster && registerNow {
@@ -450,9 +452,13 @@ func claimResult(cmd *redis.Cmd) (p tagstore.Placement, apply bool, err error) {
 }
 
 // applyCall is the apply.lua run of the changes idx, all of group g.
-func (s *Store) applyCall(g arn.Group, changes []tagstore.Change, idx []int, deadline int64, freeing bool) scriptCall {
+func (s *Store) applyCall(g arn.Group, changes []tagstore.Change, idx []int, deadline int64, freeing bool, origin string) scriptCall {
 	p := s.groupPrefix(g)
-	args := []any{p, deadline, len(idx)}
+	minID := ""
+	if s.feedRetention > 0 {
+		minID = strconv.FormatInt(s.nowMs()-s.feedRetention.Milliseconds(), 10)
+	}
+	args := []any{p, deadline, minID, s.feedChannel(), g.Key(), origin, len(idx)}
 	for _, i := range idx {
 		c := changes[i]
 		args = append(args, c.Resource.Ident(), c.MaxTags, c.MaxTotal, len(c.ExemptPrefixes))

@@ -12,8 +12,20 @@
 -- before all removals, so that no write lands on a key an earlier one
 -- emptied.
 --
+-- Every resource the batch changes gets one entry in the group's change
+-- feed (<prefix>feed, a stream), written in this same step, and the
+-- group's key is published on the feed's channel: an entry exists if and
+-- only if its change was applied. Entries older than the retention are
+-- trimmed (MINID ~) as new ones arrive. Fields: o (the origin: surface,
+-- operation, principal and request id, separated by \x1f), i (the Ident),
+-- then per changed key "+<key>" (added, value ""), "~<key>" (changed, the
+-- old value) or "-<key>" (removed, the old value), then per tag after the
+-- change "=<key>" and its value.
+--
 -- ARGV: the group's key prefix ("tagway:{<group>}:"), the deadline (see
--- late), N, then N resources, each: Ident, max counted tags (0: none), max
+-- late), the oldest feed entry id to keep (entries before it are trimmed;
+-- "" for no feed), its channel, the group's key, the origin, N, then N
+-- resources, each: Ident, max counted tags (0: none), max
 -- tags in all (0: none), E then E exempt prefixes (lower case), S then S
 -- key/value pairs to set, R then R triples (key, "1" if the removal expects
 -- a value else "0", expected value) to remove.
@@ -22,8 +34,11 @@
 -- -1 alone when the deadline had passed, and nothing was applied.
 local p = ARGV[1]
 if late(tonumber(ARGV[2])) then return -1 end
-local n = tonumber(ARGV[3])
-local i = 4
+local minid = ARGV[3]
+local feed = minid ~= ''
+local channel, group, origin = ARGV[4], ARGV[5], ARGV[6]
+local n = tonumber(ARGV[7])
+local i = 8
 local rs = {}
 for r = 1, n do
   local x = {ident = ARGV[i], max = tonumber(ARGV[i + 1]), maxTotal = tonumber(ARGV[i + 2])}
@@ -108,6 +123,7 @@ end
 touchKey(KEYS[1])
 touchKey(p .. 'untagged')
 touchKey(p .. 'keys')
+if feed then touchKey(p .. 'feed') end
 for r, x in ipairs(rs) do
   out[r] = 0
   x.rkey = p .. 'r:' .. x.ident
@@ -252,5 +268,30 @@ end
 for _, index in ipairs(remOrder) do chunked('ZREM', index, rems[index]) end
 for index in pairs(empties) do
   redis.call('ZREM', set[index][1], set[index][2])
+end
+
+if feed then
+  local any = false
+  for r, x in ipairs(rs) do
+    if x.changes and #x.changes > 0 then
+      any = true
+      local e = {'XADD', p .. 'feed', 'MINID', '~', minid, '*', 'o', origin, 'i', x.ident}
+      for _, c in ipairs(x.changes) do
+        local k, old, v = c[1], c[2], c[3]
+        if old == nil then
+          e[#e + 1], e[#e + 2] = '+' .. k, ''
+        elseif v == nil then
+          e[#e + 1], e[#e + 2] = '-' .. k, old
+        else
+          e[#e + 1], e[#e + 2] = '~' .. k, old
+        end
+      end
+      for k, v in pairs(x.new) do
+        e[#e + 1], e[#e + 2] = '=' .. k, v
+      end
+      redis.call(unpack(e))
+    end
+  end
+  if any then redis.call('PUBLISH', channel, group) end
 end
 return out

@@ -54,6 +54,9 @@ type Options struct {
 	// KeyLease is how long a registration of a key in a group holds (see
 	// GroupsWithKey); 0 means DefaultKeyLease.
 	KeyLease time.Duration
+	// FeedRetention is how long the change feed keeps events; 0 means
+	// DefaultFeedRetention, and a negative value turns the feed off.
+	FeedRetention time.Duration
 }
 
 // Store is a tagstore.Store on Redis.
@@ -64,6 +67,9 @@ type Store struct {
 	replication  Replication
 	keyLease     time.Duration
 	leases       leases
+
+	feedRetention time.Duration // 0: no feed
+	notices       notices
 
 	// forgetFrom is where forgetKeys goes on.
 	forgetMu   sync.Mutex
@@ -91,7 +97,15 @@ func New(client redis.UniversalClient, o Options) *Store {
 	if o.KeyLease <= 0 {
 		o.KeyLease = DefaultKeyLease
 	}
-	return &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication, keyLease: o.KeyLease, leases: leases{ttl: o.KeyLease}}
+	switch {
+	case o.FeedRetention == 0:
+		o.FeedRetention = DefaultFeedRetention
+	case o.FeedRetention < 0:
+		o.FeedRetention = 0
+	}
+	s := &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication, keyLease: o.KeyLease, leases: leases{ttl: o.KeyLease}, feedRetention: o.FeedRetention}
+	s.notices.fns = map[int]func(string){}
+	return s
 }
 
 // Open connects to the Redis named by rawURL and checks that it answers,
@@ -143,7 +157,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 // SchemaVersion numbers the key schema of docs/redis-keys.md. A store
 // records the version that wrote it in <prefix>schema, and tagway refuses a
 // store of another version, so that two schemas never mix.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // checkSchema records SchemaVersion in a store that holds nothing yet, and
 // refuses a store written with another version; a store with tags but no
@@ -266,4 +280,7 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 }
 
 // Close implements tagstore.Store.
-func (s *Store) Close() error { return s.client.Close() }
+func (s *Store) Close() error {
+	s.notices.close()
+	return s.client.Close()
+}

@@ -171,6 +171,7 @@ func TestKeySchema(t *testing.T) {
 		ec2 + "vals:a:b":                  true,
 		ec2 + "v:3:envprod":               true,
 		ec2 + "v:3:a:b":                   true,
+		ec2 + "feed":                      true,
 		bucket + "r:s3::\x1fbucket":       true,
 		bucket + "known":                  true,
 		bucket + "keys":                   true,
@@ -178,18 +179,21 @@ func TestKeySchema(t *testing.T) {
 		bucket + "vals:env":               true,
 		bucket + "v:3:envdev":             true,
 		bucket + "place":                  true,
+		bucket + "feed":                   true,
 		ownedP + "r:s3::\x1fowned":        true,
 		ownedP + "known":                  true,
 		ownedP + "keys":                   true,
 		ownedP + "k:k":                    true,
 		ownedP + "vals:k":                 true,
 		ownedP + "v:1:kv":                 true,
+		ownedP + "feed":                   true,
 		west + "r:s3::\x1fwest":           true,
 		west + "known":                    true,
 		west + "keys":                     true,
 		west + "k:k":                      true,
 		west + "vals:k":                   true,
 		west + "v:1:kv":                   true,
+		west + "feed":                     true,
 	}
 	for _, k := range keys {
 		if !want[k] {
@@ -821,4 +825,57 @@ func TestVerifyCluster(t *testing.T) {
 	if problems, _ := s.Verify(context.Background()); len(problems) != 1 || !strings.Contains(problems[0], "left-over key") {
 		t.Fatalf("%q", problems)
 	}
+}
+
+// TestFeed runs the change feed suite on a real server that keeps its data
+// in an append-only file, so that it can be killed and restarted under a
+// watcher; and on a real Cluster.
+func TestFeed(t *testing.T) {
+	srv, err := redistest.StartConfig(redistest.Config{Lines: []string{"appendonly yes", "appendfsync always"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	openFeed := func(t *testing.T, url string, retention time.Duration) *redisstore.Store {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := redisstore.Open(ctx, url, redisstore.Options{MaxChangeAge: 500 * time.Millisecond, FeedRetention: retention})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	storetest.RunFeed(t, storetest.FeedHarness{
+		New: func(t *testing.T, retention time.Duration) tagstore.Store {
+			if _, err := srv.Do("FLUSHALL"); err != nil {
+				t.Fatal(err)
+			}
+			return openFeed(t, srv.URL(), retention)
+		},
+		Another: func(t *testing.T, _ tagstore.Store) tagstore.Store {
+			return openFeed(t, srv.URL(), storetest.FeedRetention)
+		},
+		Restart: func(t *testing.T) {
+			srv.Kill()
+			if err := srv.Restart(); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		c := redistest.RunCluster(t)
+		storetest.RunFeed(t, storetest.FeedHarness{
+			New: func(t *testing.T, retention time.Duration) tagstore.Store {
+				for _, n := range c.Nodes {
+					if _, err := n.Do("FLUSHALL"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return openFeed(t, c.URL(), retention)
+			},
+			Another: func(t *testing.T, _ tagstore.Store) tagstore.Store {
+				return openFeed(t, c.URL(), storetest.FeedRetention)
+			},
+		})
+	})
 }

@@ -42,7 +42,7 @@ func (s *Store) Verify(ctx context.Context) ([]string, error) {
 			continue
 		}
 		g, _, ok := strings.Cut(rest, "}:")
-		if !ok || g == "registry" {
+		if !ok || g == "registry" || g == "audit" {
 			continue
 		}
 		byGroup[g] = append(byGroup[g], k)
@@ -128,7 +128,7 @@ func (s *Store) verifyGroup(ctx context.Context, g arn.Group, keys []string, reg
 	// What the resources imply.
 	want := map[string][]string{} // index key -> members
 	add := func(k, m string) { want[k] = append(want[k], m) }
-	expected := map[string]bool{p + "place": true}
+	expected := map[string]bool{p + "place": true, p + "feed": true}
 	values := map[string]map[string]bool{} // key -> values carried
 	for _, ident := range known {
 		tags, err := s.client.HGetAll(ctx, p+"r:"+ident).Result()

@@ -21,6 +21,7 @@ package tagwayv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1433,11 +1434,652 @@ func (x *ListTagValuesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// WatchTagChangesRequest selects the changes to stream.
+type WatchTagChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resources must match at least one scope; none means every resource the
+	// caller may read.
+	Scopes []*ResourceScope `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// Only changes that add, change or remove one of these keys (at most 50);
+	// none means every change.
+	TagKeys []string `protobuf:"bytes,2,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	// A resume_token from an earlier response to the same request: the
+	// stream goes on exactly after the message that carried it. Empty: from
+	// now on.
+	ResumeToken   string `protobuf:"bytes,3,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTagChangesRequest) Reset() {
+	*x = WatchTagChangesRequest{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTagChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTagChangesRequest) ProtoMessage() {}
+
+func (x *WatchTagChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTagChangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchTagChangesRequest) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchTagChangesRequest) GetScopes() []*ResourceScope {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *WatchTagChangesRequest) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
+func (x *WatchTagChangesRequest) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+// WatchTagChangesResponse is one change, or a progress marker (change not
+// set) that only moves the resume token on.
+type WatchTagChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change; not set on a progress marker.
+	Change *TagChange `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	// Resumes the stream right after this message (WatchTagChangesRequest).
+	ResumeToken   string `protobuf:"bytes,2,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTagChangesResponse) Reset() {
+	*x = WatchTagChangesResponse{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTagChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTagChangesResponse) ProtoMessage() {}
+
+func (x *WatchTagChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTagChangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchTagChangesResponse) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WatchTagChangesResponse) GetChange() *TagChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *WatchTagChangesResponse) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+// ChangedTag is a key whose value a change replaced.
+type ChangedTag struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The value before the change.
+	OldValue string `protobuf:"bytes,2,opt,name=old_value,json=oldValue,proto3" json:"old_value,omitempty"`
+	// The value after the change.
+	NewValue      string `protobuf:"bytes,3,opt,name=new_value,json=newValue,proto3" json:"new_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangedTag) Reset() {
+	*x = ChangedTag{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangedTag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangedTag) ProtoMessage() {}
+
+func (x *ChangedTag) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangedTag.ProtoReflect.Descriptor instead.
+func (*ChangedTag) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ChangedTag) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ChangedTag) GetOldValue() string {
+	if x != nil {
+		return x.OldValue
+	}
+	return ""
+}
+
+func (x *ChangedTag) GetNewValue() string {
+	if x != nil {
+		return x.NewValue
+	}
+	return ""
+}
+
+// TagChange is what one call did to the tags of one resource.
+type TagChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Canonical name of the resource.
+	Resource string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	// Keys the resource did not carry, with their values.
+	Added []*Tag `protobuf:"bytes,2,rep,name=added,proto3" json:"added,omitempty"`
+	// Keys whose value changed.
+	Changed []*ChangedTag `protobuf:"bytes,3,rep,name=changed,proto3" json:"changed,omitempty"`
+	// Keys removed, with the values they had.
+	Removed []*Tag `protobuf:"bytes,4,rep,name=removed,proto3" json:"removed,omitempty"`
+	// Every tag of the resource after the change, in ascending order of key.
+	Tags []*Tag `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty"`
+	// When the store applied the change (its clock).
+	Time *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	// Where the call arrived: grpc, aws or huawei.
+	Surface string `protobuf:"bytes,7,opt,name=surface,proto3" json:"surface,omitempty"`
+	// The operation of that surface, such as TagResources or
+	// CreateTagResource.
+	Operation string `protobuf:"bytes,8,opt,name=operation,proto3" json:"operation,omitempty"`
+	// The authenticated principal; empty for an anonymous caller.
+	Principal string `protobuf:"bytes,9,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The id of the request, as its surface reported it to the caller.
+	RequestId string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Identifies the change: increasing in the order of changes to the
+	// resource's group (docs/feed.md).
+	Id            string `protobuf:"bytes,11,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagChange) Reset() {
+	*x = TagChange{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagChange) ProtoMessage() {}
+
+func (x *TagChange) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagChange.ProtoReflect.Descriptor instead.
+func (*TagChange) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TagChange) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *TagChange) GetAdded() []*Tag {
+	if x != nil {
+		return x.Added
+	}
+	return nil
+}
+
+func (x *TagChange) GetChanged() []*ChangedTag {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
+func (x *TagChange) GetRemoved() []*Tag {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *TagChange) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *TagChange) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *TagChange) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *TagChange) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *TagChange) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *TagChange) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *TagChange) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ListAuditEventsRequest selects audit records.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records at or after this time; unset: the oldest retained.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Records before this time; unset: now.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only the records of this principal ("anonymous" for anonymous callers);
+	// empty: every principal.
+	Principal string `protobuf:"bytes,3,opt,name=principal,proto3" json:"principal,omitempty"`
+	// Most records in the page: 0 means 100, more than 1000 means 1000.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from an earlier response to the same request.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditEventsResponse is one page of audit records, oldest first.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The records.
+	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// AuditEvent is the record of one call, with the fields of a CloudTrail
+// record (docs/audit.md). It never holds a secret.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique id of the record.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// When the call ended.
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// The surface: grpc, aws or huawei.
+	EventSource string `protobuf:"bytes,3,opt,name=event_source,json=eventSource,proto3" json:"event_source,omitempty"`
+	// The operation, such as UntagResources or CreateTagResource.
+	EventName string `protobuf:"bytes,4,opt,name=event_name,json=eventName,proto3" json:"event_name,omitempty"`
+	// The principal; "anonymous" when tagway runs without an auth file, empty
+	// when authentication failed.
+	Principal string `protobuf:"bytes,5,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The credential that authenticated the call: an access key id, "bearer
+	// token" or a certificate's URI; never a secret.
+	AccessKeyId string `protobuf:"bytes,6,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
+	// The address the call came from.
+	SourceIpAddress string `protobuf:"bytes,7,opt,name=source_ip_address,json=sourceIpAddress,proto3" json:"source_ip_address,omitempty"`
+	// The client's User-Agent.
+	UserAgent string `protobuf:"bytes,8,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
+	// Resources the call named.
+	Resources []string `protobuf:"bytes,9,rep,name=resources,proto3" json:"resources,omitempty"`
+	// Tag keys the call set or removed.
+	TagKeys []string `protobuf:"bytes,10,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	// Resources that were not changed, with the reason.
+	FailedResources map[string]string `protobuf:"bytes,11,rep,name=failed_resources,json=failedResources,proto3" json:"failed_resources,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The error code of a call that failed whole (a gRPC code name such as
+	// PERMISSION_DENIED); empty on success.
+	ErrorCode string `protobuf:"bytes,12,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// The error message of a call that failed whole.
+	ErrorMessage string `protobuf:"bytes,13,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// The id of the request, as its surface reported it.
+	RequestId string `protobuf:"bytes,14,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Whether the call only read (false for every record today: reads are not
+	// audited).
+	ReadOnly      bool `protobuf:"varint,15,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AuditEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetEventSource() string {
+	if x != nil {
+		return x.EventSource
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetEventName() string {
+	if x != nil {
+		return x.EventName
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetAccessKeyId() string {
+	if x != nil {
+		return x.AccessKeyId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetSourceIpAddress() string {
+	if x != nil {
+		return x.SourceIpAddress
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetUserAgent() string {
+	if x != nil {
+		return x.UserAgent
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetResources() []string {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetFailedResources() map[string]string {
+	if x != nil {
+		return x.FailedResources
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
 var File_tagway_v1_tagging_proto protoreflect.FileDescriptor
 
 const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\n" +
-	"\x17tagway/v1/tagging.proto\x12\ttagway.v1\"-\n" +
+	"\x17tagway/v1/tagging.proto\x12\ttagway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"-\n" +
 	"\x03Tag\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\x8a\x02\n" +
@@ -1540,7 +2182,70 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x15ListTagValuesResponse\x12\x1d\n" +
 	"\n" +
 	"tag_values\x18\x01 \x03(\tR\ttagValues\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x87\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x88\x01\n" +
+	"\x16WatchTagChangesRequest\x120\n" +
+	"\x06scopes\x18\x01 \x03(\v2\x18.tagway.v1.ResourceScopeR\x06scopes\x12\x19\n" +
+	"\btag_keys\x18\x02 \x03(\tR\atagKeys\x12!\n" +
+	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\"j\n" +
+	"\x17WatchTagChangesResponse\x12,\n" +
+	"\x06change\x18\x01 \x01(\v2\x14.tagway.v1.TagChangeR\x06change\x12!\n" +
+	"\fresume_token\x18\x02 \x01(\tR\vresumeToken\"X\n" +
+	"\n" +
+	"ChangedTag\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1b\n" +
+	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
+	"\tnew_value\x18\x03 \x01(\tR\bnewValue\"\x81\x03\n" +
+	"\tTagChange\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12$\n" +
+	"\x05added\x18\x02 \x03(\v2\x0e.tagway.v1.TagR\x05added\x12/\n" +
+	"\achanged\x18\x03 \x03(\v2\x15.tagway.v1.ChangedTagR\achanged\x12(\n" +
+	"\aremoved\x18\x04 \x03(\v2\x0e.tagway.v1.TagR\aremoved\x12\"\n" +
+	"\x04tags\x18\x05 \x03(\v2\x0e.tagway.v1.TagR\x04tags\x12.\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
+	"\asurface\x18\a \x01(\tR\asurface\x12\x1c\n" +
+	"\toperation\x18\b \x01(\tR\toperation\x12\x1c\n" +
+	"\tprincipal\x18\t \x01(\tR\tprincipal\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\n" +
+	" \x01(\tR\trequestId\x12\x0e\n" +
+	"\x02id\x18\v \x01(\tR\x02id\"\xe4\x01\n" +
+	"\x16ListAuditEventsRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1c\n" +
+	"\tprincipal\x18\x03 \x01(\tR\tprincipal\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"p\n" +
+	"\x17ListAuditEventsResponse\x12-\n" +
+	"\x06events\x18\x01 \x03(\v2\x15.tagway.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x85\x05\n" +
+	"\n" +
+	"AuditEvent\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x129\n" +
+	"\n" +
+	"event_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12!\n" +
+	"\fevent_source\x18\x03 \x01(\tR\veventSource\x12\x1d\n" +
+	"\n" +
+	"event_name\x18\x04 \x01(\tR\teventName\x12\x1c\n" +
+	"\tprincipal\x18\x05 \x01(\tR\tprincipal\x12\"\n" +
+	"\raccess_key_id\x18\x06 \x01(\tR\vaccessKeyId\x12*\n" +
+	"\x11source_ip_address\x18\a \x01(\tR\x0fsourceIpAddress\x12\x1d\n" +
+	"\n" +
+	"user_agent\x18\b \x01(\tR\tuserAgent\x12\x1c\n" +
+	"\tresources\x18\t \x03(\tR\tresources\x12\x19\n" +
+	"\btag_keys\x18\n" +
+	" \x03(\tR\atagKeys\x12U\n" +
+	"\x10failed_resources\x18\v \x03(\v2*.tagway.v1.AuditEvent.FailedResourcesEntryR\x0ffailedResources\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\f \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\r \x01(\tR\ferrorMessage\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x0e \x01(\tR\trequestId\x12\x1b\n" +
+	"\tread_only\x18\x0f \x01(\bR\breadOnly\x1aB\n" +
+	"\x14FailedResourcesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x87\x02\n" +
 	"\rFailureReason\x12\x1e\n" +
 	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12%\n" +
 	"!FAILURE_REASON_TAG_LIMIT_EXCEEDED\x10\x01\x12$\n" +
@@ -1548,7 +2253,7 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	" FAILURE_REASON_PERMISSION_DENIED\x10\x03\x12\x1f\n" +
 	"\x1bFAILURE_REASON_WRONG_REGION\x10\x04\x12\x1d\n" +
 	"\x19FAILURE_REASON_STORE_FULL\x10\x05\x12#\n" +
-	"\x1fFAILURE_REASON_DENIED_BY_POLICY\x10\x062\xdf\x04\n" +
+	"\x1fFAILURE_REASON_DENIED_BY_POLICY\x10\x062\x95\x06\n" +
 	"\x0eTaggingService\x12U\n" +
 	"\x0eUntagResources\x12 .tagway.v1.UntagResourcesRequest\x1a!.tagway.v1.UntagResourcesResponse\x12O\n" +
 	"\fTagResources\x12\x1e.tagway.v1.TagResourcesRequest\x1a\x1f.tagway.v1.TagResourcesResponse\x12X\n" +
@@ -1556,7 +2261,9 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\rListResources\x12\x1f.tagway.v1.ListResourcesRequest\x1a .tagway.v1.ListResourcesResponse\x12U\n" +
 	"\x0eCountResources\x12 .tagway.v1.CountResourcesRequest\x1a!.tagway.v1.CountResourcesResponse\x12L\n" +
 	"\vListTagKeys\x12\x1d.tagway.v1.ListTagKeysRequest\x1a\x1e.tagway.v1.ListTagKeysResponse\x12R\n" +
-	"\rListTagValues\x12\x1f.tagway.v1.ListTagValuesRequest\x1a .tagway.v1.ListTagValuesResponseB\x96\x01\n" +
+	"\rListTagValues\x12\x1f.tagway.v1.ListTagValuesRequest\x1a .tagway.v1.ListTagValuesResponse\x12Z\n" +
+	"\x0fWatchTagChanges\x12!.tagway.v1.WatchTagChangesRequest\x1a\".tagway.v1.WatchTagChangesResponse0\x01\x12X\n" +
+	"\x0fListAuditEvents\x12!.tagway.v1.ListAuditEventsRequest\x1a\".tagway.v1.ListAuditEventsResponseB\x96\x01\n" +
 	"\rcom.tagway.v1B\fTaggingProtoP\x01Z2github.com/tagway/tagway/gen/go/tagway/v1;tagwayv1\xa2\x02\x03TXX\xaa\x02\tTagway.V1\xca\x02\tTagway\\V1\xe2\x02\x15Tagway\\V1\\GPBMetadata\xea\x02\n" +
 	"Tagway::V1b\x06proto3"
 
@@ -1573,7 +2280,7 @@ func file_tagway_v1_tagging_proto_rawDescGZIP() []byte {
 }
 
 var file_tagway_v1_tagging_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_tagway_v1_tagging_proto_goTypes = []any{
 	(FailureReason)(0),              // 0: tagway.v1.FailureReason
 	(*Tag)(nil),                     // 1: tagway.v1.Tag
@@ -1596,18 +2303,27 @@ var file_tagway_v1_tagging_proto_goTypes = []any{
 	(*ListTagKeysResponse)(nil),     // 18: tagway.v1.ListTagKeysResponse
 	(*ListTagValuesRequest)(nil),    // 19: tagway.v1.ListTagValuesRequest
 	(*ListTagValuesResponse)(nil),   // 20: tagway.v1.ListTagValuesResponse
-	nil,                             // 21: tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
-	nil,                             // 22: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	nil,                             // 23: tagway.v1.TagResourcesRequest.TagsEntry
-	nil,                             // 24: tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	(*WatchTagChangesRequest)(nil),  // 21: tagway.v1.WatchTagChangesRequest
+	(*WatchTagChangesResponse)(nil), // 22: tagway.v1.WatchTagChangesResponse
+	(*ChangedTag)(nil),              // 23: tagway.v1.ChangedTag
+	(*TagChange)(nil),               // 24: tagway.v1.TagChange
+	(*ListAuditEventsRequest)(nil),  // 25: tagway.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 26: tagway.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),              // 27: tagway.v1.AuditEvent
+	nil,                             // 28: tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	nil,                             // 29: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	nil,                             // 30: tagway.v1.TagResourcesRequest.TagsEntry
+	nil,                             // 31: tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	nil,                             // 32: tagway.v1.AuditEvent.FailedResourcesEntry
+	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
 }
 var file_tagway_v1_tagging_proto_depIdxs = []int32{
 	2,  // 0: tagway.v1.UntagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	21, // 1: tagway.v1.UntagResourcesRequest.expected_values:type_name -> tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
-	22, // 2: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	23, // 3: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
+	28, // 1: tagway.v1.UntagResourcesRequest.expected_values:type_name -> tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	29, // 2: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	30, // 3: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
 	2,  // 4: tagway.v1.TagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	24, // 5: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	31, // 5: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
 	0,  // 6: tagway.v1.ResourceFailure.reason:type_name -> tagway.v1.FailureReason
 	10, // 7: tagway.v1.GetResourceTagsResponse.resources:type_name -> tagway.v1.ResourceTags
 	1,  // 8: tagway.v1.ResourceTags.tags:type_name -> tagway.v1.Tag
@@ -1618,27 +2334,43 @@ var file_tagway_v1_tagging_proto_depIdxs = []int32{
 	12, // 13: tagway.v1.CountResourcesRequest.tag_filters:type_name -> tagway.v1.TagFilter
 	11, // 14: tagway.v1.ListTagKeysRequest.scopes:type_name -> tagway.v1.ResourceScope
 	11, // 15: tagway.v1.ListTagValuesRequest.scopes:type_name -> tagway.v1.ResourceScope
-	7,  // 16: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	7,  // 17: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	3,  // 18: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
-	5,  // 19: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
-	8,  // 20: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
-	13, // 21: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
-	15, // 22: tagway.v1.TaggingService.CountResources:input_type -> tagway.v1.CountResourcesRequest
-	17, // 23: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
-	19, // 24: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
-	4,  // 25: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
-	6,  // 26: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
-	9,  // 27: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
-	14, // 28: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
-	16, // 29: tagway.v1.TaggingService.CountResources:output_type -> tagway.v1.CountResourcesResponse
-	18, // 30: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
-	20, // 31: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	11, // 16: tagway.v1.WatchTagChangesRequest.scopes:type_name -> tagway.v1.ResourceScope
+	24, // 17: tagway.v1.WatchTagChangesResponse.change:type_name -> tagway.v1.TagChange
+	1,  // 18: tagway.v1.TagChange.added:type_name -> tagway.v1.Tag
+	23, // 19: tagway.v1.TagChange.changed:type_name -> tagway.v1.ChangedTag
+	1,  // 20: tagway.v1.TagChange.removed:type_name -> tagway.v1.Tag
+	1,  // 21: tagway.v1.TagChange.tags:type_name -> tagway.v1.Tag
+	33, // 22: tagway.v1.TagChange.time:type_name -> google.protobuf.Timestamp
+	33, // 23: tagway.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	33, // 24: tagway.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	27, // 25: tagway.v1.ListAuditEventsResponse.events:type_name -> tagway.v1.AuditEvent
+	33, // 26: tagway.v1.AuditEvent.event_time:type_name -> google.protobuf.Timestamp
+	32, // 27: tagway.v1.AuditEvent.failed_resources:type_name -> tagway.v1.AuditEvent.FailedResourcesEntry
+	7,  // 28: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	7,  // 29: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	3,  // 30: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
+	5,  // 31: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
+	8,  // 32: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
+	13, // 33: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
+	15, // 34: tagway.v1.TaggingService.CountResources:input_type -> tagway.v1.CountResourcesRequest
+	17, // 35: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
+	19, // 36: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
+	21, // 37: tagway.v1.TaggingService.WatchTagChanges:input_type -> tagway.v1.WatchTagChangesRequest
+	25, // 38: tagway.v1.TaggingService.ListAuditEvents:input_type -> tagway.v1.ListAuditEventsRequest
+	4,  // 39: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
+	6,  // 40: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
+	9,  // 41: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
+	14, // 42: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
+	16, // 43: tagway.v1.TaggingService.CountResources:output_type -> tagway.v1.CountResourcesResponse
+	18, // 44: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
+	20, // 45: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
+	22, // 46: tagway.v1.TaggingService.WatchTagChanges:output_type -> tagway.v1.WatchTagChangesResponse
+	26, // 47: tagway.v1.TaggingService.ListAuditEvents:output_type -> tagway.v1.ListAuditEventsResponse
+	39, // [39:48] is the sub-list for method output_type
+	30, // [30:39] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_tagway_v1_tagging_proto_init() }
@@ -1652,7 +2384,7 @@ func file_tagway_v1_tagging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tagway_v1_tagging_proto_rawDesc), len(file_tagway_v1_tagging_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

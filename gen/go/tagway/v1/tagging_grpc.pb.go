@@ -38,6 +38,8 @@ const (
 	TaggingService_CountResources_FullMethodName  = "/tagway.v1.TaggingService/CountResources"
 	TaggingService_ListTagKeys_FullMethodName     = "/tagway.v1.TaggingService/ListTagKeys"
 	TaggingService_ListTagValues_FullMethodName   = "/tagway.v1.TaggingService/ListTagValues"
+	TaggingService_WatchTagChanges_FullMethodName = "/tagway.v1.TaggingService/WatchTagChanges"
+	TaggingService_ListAuditEvents_FullMethodName = "/tagway.v1.TaggingService/ListAuditEvents"
 )
 
 // TaggingServiceClient is the client API for TaggingService service.
@@ -74,6 +76,19 @@ type TaggingServiceClient interface {
 	// ListTagValues lists the distinct values of one tag key, in ascending
 	// order (see ListTagValuesResponse for keys held by many groups).
 	ListTagValues(ctx context.Context, in *ListTagValuesRequest, opts ...grpc.CallOption) (*ListTagValuesResponse, error)
+	// WatchTagChanges streams the changes made to the tags of the resources
+	// in scope, one message per changed resource, from the moment of the call
+	// or from a resume_token on. A change is streamed if and only if it was
+	// applied; a call that changed nothing (removing an absent key, a change
+	// refused for a limit) streams nothing. The first message, and one after
+	// every 10 s without a change, is a progress marker. A resume_token older than the feed's retention fails with
+	// OUT_OF_RANGE (ErrorInfo reason RESUME_TOKEN_EXPIRED): list again, then
+	// watch without a token. docs/feed.md has the guarantees.
+	WatchTagChanges(ctx context.Context, in *WatchTagChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTagChangesResponse], error)
+	// ListAuditEvents lists the audit records of calls that changed tags or
+	// were refused for authentication or authorization, newest last, by time
+	// range and principal, paged (docs/audit.md).
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type taggingServiceClient struct {
@@ -154,6 +169,35 @@ func (c *taggingServiceClient) ListTagValues(ctx context.Context, in *ListTagVal
 	return out, nil
 }
 
+func (c *taggingServiceClient) WatchTagChanges(ctx context.Context, in *WatchTagChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTagChangesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TaggingService_ServiceDesc.Streams[0], TaggingService_WatchTagChanges_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchTagChangesRequest, WatchTagChangesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaggingService_WatchTagChangesClient = grpc.ServerStreamingClient[WatchTagChangesResponse]
+
+func (c *taggingServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, TaggingService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaggingServiceServer is the server API for TaggingService service.
 // All implementations must embed UnimplementedTaggingServiceServer
 // for forward compatibility.
@@ -188,6 +232,19 @@ type TaggingServiceServer interface {
 	// ListTagValues lists the distinct values of one tag key, in ascending
 	// order (see ListTagValuesResponse for keys held by many groups).
 	ListTagValues(context.Context, *ListTagValuesRequest) (*ListTagValuesResponse, error)
+	// WatchTagChanges streams the changes made to the tags of the resources
+	// in scope, one message per changed resource, from the moment of the call
+	// or from a resume_token on. A change is streamed if and only if it was
+	// applied; a call that changed nothing (removing an absent key, a change
+	// refused for a limit) streams nothing. The first message, and one after
+	// every 10 s without a change, is a progress marker. A resume_token older than the feed's retention fails with
+	// OUT_OF_RANGE (ErrorInfo reason RESUME_TOKEN_EXPIRED): list again, then
+	// watch without a token. docs/feed.md has the guarantees.
+	WatchTagChanges(*WatchTagChangesRequest, grpc.ServerStreamingServer[WatchTagChangesResponse]) error
+	// ListAuditEvents lists the audit records of calls that changed tags or
+	// were refused for authentication or authorization, newest last, by time
+	// range and principal, paged (docs/audit.md).
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedTaggingServiceServer()
 }
 
@@ -218,6 +275,12 @@ func (UnimplementedTaggingServiceServer) ListTagKeys(context.Context, *ListTagKe
 }
 func (UnimplementedTaggingServiceServer) ListTagValues(context.Context, *ListTagValuesRequest) (*ListTagValuesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTagValues not implemented")
+}
+func (UnimplementedTaggingServiceServer) WatchTagChanges(*WatchTagChangesRequest, grpc.ServerStreamingServer[WatchTagChangesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchTagChanges not implemented")
+}
+func (UnimplementedTaggingServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedTaggingServiceServer) mustEmbedUnimplementedTaggingServiceServer() {}
 func (UnimplementedTaggingServiceServer) testEmbeddedByValue()                        {}
@@ -366,6 +429,35 @@ func _TaggingService_ListTagValues_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaggingService_WatchTagChanges_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchTagChangesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TaggingServiceServer).WatchTagChanges(m, &grpc.GenericServerStream[WatchTagChangesRequest, WatchTagChangesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaggingService_WatchTagChangesServer = grpc.ServerStreamingServer[WatchTagChangesResponse]
+
+func _TaggingService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaggingServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaggingService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaggingServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaggingService_ServiceDesc is the grpc.ServiceDesc for TaggingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -401,7 +493,17 @@ var TaggingService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListTagValues",
 			Handler:    _TaggingService_ListTagValues_Handler,
 		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _TaggingService_ListAuditEvents_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchTagChanges",
+			Handler:       _TaggingService_WatchTagChanges_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "tagway/v1/tagging.proto",
 }

@@ -1,0 +1,81 @@
+// Package callinfo completes what a call's context says about it: the
+// request id, operation and user agent a surface did not set (gRPC calls),
+// and the origin the store's change feed records with each change.
+package callinfo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tagway/tagway/internal/identity"
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// RequestIDHeader is the gRPC response header that carries the request id
+// tagway gave a call.
+const RequestIDHeader = "x-request-id"
+
+// Fill completes c from a gRPC call's context (its method, its user-agent
+// metadata, a new request id, which the client is sent in RequestIDHeader)
+// and returns the context carrying c, and the change-feed origin of c.
+func Fill(ctx context.Context, c identity.Caller) (context.Context, identity.Caller) {
+	if c.Operation == "" {
+		if m, ok := grpc.Method(ctx); ok {
+			c.Operation = m[strings.LastIndexByte(m, '/')+1:]
+		}
+	}
+	if c.UserAgent == "" {
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			c.UserAgent = strings.Join(md.Get("user-agent"), " ")
+		}
+	}
+	if c.RequestID == "" {
+		c.RequestID = NewRequestID()
+		_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, c.RequestID))
+	}
+	ctx = identity.NewContext(ctx, c)
+	principal := ""
+	if c.Principal != nil {
+		principal = c.Principal.Name
+	}
+	return tagstore.WithOrigin(ctx, tagstore.Origin{Surface: c.Surface, Operation: c.Operation, Principal: principal, RequestID: c.RequestID}), c
+}
+
+// NewRequestID returns 32 random hex digits.
+func NewRequestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Stream returns stream answering ctx from Context, keeping whether it can
+// be aborted (tagging.Aborter).
+func Stream[T any](ctx context.Context, stream grpc.ServerStreamingServer[T]) grpc.ServerStreamingServer[T] {
+	if a, ok := stream.(interface{ Abort() }); ok {
+		return &abortable[T]{ServerStreamingServer: stream, ctx: ctx, abort: a.Abort}
+	}
+	return &withContext[T]{ServerStreamingServer: stream, ctx: ctx}
+}
+
+type withContext[T any] struct {
+	grpc.ServerStreamingServer[T]
+	ctx context.Context
+}
+
+func (s *withContext[T]) Context() context.Context { return s.ctx }
+
+type abortable[T any] struct {
+	grpc.ServerStreamingServer[T]
+	ctx   context.Context
+	abort func()
+}
+
+func (s *abortable[T]) Context() context.Context { return s.ctx }
+
+// Abort cuts a blocked Send short.
+func (s *abortable[T]) Abort() { s.abort() }

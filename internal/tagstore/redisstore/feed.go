@@ -1,0 +1,254 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// DefaultFeedRetention is how long the change feed keeps events.
+const DefaultFeedRetention = 24 * time.Hour
+
+// feedSkew is how far a feed position may be within the retention and
+// still be refused as trimmed: it covers the error of the estimate of the
+// server's clock, so that no position whose later events may have been
+// trimmed is accepted.
+const feedSkew = 200 * time.Millisecond
+
+var _ tagstore.Feed = (*Store)(nil)
+
+// feedChannel is the channel apply.lua publishes the key of each group it
+// added events to on.
+func (s *Store) feedChannel() string { return s.prefix + "feed" }
+
+// originField is the o field of a feed entry.
+func originField(o tagstore.Origin) string {
+	return o.Surface + "\x1f" + o.Operation + "\x1f" + o.Principal + "\x1f" + o.RequestID
+}
+
+// ReadFeed implements tagstore.Feed: one XRANGE per read, in one pipeline.
+func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit int) ([]tagstore.FeedResult, error) {
+	if s.feedRetention <= 0 {
+		return nil, tagstore.ErrNoFeed
+	}
+	out := make([]tagstore.FeedResult, len(reads))
+	cmds := make([]*redis.XMessageSliceCmd, len(reads))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, r := range reads {
+			if s.trimmed(r.After) {
+				out[i].Err = tagstore.ErrFeedTrimmed
+				continue
+			}
+			cmds[i] = p.XRangeN(ctx, s.groupPrefix(r.Group)+"feed", "("+r.After.String(), "+", int64(limit))
+		}
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return nil, err
+	}
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		msgs, err := cmd.Result()
+		if err != nil && !isNil(err) {
+			return nil, err
+		}
+		evs := make([]tagstore.Event, 0, len(msgs))
+		for _, m := range msgs {
+			e, err := decodeEntry(m)
+			if err != nil {
+				return nil, err
+			}
+			e.Group = reads[i].Group
+			evs = append(evs, e)
+		}
+		out[i].Events, out[i].More = evs, len(msgs) == limit
+	}
+	return out, nil
+}
+
+// trimmed reports whether events after p may have been trimmed.
+func (s *Store) trimmed(p tagstore.Pos) bool {
+	return int64(p.Ms) < s.nowMs()-s.feedRetention.Milliseconds()+feedSkew.Milliseconds()
+}
+
+// CheckFeed implements tagstore.Feed.
+func (s *Store) CheckFeed(_ context.Context, p tagstore.Pos) error {
+	if s.feedRetention <= 0 {
+		return tagstore.ErrNoFeed
+	}
+	if s.trimmed(p) {
+		return tagstore.ErrFeedTrimmed
+	}
+	return nil
+}
+
+func isNil(err error) bool { return err == redis.Nil }
+
+// decodeEntry reads one feed entry (apply.lua writes them).
+func decodeEntry(m redis.XMessage) (tagstore.Event, error) {
+	var e tagstore.Event
+	pos, err := tagstore.ParsePos(m.ID)
+	if err != nil {
+		return e, err
+	}
+	e.Pos = pos
+	// go-redis gives the fields as a map, which keeps one of each name:
+	// every name is distinct (a key once per prefix).
+	for f, raw := range m.Values {
+		v, _ := raw.(string)
+		switch {
+		case f == "o":
+			parts := strings.SplitN(v, "\x1f", 4)
+			for len(parts) < 4 {
+				parts = append(parts, "")
+			}
+			e.Origin = tagstore.Origin{Surface: parts[0], Operation: parts[1], Principal: parts[2], RequestID: parts[3]}
+		case f == "i":
+			e.Ident = v
+		case strings.HasPrefix(f, "="):
+			e.Tags = append(e.Tags, tagstore.Tag{Key: f[1:], Value: v})
+		case strings.HasPrefix(f, "+"):
+			e.Changes = append(e.Changes, tagstore.KeyChange{Key: f[1:], Has: true})
+		case strings.HasPrefix(f, "~"):
+			e.Changes = append(e.Changes, tagstore.KeyChange{Key: f[1:], Old: v, Had: true, Has: true})
+		case strings.HasPrefix(f, "-"):
+			e.Changes = append(e.Changes, tagstore.KeyChange{Key: f[1:], Old: v, Had: true})
+		default:
+			return e, fmt.Errorf("redisstore: feed entry %s has an unknown field %q", m.ID, f)
+		}
+	}
+	tagstore.SortTags(e.Tags)
+	tagstore.SortChanges(e.Changes)
+	j := 0
+	for i := range e.Changes {
+		c := &e.Changes[i]
+		if !c.Has {
+			continue
+		}
+		for j < len(e.Tags) && e.Tags[j].Key < c.Key {
+			j++
+		}
+		if j < len(e.Tags) && e.Tags[j].Key == c.Key {
+			c.New = e.Tags[j].Value
+		}
+	}
+	return e, nil
+}
+
+// FeedNow implements tagstore.Feed, from the estimate of the server's
+// clock (refreshed by every Ping).
+func (s *Store) FeedNow(context.Context) (tagstore.Pos, error) {
+	return tagstore.Pos{Ms: uint64(s.nowMs() - settleMargin.Milliseconds()), Seq: ^uint64(0)}, nil
+}
+
+// NotifyFeed implements tagstore.Feed: one subscription to the feed's
+// channel per store, while someone listens.
+func (s *Store) NotifyFeed(fn func(group string)) func() {
+	return s.notices.add(s, fn)
+}
+
+// notices fans the feed channel's messages out to the listeners.
+type notices struct {
+	mu     sync.Mutex
+	fns    map[int]func(string)
+	next   int
+	cancel func()
+}
+
+func (n *notices) add(s *Store, fn func(string)) func() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	id := n.next
+	n.next++
+	n.fns[id] = fn
+	if n.cancel == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		ps := s.client.Subscribe(ctx, s.feedChannel())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for m := range ps.Channel() {
+				n.mu.Lock()
+				fns := make([]func(string), 0, len(n.fns))
+				for _, f := range n.fns {
+					fns = append(fns, f)
+				}
+				n.mu.Unlock()
+				// Without the lock: a listener may leave meanwhile.
+				for _, f := range fns {
+					f(m.Payload)
+				}
+			}
+		}()
+		n.cancel = func() {
+			cancel()
+			_ = ps.Close()
+			<-done
+		}
+	}
+	return func() {
+		n.mu.Lock()
+		delete(n.fns, id)
+		var stop func()
+		if len(n.fns) == 0 && n.cancel != nil {
+			stop, n.cancel = n.cancel, nil
+		}
+		n.mu.Unlock()
+		if stop != nil {
+			stop()
+		}
+	}
+}
+
+func (n *notices) close() {
+	n.mu.Lock()
+	stop := n.cancel
+	n.cancel = nil
+	n.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+var _ tagstore.Journal = (*Store)(nil)
+
+// journalKey is the audit journal: one stream, on one slot.
+func (s *Store) journalKey() string { return s.prefix + "{audit}:log" }
+
+// AppendJournal implements tagstore.Journal: XADD, trimmed like the feed.
+func (s *Store) AppendJournal(ctx context.Context, data []byte) error {
+	if s.feedRetention <= 0 {
+		return tagstore.ErrNoFeed
+	}
+	minID := fmt.Sprint(s.nowMs() - s.feedRetention.Milliseconds())
+	return s.client.XAdd(ctx, &redis.XAddArgs{Stream: s.journalKey(), MinID: minID, Approx: true, Values: []any{"d", data}}).Err()
+}
+
+// ReadJournal implements tagstore.Journal.
+func (s *Store) ReadJournal(ctx context.Context, after, until tagstore.Pos, limit int) ([]tagstore.JournalEntry, error) {
+	if s.feedRetention <= 0 {
+		return nil, tagstore.ErrNoFeed
+	}
+	msgs, err := s.client.XRangeN(ctx, s.journalKey(), "("+after.String(), "("+until.String(), int64(limit)).Result()
+	if err != nil && !isNil(err) {
+		return nil, err
+	}
+	out := make([]tagstore.JournalEntry, 0, len(msgs))
+	for _, m := range msgs {
+		p, err := tagstore.ParsePos(m.ID)
+		if err != nil {
+			return nil, err
+		}
+		d, _ := m.Values["d"].(string)
+		out = append(out, tagstore.JournalEntry{Pos: p, Data: []byte(d)})
+	}
+	return out, nil
+}

@@ -1,0 +1,121 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tagway/tagway/internal/arn"
+	"github.com/tagway/tagway/internal/tagstore"
+)
+
+// groupFeed is the hub's copy of the recent events of one group: every
+// event after from, up to to, is in events. Watchers whose position is in
+// that window read from it; one refresh from the store serves them all.
+type groupFeed struct {
+	stale atomic.Bool // a notice or a sweep came since the last refresh
+	used  atomic.Int64
+
+	mu       sync.Mutex
+	loaded   bool
+	from, to tagstore.Pos
+	events   []tagstore.Event
+}
+
+func (gf *groupFeed) lastUsed() time.Time { return time.Unix(0, gf.used.Load()) }
+
+// read returns up to readLimit events of g after after, and whether more
+// follow.
+func (h *Hub) read(ctx context.Context, g arn.Group, after tagstore.Pos) ([]tagstore.Event, bool, error) {
+	key := g.Key()
+	h.mu.Lock()
+	gf := h.groups[key]
+	if gf == nil {
+		gf = &groupFeed{}
+		h.groups[key] = gf
+	}
+	h.mu.Unlock()
+	gf.used.Store(time.Now().UnixNano())
+
+	gf.mu.Lock()
+	if gf.loaded && gf.to.Less(after) {
+		gf.stale.Store(true) // the reader saw further: the copy is behind
+	}
+	if !gf.loaded || gf.stale.Load() {
+		if err := h.refresh(ctx, g, gf, after); err != nil {
+			gf.mu.Unlock()
+			if errors.Is(err, tagstore.ErrFeedTrimmed) {
+				return h.direct(ctx, g, after)
+			}
+			return nil, false, err
+		}
+	}
+	if gf.loaded && !after.Less(gf.from) {
+		evs := gf.events
+		i := sort.Search(len(evs), func(i int) bool { return after.Less(evs[i].Pos) })
+		evs = evs[i:]
+		more := gf.stale.Load()
+		if len(evs) > readLimit {
+			evs, more = evs[:readLimit], true
+		}
+		// The copy only grows past this slice, or is replaced: the events
+		// handed out stay as they are, and need no copy.
+		out := evs[:len(evs):len(evs)]
+		gf.mu.Unlock()
+		return out, more, nil
+	}
+	gf.mu.Unlock()
+	return h.direct(ctx, g, after)
+}
+
+// refresh reads the events after the copy's end (after, for a new copy);
+// gf.mu is held. It leaves the copy stale when the store holds more than
+// one read returned.
+func (h *Hub) refresh(ctx context.Context, g arn.Group, gf *groupFeed, after tagstore.Pos) error {
+	from := gf.to
+	if !gf.loaded {
+		from = after
+	}
+	gf.stale.Store(false)
+	cctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
+	res, err := h.feed.ReadFeed(cctx, []tagstore.FeedRead{{Group: g, After: from}}, readLimit)
+	cancel()
+	if err == nil {
+		err = res[0].Err
+	}
+	if err != nil {
+		gf.stale.Store(true)
+		gf.loaded, gf.events = false, nil
+		return err
+	}
+	if !gf.loaded {
+		gf.loaded, gf.from, gf.to, gf.events = true, from, from, nil
+	}
+	evs := res[0].Events
+	gf.events = append(gf.events, evs...)
+	if len(evs) > 0 {
+		gf.to = evs[len(evs)-1].Pos
+	}
+	if n := len(gf.events) - cacheEvents; n > 0 {
+		gf.from = gf.events[n-1].Pos
+		gf.events = append([]tagstore.Event(nil), gf.events[n:]...)
+	}
+	if res[0].More {
+		gf.stale.Store(true)
+	}
+	return nil
+}
+
+// direct reads from the store, for a watcher behind the hub's copy.
+func (h *Hub) direct(ctx context.Context, g arn.Group, after tagstore.Pos) ([]tagstore.Event, bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
+	defer cancel()
+	res, err := h.feed.ReadFeed(cctx, []tagstore.FeedRead{{Group: g, After: after}}, readLimit)
+	if err != nil {
+		return nil, false, err
+	}
+	return res[0].Events, res[0].More, res[0].Err
+}
