@@ -91,7 +91,7 @@ type Trail struct {
 	pending sync.WaitGroup
 	done    chan struct{}
 	stop    context.CancelFunc // makes the remaining appends fail at once
-	logged  atomic.Int64 // when a store failure was last logged (Unix ns)
+	logged  atomic.Int64       // when a store failure was last logged (Unix ns)
 	quiet   atomic.Uint64
 }
 
