@@ -224,7 +224,7 @@ func refusal(code codes.Code, reason string, retry time.Duration, msg string, md
 
 // run runs fn for a call to op under the caller's grant, with no decision
 // per resource: the policies, if any, decide the call as a whole.
-func run[Q, R any](s *Service, ctx context.Context, op string, req Q, fn func(context.Context, Q) (R, error)) (R, error) {
+func run[Q proto.Message, R any](s *Service, ctx context.Context, op string, req Q, fn func(context.Context, Q) (R, error)) (R, error) {
 	var none R
 	ctx, c, release, err := s.enter(ctx, op)
 	if err != nil {
@@ -233,7 +233,7 @@ func run[Q, R any](s *Service, ctx context.Context, op string, req Q, fn func(co
 	defer release()
 	if c.policies != nil {
 		if d := s.decide(ctx, c, c.decider(nil, nil), nil); !d.Allowed {
-			return none, s.denied(c, "", d)
+			return none, s.deniedCall(ctx, c, req, d)
 		}
 	}
 	return fn(ctx, req)
@@ -263,6 +263,16 @@ func (s *Service) denied(c call, resource string, d policy.Decision) error {
 	s.refused(c.op, tagging.ReasonDeniedByPolicy)
 	msg := deniedMessage(c, resource, d)
 	return refusal(codes.PermissionDenied, tagging.ReasonDeniedByPolicy, 0, msg, map[string]string{"operation": c.op, "problem": msg})
+}
+
+// deniedCall is the error of a call the policies deny as a whole; the
+// refusal is audited.
+func (s *Service) deniedCall(ctx context.Context, c call, req proto.Message, d policy.Decision) error {
+	err := s.denied(c, "", d)
+	if s.auditor != nil {
+		s.auditor.Call(ctx, req, nil, err)
+	}
+	return err
 }
 
 // UntagResources implements tagwayv1.TaggingServiceServer. The policies
@@ -514,7 +524,7 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 	release()
 	if c.policies != nil {
 		if d := s.decide(ctx, c, c.decider(nil, nil), nil); !d.Allowed {
-			return s.denied(c, "", d)
+			return s.deniedCall(ctx, c, req, d)
 		}
 	}
 	return s.core.WatchTagChanges(req, callinfo.Stream(ctx, stream))

@@ -36,7 +36,7 @@ func (s *Service) ListAuditEvents(ctx context.Context, req *tagwayv1.ListAuditEv
 	defer release()
 	if cl.policies != nil {
 		if d := s.decide(ctx, cl, cl.decider(nil, nil), nil); !d.Allowed {
-			return nil, s.denied(cl, "", d)
+			return nil, s.deniedCall(ctx, cl, req, d)
 		}
 	}
 	if s.auditor == nil {

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/identity"
@@ -248,5 +250,39 @@ func TestOverloadSheds(t *testing.T) {
 	wg.Wait()
 	if _, err := s.ListResources(ctx, &tagwayv1.ListResourcesRequest{}); err != nil {
 		t.Fatalf("after the calls ended: %v", err)
+	}
+}
+
+// recorder is an Auditor that keeps what it is told.
+type recorder struct {
+	Auditor
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recorder) Call(ctx context.Context, req, resp proto.Message, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fmt.Sprintf("%T %v", req, status.Code(err)))
+}
+
+func TestDenialsAudited(t *testing.T) {
+	core, _ := newCore(t)
+	rec := &recorder{}
+	s := New(core, WithAudit(rec), WithPolicies(policies(t, `permit (principal, action == Tagway::Action::"ListResources", resource);`)))
+	ctx := asA(identity.SurfaceGRPC)
+	if _, err := s.ListTagKeys(ctx, &tagwayv1.ListTagKeysRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatal(err)
+	}
+	resp, err := s.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: []string{instance("i-1")}, TagKeys: []string{"k"}})
+	if err != nil || len(resp.GetFailedResources()) != 1 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if _, err := s.ListResources(ctx, &tagwayv1.ListResourcesRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"*tagwayv1.ListTagKeysRequest PermissionDenied", "*tagwayv1.UntagResourcesRequest OK"}
+	if !slices.Equal(rec.calls, want) {
+		t.Fatalf("audited %q, want %q", rec.calls, want)
 	}
 }
