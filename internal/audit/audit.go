@@ -31,6 +31,7 @@ import (
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/callinfo"
 	"github.com/tagway/tagway/internal/identity"
+	"github.com/tagway/tagway/internal/logevery"
 	"github.com/tagway/tagway/internal/pagetoken"
 	"github.com/tagway/tagway/internal/tagstore"
 )
@@ -91,8 +92,8 @@ type Trail struct {
 	pending sync.WaitGroup
 	done    chan struct{}
 	stop    context.CancelFunc // makes the remaining appends fail at once
-	logged  atomic.Int64       // when a store failure was last logged (Unix ns)
-	quiet   atomic.Uint64
+	// storeErrors limits the log lines about records the journal lost.
+	storeErrors *logevery.Limiter
 }
 
 // journalQueue bounds the records waiting for the store.
@@ -101,7 +102,7 @@ const journalQueue = 4096
 // Open returns a trail writing to path ("-" or "stderr" for stderr, given
 // as stderr; "" for no sink) and to store's journal, when it keeps one.
 func Open(ctx context.Context, path string, stderr io.Writer, store tagstore.Store, log *slog.Logger) (*Trail, error) {
-	t := &Trail{log: log}
+	t := &Trail{log: log, storeErrors: logevery.New(log, 10*time.Second)}
 	switch path {
 	case "":
 	case "-", "stderr":
@@ -146,13 +147,7 @@ func (t *Trail) keep(stopped context.Context) {
 // a store outage does not flood the log.
 func (t *Trail) storeFailed(err error) {
 	t.Metrics.StoreFailures.Add(1)
-	now := time.Now().UnixNano()
-	last := t.logged.Load()
-	if now-last < int64(10*time.Second) || !t.logged.CompareAndSwap(last, now) {
-		t.quiet.Add(1)
-		return
-	}
-	t.log.Error("audit records not kept for ListAuditEvents: the store failed (they are in the --audit-log sink, if any)", "error", err, "unlogged_since", t.quiet.Swap(0))
+	t.storeErrors.Log(context.Background(), slog.LevelError, "audit records not kept for ListAuditEvents: the store failed (they are in the --audit-log sink, if any)", slog.Any("error", err))
 }
 
 // Flush waits until every record so far has reached the journal (or
