@@ -73,14 +73,23 @@ func (r reads) or(o reads) reads {
 // resource can be shared within a call: the same for every resource when
 // they read none, the resource's attributes when they read those only; and
 // false when they read its name or tags.
-func (r reads) memo(resource *Resource) (string, bool) {
+func (r reads) memo(resource *Resource) (memoKey, bool) {
 	switch {
-	case resource == nil || !r.resource && !r.tags:
-		return "", true
+	case resource == nil:
+		return memoKey{whole: true}, true
+	case !r.resource && !r.tags:
+		return memoKey{}, true
 	case r.identity || r.tags:
-		return "", false
+		return memoKey{}, false
 	}
-	return resource.Partition + "\x00" + resource.Service + "\x00" + resource.Region + "\x00" + resource.Account + "\x00" + resource.Type, true
+	return memoKey{partition: resource.Partition, service: resource.Service, region: resource.Region, account: resource.Account, typ: resource.Type}, true
+}
+
+// memoKey is what a shared decision depends on: the call as a whole, or
+// the attributes of resources, and the key decided.
+type memoKey struct {
+	whole                                         bool
+	partition, service, region, account, typ, key string
 }
 
 // attribute records the read of an attribute of context or resource; it
@@ -385,7 +394,7 @@ type Decider struct {
 
 	// The answers of the policies that do not read the resource, by the key
 	// decided ("" for none), and the request contexts, by key.
-	plainMemo, keyedMemo map[string]result
+	plainMemo, keyedMemo map[memoKey]result
 	contexts             map[string]types.Record
 	base                 types.RecordMap
 }
@@ -408,12 +417,9 @@ func (d *Decider) Decide(resource *Resource) Decision {
 	var req cedar.Request
 	// eval runs policies on the request about key, or reuses the answer of
 	// an earlier resource when none of them reads the resource.
-	eval := func(policies policyList, rd reads, memo *map[string]result, key string) result {
+	eval := func(policies policyList, rd reads, memo *map[memoKey]result, key string) result {
 		mk, shared := rd.memo(resource)
-		if resource == nil {
-			mk = "\x01" // the call as a whole
-		}
-		mk += "\x00" + key
+		mk.key = key
 		if shared {
 			if r, ok := (*memo)[mk]; ok {
 				return r
@@ -427,7 +433,7 @@ func (d *Decider) Decide(resource *Resource) Decision {
 		r := d.set.run(policies, ents, req)
 		if shared {
 			if *memo == nil {
-				*memo = map[string]result{}
+				*memo = map[memoKey]result{}
 			}
 			(*memo)[mk] = r
 		}
