@@ -5,11 +5,8 @@ package accesslog
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +19,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/tagway/tagway/internal/callinfo"
 	"github.com/tagway/tagway/internal/identity"
 )
 
@@ -207,11 +205,7 @@ func (l *Logger) grpcCall(ctx context.Context, method string) (func(error), cont
 	}
 	begin := time.Now()
 	md, _ := metadata.FromIncomingContext(ctx)
-	id := first(md, "x-request-id")
-	if !requestIDPattern.MatchString(id) {
-		id = newRequestID()
-	}
-	_ = grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
+	ctx, id := callinfo.WithRequestID(ctx)
 	e := &entry{surface: identity.SurfaceGRPC, operation: method}
 	peerAddr := ""
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
@@ -220,15 +214,6 @@ func (l *Logger) grpcCall(ctx context.Context, method string) (func(error), cont
 	return func(err error) {
 		l.write(ctx, level, e, status.Code(err).String(), time.Since(begin), id, traceID(ctx, mdCarrier(md)), peerAddr)
 	}, start(ctx, e)
-}
-
-// requestIDPattern accepts a caller's request id.
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-func newRequestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func first(md metadata.MD, key string) string {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"regexp"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -35,8 +36,7 @@ func Fill(ctx context.Context, c identity.Caller) (context.Context, identity.Cal
 		}
 	}
 	if c.RequestID == "" {
-		c.RequestID = NewRequestID()
-		_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, c.RequestID))
+		ctx, c.RequestID = WithRequestID(ctx)
 	}
 	ctx = identity.NewContext(ctx, c)
 	principal := ""
@@ -44,6 +44,33 @@ func Fill(ctx context.Context, c identity.Caller) (context.Context, identity.Cal
 		principal = c.Principal.Name
 	}
 	return tagstore.WithOrigin(ctx, tagstore.Origin{Surface: c.Surface, Operation: c.Operation, Principal: principal, RequestID: c.RequestID}), c
+}
+
+type requestIDKey struct{}
+
+// requestIDPattern accepts a caller's request id.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// WithRequestID returns the request id of a gRPC call, and ctx carrying
+// it: the id ctx carries already, else the caller's own x-request-id when
+// it is well formed, else a new one. It is sent back in the RequestIDHeader
+// once, when it is first chosen, so that the access log, the change feed
+// and the audit trail all name a call by the same id.
+func WithRequestID(ctx context.Context) (context.Context, string) {
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+		return ctx, id
+	}
+	id := ""
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(RequestIDHeader); len(v) > 0 && requestIDPattern.MatchString(v[0]) {
+			id = v[0]
+		}
+	}
+	if id == "" {
+		id = NewRequestID()
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id))
+	return context.WithValue(ctx, requestIDKey{}, id), id
 }
 
 // NewRequestID returns 32 random hex digits.

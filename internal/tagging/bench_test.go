@@ -13,21 +13,28 @@ import (
 	"github.com/tagway/tagway/internal/tagstore/redisstore"
 )
 
-// BenchmarkListTagKeysManyTypes is the work-amplification case: 200 calls
-// tag 100 resources each, every one of a type of its own, in one account
-// and region; then each GetTagKeys-like call lists the account's keys. It
-// uses only the core API, so that it runs on any version of the store.
-func BenchmarkListTagKeysManyTypes(b *testing.B) {
+// redisService returns the core over a Redis store on a redis-server of
+// its own, both stopped when b ends.
+func redisService(b *testing.B) *tagging.Service {
 	srv := redistest.Run(b)
 	st, err := redisstore.Open(context.Background(), srv.URL(), redisstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	b.Cleanup(func() { st.Close() })
 	svc, err := tagging.New(context.Background(), st, tagging.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		b.Fatal(err)
 	}
+	return svc
+}
+
+// BenchmarkListTagKeysManyTypes is the work-amplification case: 200 calls
+// tag 100 resources each, every one of a type of its own, in one account
+// and region; then each GetTagKeys-like call lists the account's keys. It
+// uses only the core API, so that it runs on any version of the store.
+func BenchmarkListTagKeysManyTypes(b *testing.B) {
+	svc := redisService(b)
 	ctx := context.Background()
 	for call := range 200 {
 		req := &tagwayv1.TagResourcesRequest{Tags: map[string]string{"env": "prod", fmt.Sprint("team", call%10): "x"}}
@@ -52,16 +59,7 @@ func BenchmarkListTagKeysManyTypes(b *testing.B) {
 // Huawei dialect's ShowResourceInstancesCount now does (CountResources,
 // from the indexes), against reading them all, as it did before.
 func BenchmarkCountOUs(b *testing.B) {
-	srv := redistest.Run(b)
-	st, err := redisstore.Open(context.Background(), srv.URL(), redisstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	svc, err := tagging.New(context.Background(), st, tagging.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		b.Fatal(err)
-	}
+	svc := redisService(b)
 	ctx := context.Background()
 	for call := range 200 {
 		req := &tagwayv1.TagResourcesRequest{Tags: map[string]string{"env": "prod"}}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -110,18 +111,23 @@ func TestSpans(t *testing.T) {
 
 	check := func(t *testing.T, serverName, coreName string) {
 		t.Helper()
-		spans := exp.GetSpans()
-		byID := map[trace.SpanID]tracetest.SpanStub{}
-		for _, s := range spans {
-			byID[s.SpanContext.SpanID()] = s
-		}
+		// A gRPC server span ends once the answer is sent, so it may reach
+		// the exporter just after the client has its answer: look again for
+		// up to a second.
+		var spans tracetest.SpanStubs
 		var srv, core *tracetest.SpanStub
-		for i, s := range spans {
-			switch s.Name {
-			case serverName:
-				srv = &spans[i]
-			case coreName:
-				core = &spans[i]
+		for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+			spans, srv, core = exp.GetSpans(), nil, nil
+			for i, s := range spans {
+				switch s.Name {
+				case serverName:
+					srv = &spans[i]
+				case coreName:
+					core = &spans[i]
+				}
+			}
+			if srv != nil && core != nil || time.Now().After(deadline) {
+				break
 			}
 		}
 		if srv == nil || core == nil {

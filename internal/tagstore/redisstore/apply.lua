@@ -183,22 +183,18 @@ end
 -- Touch every key in a few variadic EXISTS: one missing from this node
 -- (a slot migrating away) fails the script here, before any write.
 local function chunked(cmd, key, items)
-  if #items <= 500 then
-    if key then
-      redis.call(cmd, key, unpack(items))
-    else
-      redis.call(cmd, unpack(items))
-    end
-    return
-  end
-  for i = 1, #items, 500 do
-    local part = {}
-    for j = i, math.min(i + 499, #items) do part[#part + 1] = items[j] end
+  local function run(part)
     if key then
       redis.call(cmd, key, unpack(part))
     else
       redis.call(cmd, unpack(part))
     end
+  end
+  if #items <= 500 then return run(items) end
+  for i = 1, #items, 500 do
+    local part = {}
+    for j = i, math.min(i + 499, #items) do part[#part + 1] = items[j] end
+    run(part)
   end
 end
 chunked('EXISTS', nil, touch)

@@ -1269,20 +1269,15 @@ func testForgetEmpty(t *testing.T, s tagstore.Store) {
 	equal(t, "groups in eu-west-1", len(groups), 1)
 }
 
-// testForgetEmptyUnderWriters runs writers that leave groups empty (a
-// change into a new group refused) and, after a random pause of up to
-// one and a half seconds, tag a resource into most of them, while ForgetEmpty runs
-// without pause: every acknowledged change must be in a listed group at
-// once and at the end, and every empty group must go.
-func testForgetEmptyUnderWriters(t *testing.T, s tagstore.Store) {
-	ctx := context.Background()
-	const writers, rounds = 4, 5
-	stop := make(chan struct{})
+// forgetWithoutPause runs ForgetEmpty on s over and over until the
+// returned stop is called, which returns its first error.
+func forgetWithoutPause(ctx context.Context, s tagstore.Store) (stop func() error) {
+	done := make(chan struct{})
 	forgot := make(chan error, 1)
 	go func() {
 		for {
 			select {
-			case <-stop:
+			case <-done:
 				forgot <- nil
 				return
 			default:
@@ -1293,6 +1288,21 @@ func testForgetEmptyUnderWriters(t *testing.T, s tagstore.Store) {
 			}
 		}
 	}()
+	return func() error {
+		close(done)
+		return <-forgot
+	}
+}
+
+// testForgetEmptyUnderWriters runs writers that leave groups empty (a
+// change into a new group refused) and, after a random pause of up to
+// one and a half seconds, tag a resource into most of them, while ForgetEmpty runs
+// without pause: every acknowledged change must be in a listed group at
+// once and at the end, and every empty group must go.
+func testForgetEmptyUnderWriters(t *testing.T, s tagstore.Store) {
+	ctx := context.Background()
+	const writers, rounds = 4, 5
+	stopForgetting := forgetWithoutPause(ctx, s)
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	var wg sync.WaitGroup
@@ -1335,8 +1345,7 @@ func testForgetEmptyUnderWriters(t *testing.T, s tagstore.Store) {
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	if err := <-forgot; err != nil {
+	if err := stopForgetting(); err != nil {
 		t.Fatal(err)
 	}
 	close(errs)
@@ -1446,22 +1455,7 @@ func testKeyIndex(t *testing.T, s tagstore.Store) {
 func testKeyIndexUnderWriters(t *testing.T, s tagstore.Store) {
 	ctx := context.Background()
 	const writers, rounds = 4, 8
-	stop := make(chan struct{})
-	forgot := make(chan error, 1)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				forgot <- nil
-				return
-			default:
-			}
-			if _, err := s.ForgetEmpty(ctx, 1000); err != nil {
-				forgot <- err
-				return
-			}
-		}
-	}()
+	stopForgetting := forgetWithoutPause(ctx, s)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
@@ -1489,8 +1483,7 @@ func testKeyIndexUnderWriters(t *testing.T, s tagstore.Store) {
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	if err := <-forgot; err != nil {
+	if err := stopForgetting(); err != nil {
 		t.Fatal(err)
 	}
 	close(errs)
