@@ -135,10 +135,12 @@ func (t *Trail) keep(stopped context.Context) {
 		ctx, cancel := context.WithTimeout(stopped, time.Second)
 		err := t.journal.AppendJournal(ctx, line)
 		cancel()
-		t.pending.Done()
+		// Counted before the record stops being pending, so that Flush
+		// returns with the count complete.
 		if err != nil && !errors.Is(err, tagstore.ErrNoFeed) {
 			t.storeFailed(err)
 		}
+		t.pending.Done()
 	}
 }
 
