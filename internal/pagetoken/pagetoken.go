@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -27,9 +29,10 @@ const (
 
 // Codec encodes and decodes tokens with one key.
 type Codec struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	key  []byte
+	ttl  time.Duration
+	now  func() time.Time
+	macs sync.Pool // of hash.Hash: HMACs with key, reset after use
 }
 
 // New returns a Codec that signs with key and accepts tokens for ttl after
@@ -48,14 +51,34 @@ func (c *Codec) TTL() time.Duration { return c.ttl }
 // cursor. query is any byte string that identifies the request without its
 // paging fields.
 func (c *Codec) Encode(query []byte, cursor ...string) string {
-	b := []byte{version}
+	return c.EncodeQuery(HashQuery(query), cursor...)
+}
+
+// Query is a request as tokens are bound to it: see HashQuery.
+type Query [hashSize]byte
+
+// HashQuery returns the Query of the request query describes, for a caller
+// that issues many tokens for one request.
+func HashQuery(query []byte) Query {
+	h := sha256.Sum256(query)
+	return Query(h[:hashSize])
+}
+
+// EncodeQuery is Encode for a request's Query.
+func (c *Codec) EncodeQuery(q Query, cursor ...string) string {
+	n := 1 + 8 + hashSize + macSize
+	for _, s := range cursor {
+		n += binary.MaxVarintLen64 + len(s)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, version)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.now().Unix()))
-	b = append(b, queryHash(query)...)
+	b = append(b, q[:]...)
 	for _, s := range cursor {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	b = append(b, c.mac(b)...)
+	b = c.appendMAC(b, b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -77,11 +100,12 @@ func (c *Codec) decode(token string, query []byte, n int) ([]string, error) {
 		return nil, ErrMalformed
 	}
 	body, sum := b[:len(b)-macSize], b[len(b)-macSize:]
-	if !hmac.Equal(sum, c.mac(body)) {
+	var want [sha256.Size]byte
+	if !hmac.Equal(sum, c.appendMAC(want[:0], body)) {
 		return nil, ErrMalformed
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(body[1:9])), 0)
-	if !hmac.Equal(body[9:9+hashSize], queryHash(query)) {
+	if q := HashQuery(query); !hmac.Equal(body[9:9+hashSize], q[:]) {
 		return nil, ErrOtherRequest
 	}
 	if c.now().Sub(issued) > c.ttl {
@@ -103,13 +127,17 @@ func (c *Codec) decode(token string, query []byte, n int) ([]string, error) {
 	return cursor, nil
 }
 
-func (c *Codec) mac(b []byte) []byte {
-	m := hmac.New(sha256.New, c.key)
+// appendMAC appends the MAC of b to dst. The HMACs are pooled: making one
+// costs more than signing a token with it.
+func (c *Codec) appendMAC(dst, b []byte) []byte {
+	m, _ := c.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, c.key)
+	}
 	m.Write(b)
-	return m.Sum(nil)[:macSize]
-}
-
-func queryHash(query []byte) []byte {
-	h := sha256.Sum256(query)
-	return h[:hashSize]
+	var sum [sha256.Size]byte
+	dst = append(dst, m.Sum(sum[:0])[:macSize]...)
+	m.Reset()
+	c.macs.Put(m)
+	return dst
 }

@@ -2,9 +2,11 @@ package tagging
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -37,7 +39,9 @@ const (
 // Bounds of one watch.
 const (
 	// watchQueue is how many messages wait for a slow client at most.
-	watchQueue = 256
+	watchQueue = 1024
+	// watchBatch is how many of them one queue entry holds at most.
+	watchBatch = 256
 	// DefaultSlowWatcher is how long a full queue may wait for the client
 	// before the stream ends with RESOURCE_EXHAUSTED.
 	DefaultSlowWatcher = 30 * time.Second
@@ -83,15 +87,8 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 	query := fingerprint(ctx, req, func(m proto.Message) { m.(*tagwayv1.WatchTagChangesRequest).ResumeToken = "" })
 	var from *watch.Position
 	if tok := req.GetResumeToken(); tok != "" {
-		cursor, err := s.watchTokens.DecodeAll(tok, query)
-		var p watch.Position
-		if err == nil {
-			p, err = watch.ParseCursor(cursor)
-		}
+		p, err := s.decodeResumeToken(tok, query)
 		if err != nil {
-			if errors.Is(err, watch.ErrBadCursor) {
-				err = pagetoken.ErrMalformed
-			}
 			problem := "the resume token is malformed, forged, or from another request: " + err.Error()
 			return withInfo(codes.InvalidArgument, ReasonInvalidResumeToken, "resume_token: "+problem, map[string]string{"field": "resume_token", "problem": problem})
 		}
@@ -133,16 +130,19 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 
 	// The client gets its messages from a queue, so that a client that
 	// stops reading is found out (the queue stays full) and let go, rather
-	// than holding the watch forever.
-	queue := make(chan *tagwayv1.WatchTagChangesResponse, watchQueue)
+	// than holding the watch forever. The queue holds batches of at most
+	// watchBatch messages, one channel operation for many messages.
+	queue := make(chan []*tagwayv1.WatchTagChangesResponse, watchQueue/watchBatch)
 	sendErr := make(chan error, 1)
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
-		for m := range queue {
-			if err := stream.Send(m); err != nil {
-				sendErr <- err
-				return
+		for batch := range queue {
+			for _, m := range batch {
+				if err := stream.Send(m); err != nil {
+					sendErr <- err
+					return
+				}
 			}
 		}
 	}()
@@ -160,9 +160,11 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 		}
 		return err
 	}
+	tokens := resumeTokens{codec: s.watchTokens, query: pagetoken.HashQuery(query)}
 	// The first message is a progress marker: the watch is established,
 	// and its token resumes from here.
-	queue <- &tagwayv1.WatchTagChangesResponse{ResumeToken: s.watchTokens.Encode(query, w.Position().Cursor()...)}
+	first := w.Mark()
+	queue <- []*tagwayv1.WatchTagChangesResponse{{ResumeToken: tokens.of(&first)}}
 	slow := time.NewTimer(s.slowWatcher)
 	defer slow.Stop()
 	for {
@@ -175,29 +177,105 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 		case err != nil:
 			return finish(s.storeFailed(ctx, err))
 		}
-		for _, it := range items {
-			m := &tagwayv1.WatchTagChangesResponse{ResumeToken: s.watchTokens.Encode(query, it.After.Cursor()...)}
-			if it.Event != nil {
-				m.Change = changeOf(it.Event)
+		for len(items) > 0 {
+			n := min(len(items), watchBatch)
+			batch := make([]*tagwayv1.WatchTagChangesResponse, n)
+			msgs := make([]tagwayv1.WatchTagChangesResponse, n)
+			for i := range batch {
+				it := &items[i]
+				m := &msgs[i]
+				m.ResumeToken = tokens.of(&it.Mark)
+				if c, ok := it.Rendered.(*tagwayv1.TagChange); ok {
+					m.Change = c
+				} else if it.Event != nil {
+					m.Change = changeOf(it.Event)
+				}
+				batch[i] = m
 			}
+			items = items[n:]
 			select {
-			case queue <- m:
+			case queue <- batch:
 				continue
 			default:
 			}
 			slow.Reset(s.slowWatcher)
 			select {
-			case queue <- m:
+			case queue <- batch:
 			case err := <-sendErr:
 				return finish(err)
 			case <-ctx.Done():
 				return finish(ctx.Err())
 			case <-slow.C:
 				return finish(withInfo(codes.ResourceExhausted, ReasonSlowWatcher,
-					fmt.Sprintf("the client did not read its changes for %v while %d waited: resume with the last resume token it received", s.slowWatcher, watchQueue), nil))
+					fmt.Sprintf("the client did not read its changes for %v while up to %d waited: resume with the last resume token it received", s.slowWatcher, watchQueue), nil))
 			}
 		}
 	}
+}
+
+// A resume token is a watch position in two parts: a checkpoint, signed
+// with the page-token codec and bound to the request, and, after a dot, the
+// groups that moved on since (watch.AppendMoves, base64), unsigned. The
+// checkpoint is signed once for many messages; the moves cost an append.
+// Moves can only take a position forward (watch.Position.Advance), so a
+// client that forges them can only skip events of its own watch: it cannot
+// go back before a checkpoint issued to it, nor widen what it watches.
+const movesSep = "."
+
+// maxMovesLen bounds the moves part of a resume token.
+const maxMovesLen = 4096
+
+// resumeTokens writes the resume tokens of one watch.
+type resumeTokens struct {
+	codec  *pagetoken.Codec
+	query  pagetoken.Query
+	cp     *watch.Position // the checkpoint signed last
+	signed string
+	moves  []byte // scratch
+	out    []byte // scratch
+}
+
+// of returns the resume token of m.
+func (t *resumeTokens) of(m *watch.Mark) string {
+	if m.Checkpoint != t.cp {
+		t.cp, t.signed = m.Checkpoint, t.codec.EncodeQuery(t.query, m.Checkpoint.Cursor()...)
+	}
+	if len(m.Moved) == 0 {
+		return t.signed
+	}
+	t.moves = watch.AppendMoves(t.moves[:0], m.Moved)
+	t.out = append(append(t.out[:0], t.signed...), movesSep...)
+	t.out = base64.RawURLEncoding.AppendEncode(t.out, t.moves)
+	return string(t.out)
+}
+
+// decodeResumeToken returns the position a resume token of query stands
+// for.
+func (s *Service) decodeResumeToken(tok string, query []byte) (watch.Position, error) {
+	signed, moves, hasMoves := strings.Cut(tok, movesSep)
+	cursor, err := s.watchTokens.DecodeAll(signed, query)
+	if err != nil {
+		return watch.Position{}, err
+	}
+	p, err := watch.ParseCursor(cursor)
+	if err != nil {
+		return watch.Position{}, pagetoken.ErrMalformed
+	}
+	if hasMoves {
+		if len(moves) > maxMovesLen {
+			return watch.Position{}, pagetoken.ErrMalformed
+		}
+		b, err := base64.RawURLEncoding.DecodeString(moves)
+		if err != nil {
+			return watch.Position{}, pagetoken.ErrMalformed
+		}
+		m, err := watch.ParseMoves(b)
+		if err != nil || len(m) == 0 {
+			return watch.Position{}, pagetoken.ErrMalformed
+		}
+		p.Advance(m)
+	}
+	return p, nil
 }
 
 // changeOf is the message of one event.
@@ -234,6 +312,8 @@ func feedHub(store tagstore.Store, o options) (*watch.Hub, error) {
 		return nil, nil
 	}
 	wo := o.watch
+	// Each event is made into its message once, for every watcher.
+	wo.Render = func(e *tagstore.Event) any { return changeOf(e) }
 	if wo.Timeout <= 0 {
 		wo.Timeout = o.timeout
 	}

@@ -22,14 +22,42 @@ type groupFeed struct {
 	mu       sync.Mutex
 	loaded   bool
 	from, to tagstore.Pos
-	events   []tagstore.Event
+	events   []*entry
+}
+
+// entry is one event as the hub holds it, with what Options.Render made of
+// it, made once for every watcher that delivers it.
+type entry struct {
+	tagstore.Event
+	once     sync.Once
+	rendered any
+}
+
+// entries wraps events read from the store.
+func entries(evs []tagstore.Event) []*entry {
+	block := make([]entry, len(evs))
+	out := make([]*entry, len(evs))
+	for i := range evs {
+		block[i].Event = evs[i]
+		out[i] = &block[i]
+	}
+	return out
+}
+
+// render returns Options.Render's value of e, made on first use.
+func (h *Hub) render(e *entry) any {
+	if h.o.Render == nil {
+		return nil
+	}
+	e.once.Do(func() { e.rendered = h.o.Render(&e.Event) })
+	return e.rendered
 }
 
 func (gf *groupFeed) lastUsed() time.Time { return time.Unix(0, gf.used.Load()) }
 
 // read returns up to readLimit events of g after after, and whether more
 // follow.
-func (h *Hub) read(ctx context.Context, g arn.Group, after tagstore.Pos) ([]tagstore.Event, bool, error) {
+func (h *Hub) read(ctx context.Context, g arn.Group, after tagstore.Pos) ([]*entry, bool, error) {
 	key := g.Key()
 	h.mu.Lock()
 	gf := h.groups[key]
@@ -95,13 +123,13 @@ func (h *Hub) refresh(ctx context.Context, g arn.Group, gf *groupFeed, after tag
 		gf.loaded, gf.from, gf.to, gf.events = true, from, from, nil
 	}
 	evs := res[0].Events
-	gf.events = append(gf.events, evs...)
+	gf.events = append(gf.events, entries(evs)...)
 	if len(evs) > 0 {
 		gf.to = evs[len(evs)-1].Pos
 	}
 	if n := len(gf.events) - cacheEvents; n > 0 {
 		gf.from = gf.events[n-1].Pos
-		gf.events = append([]tagstore.Event(nil), gf.events[n:]...)
+		gf.events = append([]*entry(nil), gf.events[n:]...)
 	}
 	if res[0].More {
 		gf.stale.Store(true)
@@ -110,12 +138,12 @@ func (h *Hub) refresh(ctx context.Context, g arn.Group, gf *groupFeed, after tag
 }
 
 // direct reads from the store, for a watcher behind the hub's copy.
-func (h *Hub) direct(ctx context.Context, g arn.Group, after tagstore.Pos) ([]tagstore.Event, bool, error) {
+func (h *Hub) direct(ctx context.Context, g arn.Group, after tagstore.Pos) ([]*entry, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 	defer cancel()
 	res, err := h.feed.ReadFeed(cctx, []tagstore.FeedRead{{Group: g, After: after}}, readLimit)
 	if err != nil {
 		return nil, false, err
 	}
-	return res[0].Events, res[0].More, res[0].Err
+	return entries(res[0].Events), res[0].More, res[0].Err
 }

@@ -8,6 +8,7 @@ package watch
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,6 +28,7 @@ const (
 	DefaultProgress = 10 * time.Second
 	DefaultSkew     = time.Second
 	DefaultTimeout  = time.Second
+	DefaultCoalesce = 5 * time.Millisecond
 )
 
 // Tuning of the shared reads.
@@ -57,6 +59,16 @@ type Options struct {
 	Timeout time.Duration
 	// OnError is told of store failures the watchers wait out (nil: none).
 	OnError func(context.Context, error)
+	// Coalesce is the least time between two reads of one watcher: a
+	// watcher woken by a change waits that long after its last read, so
+	// that under a stream of changes it reads, and sends, them in batches.
+	// It is what a change may be delayed by. Zero is DefaultCoalesce;
+	// negative, no wait.
+	Coalesce time.Duration
+	// Render, if set, makes what watchers send of an event (a message,
+	// say). It is called once per event for every watcher that delivers
+	// it, so what it returns must not be changed.
+	Render func(*tagstore.Event) any
 }
 
 // Hub serves watchers of one store.
@@ -67,10 +79,18 @@ type Hub struct {
 
 	mu       sync.Mutex
 	watchers map[*Watcher]struct{}
+	byGroup  map[string][]*Watcher // the watchers of a group, found on first notice
 	groups   map[string]*groupFeed
 	lists    map[string]*listing
 	stop     func() // ends the sweeper and the notices, with the last watcher
 	sweepSeq uint64
+
+	// Notices wait here for the hub's fan-out, so that a writer that
+	// notifies (the memory store does, as it commits) pays for a map
+	// insert, not for finding the watchers.
+	noticeMu sync.Mutex
+	noticed  map[string]struct{}
+	kick     chan struct{}
 }
 
 // New returns a hub over store, which must have a feed (tagstore.FeedOf).
@@ -91,7 +111,11 @@ func New(store tagstore.Store, o Options) (*Hub, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	return &Hub{store: store, feed: f, o: o, watchers: map[*Watcher]struct{}{}, groups: map[string]*groupFeed{}, lists: map[string]*listing{}}, nil
+	if o.Coalesce == 0 {
+		o.Coalesce = DefaultCoalesce
+	}
+	return &Hub{store: store, feed: f, o: o, watchers: map[*Watcher]struct{}{}, byGroup: map[string][]*Watcher{},
+		groups: map[string]*groupFeed{}, lists: map[string]*listing{}, noticed: map[string]struct{}{}, kick: make(chan struct{}, 1)}, nil
 }
 
 // Position is where a watcher is: every event at or before Base, and every
@@ -115,6 +139,46 @@ func (p Position) Cursor() []string {
 		out = append(out, g, p.Groups[g].String())
 	}
 	return out
+}
+
+// GroupPos is a watcher's place in one group.
+type GroupPos struct {
+	Group string
+	Pos   tagstore.Pos
+}
+
+// Advance moves p on to each of moves that lies past p's place in its
+// group; the others change nothing. Advancing can only skip events, never
+// deliver one again, which is why moves need no signature where p has one.
+func (p *Position) Advance(moves []GroupPos) {
+	for _, m := range moves {
+		if m.Pos.Less(p.Base) || m.Pos == p.Base {
+			continue
+		}
+		if q, ok := p.Groups[m.Group]; ok && !q.Less(m.Pos) {
+			continue
+		}
+		if p.Groups == nil {
+			p.Groups = map[string]tagstore.Pos{}
+		}
+		p.Groups[m.Group] = m.Pos
+	}
+}
+
+// Mark is a position written as a checkpoint that a watcher's items share
+// and the moves of the groups that changed since it: cheap to take for
+// every item, and to put in a token (sign the checkpoint once).
+type Mark struct {
+	// Checkpoint and Moved are not changed once a Mark holds them.
+	Checkpoint *Position
+	Moved      []GroupPos
+}
+
+// Position returns the position m stands for.
+func (m Mark) Position() Position {
+	p := Position{Base: m.Checkpoint.Base, Groups: cloneGroups(m.Checkpoint.Groups)}
+	p.Advance(m.Moved)
+	return p
 }
 
 // ErrBadCursor reports a cursor that no Position made.
@@ -162,8 +226,14 @@ type Spec struct {
 // nil), and the position right after it.
 type Item struct {
 	Event *tagstore.Event
-	After Position
+	// Rendered is Options.Render's value of Event, shared by every watcher
+	// that delivers it.
+	Rendered any
+	Mark     Mark
 }
+
+// After returns the position right after it.
+func (it Item) After() Position { return it.Mark.Position() }
 
 // Watcher follows the feed for one client. Its methods are not safe for
 // concurrent use.
@@ -171,6 +241,10 @@ type Watcher struct {
 	h    *Hub
 	spec Spec
 	pos  Position
+	// checkpoint is pos as it was when the groups in moved last agreed
+	// with it; items share it (see Mark).
+	checkpoint *Position
+	moved      []GroupPos
 
 	mu    sync.Mutex
 	dirty map[string]bool
@@ -178,15 +252,19 @@ type Watcher struct {
 	wake  chan struct{}
 
 	lastSent time.Time
+	lastRead time.Time
 	retry    time.Duration
-
-	seen map[string]bool // watchesCached's answers, under the hub's mutex
+	timer    *time.Timer
 }
+
+// maxMoved is how many groups may move on from a watcher's checkpoint
+// before it takes a new one.
+const maxMoved = 4
 
 // Watch starts a watcher; Close ends it. It fails with
 // tagstore.ErrFeedTrimmed when spec.From is older than the retention.
 func (h *Hub) Watch(ctx context.Context, spec Spec) (*Watcher, error) {
-	w := &Watcher{h: h, spec: spec, dirty: map[string]bool{}, wake: make(chan struct{}, 1), lastSent: time.Now(), seen: map[string]bool{}}
+	w := &Watcher{h: h, spec: spec, dirty: map[string]bool{}, wake: make(chan struct{}, 1), lastSent: time.Now()}
 	if spec.From != nil {
 		ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 		err := h.feed.CheckFeed(ctx, spec.From.Base)
@@ -204,10 +282,12 @@ func (h *Hub) Watch(ctx context.Context, spec Spec) (*Watcher, error) {
 		}
 		w.pos = Position{Base: now, Groups: map[string]tagstore.Pos{}}
 	}
+	w.takeCheckpoint()
 	start := w.pos.Base
 	w.sweep = &start // the first Next reads every group
 	h.mu.Lock()
 	h.watchers[w] = struct{}{}
+	clear(h.byGroup)
 	if h.stop == nil {
 		h.start()
 	}
@@ -228,11 +308,13 @@ func (w *Watcher) Close() {
 	h := w.h
 	h.mu.Lock()
 	delete(h.watchers, w)
+	clear(h.byGroup)
 	var stop func()
 	if len(h.watchers) == 0 && h.stop != nil {
 		stop, h.stop = h.stop, nil
 		clear(h.groups)
 		clear(h.lists)
+		clear(h.byGroup)
 	}
 	h.mu.Unlock()
 	// Outside the lock: ending the notices waits for one being delivered,
@@ -246,6 +328,7 @@ func (w *Watcher) Close() {
 func (h *Hub) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	unsubscribe := h.feed.NotifyFeed(h.notice)
+	go h.fanOut(ctx)
 	go func() {
 		t := time.NewTicker(h.o.Sweep)
 		defer t.Stop()
@@ -264,19 +347,69 @@ func (h *Hub) start() {
 	}
 }
 
-// notice marks a group changed, for the cache and every watcher of it.
+// notice records that a group changed, for the fan-out.
 func (h *Hub) notice(group string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if gf := h.groups[group]; gf != nil {
-		gf.stale.Store(true)
-	}
-	for w := range h.watchers {
-		if w.watchesCached(group) {
-			w.mark(group, nil)
-		}
+	h.noticeMu.Lock()
+	h.noticed[group] = struct{}{}
+	h.noticeMu.Unlock()
+	select {
+	case h.kick <- struct{}{}:
+	default:
 	}
 }
+
+// fanOut marks the groups noticed changed, for the cache and every watcher
+// of them, until ctx ends.
+func (h *Hub) fanOut(ctx context.Context) {
+	next := map[string]struct{}{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.kick:
+		}
+		h.noticeMu.Lock()
+		groups := h.noticed
+		h.noticed = next
+		h.noticeMu.Unlock()
+		h.mu.Lock()
+		for group := range groups {
+			if gf := h.groups[group]; gf != nil {
+				gf.stale.Store(true)
+			}
+			for _, w := range h.watchersOf(group) {
+				w.mark(group, nil)
+			}
+		}
+		h.mu.Unlock()
+		clear(groups)
+		next = groups
+	}
+}
+
+// watchersOf returns the watchers of a group, remembered until the
+// watchers change; h.mu is held.
+func (h *Hub) watchersOf(key string) []*Watcher {
+	if ws, ok := h.byGroup[key]; ok {
+		return ws
+	}
+	var ws []*Watcher
+	if g, err := arn.ParseGroup(key); err == nil {
+		for w := range h.watchers {
+			if w.watches(key, g) {
+				ws = append(ws, w)
+			}
+		}
+	}
+	if len(h.byGroup) >= byGroupMax {
+		clear(h.byGroup)
+	}
+	h.byGroup[key] = ws
+	return ws
+}
+
+// byGroupMax bounds the groups the hub remembers the watchers of.
+const byGroupMax = 4096
 
 // sweepAll marks every group stale and every watcher due for a sweep from
 // the store's time now, and drops idle groups from the cache.
@@ -314,24 +447,6 @@ func (h *Hub) failed(ctx context.Context, err error) {
 	}
 }
 
-// watchesCached is watches for a group key, remembering the answer; the
-// hub's mutex is held.
-func (w *Watcher) watchesCached(key string) bool {
-	if ok, found := w.seen[key]; found {
-		return ok
-	}
-	g, err := arn.ParseGroup(key)
-	ok := err == nil && w.watches(key, g)
-	if len(w.seen) >= seenMax {
-		clear(w.seen)
-	}
-	w.seen[key] = ok
-	return ok
-}
-
-// seenMax bounds the groups a watcher remembers the answer of watches for.
-const seenMax = 4096
-
 // watches reports whether w watches the group g, whose key is key.
 func (w *Watcher) watches(key string, g arn.Group) bool {
 	return inRanges(w.spec.Ranges, key) && (w.spec.Groups == nil || w.spec.Groups(g))
@@ -359,7 +474,47 @@ func (w *Watcher) mark(group string, sweep *tagstore.Pos) {
 }
 
 // Position returns where w is.
-func (w *Watcher) Position() Position { return w.pos }
+func (w *Watcher) Position() Position { return w.snapshot() }
+
+// Mark returns where w is, as a Mark.
+func (w *Watcher) Mark() Mark {
+	var arena []GroupPos
+	return w.markIn(&arena)
+}
+
+// markIn is Mark, with the moves copied to the end of *arena: the marks of
+// one read share an array.
+func (w *Watcher) markIn(arena *[]GroupPos) Mark {
+	if len(w.moved) == 0 {
+		return Mark{Checkpoint: w.checkpoint}
+	}
+	a := append(*arena, w.moved...)
+	*arena = a
+	return Mark{Checkpoint: w.checkpoint, Moved: a[len(a)-len(w.moved) : len(a) : len(a)]}
+}
+
+// takeCheckpoint makes w's position its checkpoint.
+func (w *Watcher) takeCheckpoint() {
+	p := w.snapshot()
+	w.checkpoint = &p
+	w.moved = w.moved[:0]
+}
+
+// move sets w's place in a group.
+func (w *Watcher) move(group string, p tagstore.Pos) {
+	w.pos.Groups[group] = p
+	for i := range w.moved {
+		if w.moved[i].Group == group {
+			w.moved[i].Pos = p
+			return
+		}
+	}
+	if len(w.moved) == maxMoved {
+		w.takeCheckpoint()
+		return
+	}
+	w.moved = append(w.moved, GroupPos{Group: group, Pos: p})
+}
 
 // Next returns the next items: events that match, each with the position
 // right after it, or a progress marker when w has sent nothing for
@@ -370,6 +525,15 @@ func (w *Watcher) Position() Position { return w.pos }
 func (w *Watcher) Next(ctx context.Context) ([]Item, error) {
 	h := w.h
 	for {
+		// Reads of one watcher are at least Coalesce apart, so that under
+		// a stream of changes each read (and each message's fixed costs)
+		// serves many events.
+		if wait := h.o.Coalesce - time.Since(w.lastRead); wait > 0 {
+			if err := w.sleep(ctx, wait, nil); err != nil {
+				return nil, err
+			}
+		}
+		w.lastRead = time.Now()
 		w.mu.Lock()
 		dirty := w.dirty
 		w.dirty = map[string]bool{}
@@ -396,10 +560,8 @@ func (w *Watcher) Next(ctx context.Context) ([]Item, error) {
 			}
 			w.mu.Unlock()
 			w.retry = min(max(2*w.retry, 100*time.Millisecond), 2*time.Second)
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(w.retry):
+			if err := w.sleep(ctx, w.retry, nil); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -411,7 +573,10 @@ func (w *Watcher) Next(ctx context.Context) ([]Item, error) {
 		wait := h.o.Progress - time.Since(w.lastSent)
 		if wait <= 0 {
 			w.lastSent = time.Now()
-			return []Item{{After: w.snapshot()}}, nil
+			if len(w.moved) > 0 {
+				w.takeCheckpoint()
+			}
+			return []Item{{Mark: w.Mark()}}, nil
 		}
 		w.mu.Lock()
 		pending := len(w.dirty) > 0 || w.sweep != nil
@@ -419,16 +584,27 @@ func (w *Watcher) Next(ctx context.Context) ([]Item, error) {
 		if pending {
 			continue
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-w.wake:
-		case <-t.C:
+		if err := w.sleep(ctx, wait, w.wake); err != nil {
+			return nil, err
 		}
-		t.Stop()
 	}
+}
+
+// sleep waits for d, or until wake has a message, or ctx ends (its error).
+func (w *Watcher) sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	defer w.timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wake:
+	case <-w.timer.C:
+	}
+	return nil
 }
 
 // step reads the dirty groups (every group of w's ranges on a sweep) and
@@ -453,6 +629,7 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 	}
 	slices.Sort(keys)
 	var items []Item
+	var arena []GroupPos // the moves of items' marks
 	more := false
 	for _, key := range keys {
 		g, err := arn.ParseGroup(key)
@@ -478,11 +655,12 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 			}
 			return items, err
 		}
-		for i := range evs {
-			e := &evs[i]
-			w.pos.Groups[key] = e.Pos
-			if w.spec.Match == nil || w.spec.Match(e) {
-				items = append(items, Item{Event: e, After: w.snapshot()})
+		items = slices.Grow(items, len(evs))
+		arena = slices.Grow(arena, len(evs)*(len(w.moved)+1))
+		for _, e := range evs {
+			w.move(key, e.Pos)
+			if w.spec.Match == nil || w.spec.Match(&e.Event) {
+				items = append(items, Item{Event: &e.Event, Rendered: h.render(e), Mark: w.markIn(&arena)})
 			}
 		}
 		if m {
@@ -521,6 +699,7 @@ func (w *Watcher) advance(sweep tagstore.Pos) {
 			delete(w.pos.Groups, g)
 		}
 	}
+	w.takeCheckpoint()
 }
 
 func (w *Watcher) posOf(group string) tagstore.Pos {
@@ -583,5 +762,53 @@ func (h *Hub) list(ctx context.Context, ranges []arn.KeyRange) ([]string, error)
 	}
 	l.groups = out
 	l.seq.Store(seq)
+	return out, nil
+}
+
+// maxMoves bounds the moves ParseMoves accepts.
+const maxMoves = 64
+
+// AppendMoves appends moves to b in the form ParseMoves reads: for each,
+// the group's length and key, then the position's two numbers, as
+// varints.
+func AppendMoves(b []byte, moves []GroupPos) []byte {
+	for _, m := range moves {
+		b = binary.AppendUvarint(b, uint64(len(m.Group)))
+		b = append(b, m.Group...)
+		b = binary.AppendUvarint(b, m.Pos.Ms)
+		b = binary.AppendUvarint(b, m.Pos.Seq)
+	}
+	return b
+}
+
+// ParseMoves is the inverse of AppendMoves. It fails with ErrBadCursor on
+// anything AppendMoves does not make, or more than 64 moves.
+func ParseMoves(b []byte) ([]GroupPos, error) {
+	var out []GroupPos
+	for len(b) > 0 {
+		if len(out) == maxMoves {
+			return nil, ErrBadCursor
+		}
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return nil, ErrBadCursor
+		}
+		group := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		if _, err := arn.ParseGroup(group); err != nil {
+			return nil, ErrBadCursor
+		}
+		ms, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, ErrBadCursor
+		}
+		b = b[k:]
+		seq, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, ErrBadCursor
+		}
+		b = b[k:]
+		out = append(out, GroupPos{Group: group, Pos: tagstore.Pos{Ms: ms, Seq: seq}})
+	}
 	return out, nil
 }

@@ -57,3 +57,55 @@ func FuzzParsePos(f *testing.F) {
 		}
 	})
 }
+
+func TestAdvanceOnlyMovesForward(t *testing.T) {
+	const a, b = "aws:us-east-1:111111111111", "aws:eu-west-1:111111111111"
+	p := watch.Position{Base: tagstore.Pos{Ms: 10}, Groups: map[string]tagstore.Pos{a: {Ms: 20}}}
+	p.Advance([]watch.GroupPos{
+		{Group: a, Pos: tagstore.Pos{Ms: 15}},         // behind a's place: ignored
+		{Group: b, Pos: tagstore.Pos{Ms: 10}},         // at the base: ignored
+		{Group: b, Pos: tagstore.Pos{Ms: 9, Seq: 99}}, // before the base: ignored
+	})
+	if len(p.Groups) != 1 || p.Groups[a] != (tagstore.Pos{Ms: 20}) {
+		t.Fatalf("moves behind the position changed it: %+v", p)
+	}
+	p.Advance([]watch.GroupPos{{Group: a, Pos: tagstore.Pos{Ms: 21}}, {Group: b, Pos: tagstore.Pos{Ms: 11, Seq: 1}}})
+	if p.Groups[a] != (tagstore.Pos{Ms: 21}) || p.Groups[b] != (tagstore.Pos{Ms: 11, Seq: 1}) || p.Base != (tagstore.Pos{Ms: 10}) {
+		t.Fatalf("moves ahead were not taken: %+v", p)
+	}
+}
+
+func TestMovesRoundTrip(t *testing.T) {
+	moves := []watch.GroupPos{{Group: "aws:us-east-1:111111111111", Pos: tagstore.Pos{Ms: 1795693198217, Seq: 3}}, {Group: "huaweicloud::abc", Pos: tagstore.Pos{Ms: 1}}}
+	got, err := watch.ParseMoves(watch.AppendMoves(nil, moves))
+	if err != nil || !slices.Equal(got, moves) {
+		t.Fatalf("ParseMoves(AppendMoves(%v)) = %v, %v", moves, got, err)
+	}
+	good := watch.AppendMoves(nil, moves[:1])
+	for name, bad := range map[string][]byte{
+		"truncated":   good[:len(good)-1],
+		"not a group": watch.AppendMoves(nil, []watch.GroupPos{{Group: "nope", Pos: tagstore.Pos{Ms: 1}}}),
+		"too long":    {0xff},
+		"too many":    watch.AppendMoves(nil, slices.Repeat(moves[:1], 65)),
+	} {
+		if _, err := watch.ParseMoves(bad); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func FuzzParseMoves(f *testing.F) {
+	f.Add(watch.AppendMoves(nil, []watch.GroupPos{{Group: "aws:us-east-1:111111111111", Pos: tagstore.Pos{Ms: 12, Seq: 1}}}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		moves, err := watch.ParseMoves(b)
+		if err != nil {
+			return
+		}
+		// What parses, round-trips.
+		again, err := watch.ParseMoves(watch.AppendMoves(nil, moves))
+		if err != nil || !slices.Equal(again, moves) {
+			t.Fatalf("%x: %v, %v", b, again, err)
+		}
+	})
+}

@@ -304,7 +304,7 @@ func testFeedResume(t *testing.T, _ FeedHarness, s tagstore.Store) {
 	checkSequence(t, items, 1)
 	sequence(t, s, 11, 14)
 	for _, at := range []int{0, 3, 6, 9} {
-		cut := items[at].After
+		cut := items[at].After()
 		want := map[int]bool{11: true, 12: true, 13: true, 14: true}
 		for _, it := range items[at+1:] {
 			want[seqOf(it)] = true
