@@ -43,7 +43,7 @@ func TestAuditAndFeedWithAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		m, err := stream.Recv()
-		if err != nil || m.GetChange().GetResource() != mine || m.GetChange().GetPrincipal() != "team-a" || m.GetChange().GetSurface() != "aws" {
+		if cs := m.GetChanges(); err != nil || len(cs) != 1 || cs[0].GetChange().GetResource() != mine || cs[0].GetChange().GetPrincipal() != "team-a" || cs[0].GetChange().GetSurface() != "aws" {
 			t.Fatalf("team-a's watch got %v, %v", m, err)
 		}
 

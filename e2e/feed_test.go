@@ -61,14 +61,15 @@ func recvGRPC(stream grpc.ServerStreamingClient[tagwayv1.WatchTagChangesResponse
 			w.errs <- err
 			return
 		}
-		if c := m.GetChange(); c != nil {
+		for _, wc := range m.GetChanges() {
+			c := wc.GetChange()
 			seq := ""
 			for _, tg := range c.GetTags() {
 				if tg.GetKey() == "seq" {
 					seq = tg.GetValue()
 				}
 			}
-			w.changes <- feedChange{resource: c.GetResource(), surface: c.GetSurface(), operation: c.GetOperation(), requestID: c.GetRequestId(), seq: seq, token: m.GetResumeToken()}
+			w.changes <- feedChange{resource: c.GetResource(), surface: c.GetSurface(), operation: c.GetOperation(), requestID: c.GetRequestId(), seq: seq, token: wc.GetResumeToken()}
 		}
 	}
 }

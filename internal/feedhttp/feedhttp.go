@@ -39,7 +39,7 @@ const SurfaceHTTP = "http"
 // resume_token query parameter does too).
 const ResumeTokenHeader = "X-Tagway-Resume-Token"
 
-// writeTimeout bounds one line's write to a client: a client that reads
+// writeTimeout bounds the write of one message (its lines) to a client: a client that reads
 // nothing for that long is let go.
 const writeTimeout = 30 * time.Second
 
@@ -172,7 +172,8 @@ func (s *stream) Abort() { _ = s.rc.SetWriteDeadline(time.Now()) }
 
 var _ tagging.Aborter = (*stream)(nil)
 
-// Send writes one message.
+// Send writes one message: a line per change, or a progress line, and
+// flushes them.
 func (s *stream) Send(m *tagwayv1.WatchTagChangesResponse) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,23 +183,28 @@ func (s *stream) Send(m *tagwayv1.WatchTagChangesResponse) error {
 		s.w.Header().Set("Cache-Control", "no-store")
 		s.w.WriteHeader(http.StatusOK)
 	}
-	if c := m.GetChange(); c != nil {
-		return s.line(Event(c, m.GetResumeToken()))
+	_ = s.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	for _, c := range m.GetChanges() {
+		if err := s.line(Event(c.GetChange(), c.GetResumeToken())); err != nil {
+			return err
+		}
 	}
-	return s.line(map[string]any{"tagway": map[string]any{"resume-token": m.GetResumeToken(), "progress": true}})
+	if len(m.GetChanges()) == 0 {
+		if err := s.line(map[string]any{"tagway": map[string]any{"resume-token": m.GetResumeToken(), "progress": true}}); err != nil {
+			return err
+		}
+	}
+	return s.rc.Flush()
 }
 
-// line writes v as one line and flushes it; s.mu is held.
+// line writes v as one line; s.mu is held.
 func (s *stream) line(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	_ = s.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := s.w.Write(append(b, '\n')); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	_, err = s.w.Write(append(b, '\n'))
+	return err
 }
 
 // Event returns the EventBridge shape of a change: the fields of AWS's

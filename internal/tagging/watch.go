@@ -38,10 +38,10 @@ const (
 
 // Bounds of one watch.
 const (
-	// watchQueue is how many messages wait for a slow client at most.
+	// watchQueue is how many changes wait for a slow client at most.
 	watchQueue = 1024
-	// watchBatch is how many of them one queue entry holds at most.
-	watchBatch = 256
+	// watchBatch is how many of them one message holds at most.
+	watchBatch = 64
 	// DefaultSlowWatcher is how long a full queue may wait for the client
 	// before the stream ends with RESOURCE_EXHAUSTED.
 	DefaultSlowWatcher = 30 * time.Second
@@ -130,19 +130,16 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 
 	// The client gets its messages from a queue, so that a client that
 	// stops reading is found out (the queue stays full) and let go, rather
-	// than holding the watch forever. The queue holds batches of at most
-	// watchBatch messages, one channel operation for many messages.
-	queue := make(chan []*tagwayv1.WatchTagChangesResponse, watchQueue/watchBatch)
+	// than holding the watch forever.
+	queue := make(chan *tagwayv1.WatchTagChangesResponse, watchQueue/watchBatch)
 	sendErr := make(chan error, 1)
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
-		for batch := range queue {
-			for _, m := range batch {
-				if err := stream.Send(m); err != nil {
-					sendErr <- err
-					return
-				}
+		for m := range queue {
+			if err := stream.Send(m); err != nil {
+				sendErr <- err
+				return
 			}
 		}
 	}()
@@ -163,8 +160,7 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 	tokens := resumeTokens{codec: s.watchTokens, query: pagetoken.HashQuery(query)}
 	// The first message is a progress marker: the watch is established,
 	// and its token resumes from here.
-	first := w.Mark()
-	queue <- []*tagwayv1.WatchTagChangesResponse{{ResumeToken: tokens.of(&first)}}
+	queue <- &tagwayv1.WatchTagChangesResponse{ResumeToken: tokens.of(w.Mark())}
 	slow := time.NewTimer(s.slowWatcher)
 	defer slow.Stop()
 	for {
@@ -178,29 +174,16 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 			return finish(s.storeFailed(ctx, err))
 		}
 		for len(items) > 0 {
-			n := min(len(items), watchBatch)
-			batch := make([]*tagwayv1.WatchTagChangesResponse, n)
-			msgs := make([]tagwayv1.WatchTagChangesResponse, n)
-			for i := range batch {
-				it := &items[i]
-				m := &msgs[i]
-				m.ResumeToken = tokens.of(&it.Mark)
-				if c, ok := it.Rendered.(*tagwayv1.TagChange); ok {
-					m.Change = c
-				} else if it.Event != nil {
-					m.Change = changeOf(it.Event)
-				}
-				batch[i] = m
-			}
-			items = items[n:]
+			var m *tagwayv1.WatchTagChangesResponse
+			m, items = message(&tokens, items)
 			select {
-			case queue <- batch:
+			case queue <- m:
 				continue
 			default:
 			}
 			slow.Reset(s.slowWatcher)
 			select {
-			case queue <- batch:
+			case queue <- m:
 			case err := <-sendErr:
 				return finish(err)
 			case <-ctx.Done():
@@ -225,6 +208,32 @@ const movesSep = "."
 // maxMovesLen bounds the moves part of a resume token.
 const maxMovesLen = 4096
 
+// message returns the message of the first items, and the items left: a
+// progress marker, or up to watchBatch changes.
+func message(tokens *resumeTokens, items []watch.Item) (*tagwayv1.WatchTagChangesResponse, []watch.Item) {
+	if items[0].Event == nil {
+		return &tagwayv1.WatchTagChangesResponse{ResumeToken: tokens.of(items[0].Mark)}, items[1:]
+	}
+	n := 1
+	for n < len(items) && n < watchBatch && items[n].Event != nil {
+		n++
+	}
+	toks := tokens.all(items[:n])
+	changes := make([]tagwayv1.WatchedChange, n)
+	m := &tagwayv1.WatchTagChangesResponse{Changes: make([]*tagwayv1.WatchedChange, n), ResumeToken: toks[n-1]}
+	for i := range n {
+		c := &changes[i]
+		c.ResumeToken = toks[i]
+		if r, ok := items[i].Rendered.(*tagwayv1.TagChange); ok {
+			c.Change = r
+		} else {
+			c.Change = changeOf(items[i].Event)
+		}
+		m.Changes[i] = c
+	}
+	return m, items[n:]
+}
+
 // resumeTokens writes the resume tokens of one watch.
 type resumeTokens struct {
 	codec  *pagetoken.Codec
@@ -236,17 +245,40 @@ type resumeTokens struct {
 }
 
 // of returns the resume token of m.
-func (t *resumeTokens) of(m *watch.Mark) string {
+func (t *resumeTokens) of(m watch.Mark) string {
+	t.out = t.out[:0]
+	return string(t.out[:t.append(m)])
+}
+
+// all returns the resume tokens of items: substrings of one string, one
+// allocation for them all.
+func (t *resumeTokens) all(items []watch.Item) []string {
+	ends := make([]int, len(items))
+	t.out = t.out[:0]
+	for i := range items {
+		ends[i] = t.append(items[i].Mark)
+	}
+	joined := string(t.out)
+	toks := make([]string, len(items))
+	start := 0
+	for i, end := range ends {
+		toks[i], start = joined[start:end], end
+	}
+	return toks
+}
+
+// append appends the token of m to t.out, and returns its end there.
+func (t *resumeTokens) append(m watch.Mark) int {
 	if m.Checkpoint != t.cp {
 		t.cp, t.signed = m.Checkpoint, t.codec.EncodeQuery(t.query, m.Checkpoint.Cursor()...)
 	}
-	if len(m.Moved) == 0 {
-		return t.signed
+	t.out = append(t.out, t.signed...)
+	if len(m.Moved) > 0 {
+		t.moves = watch.AppendMoves(t.moves[:0], m.Moved)
+		t.out = append(t.out, movesSep...)
+		t.out = base64.RawURLEncoding.AppendEncode(t.out, t.moves)
 	}
-	t.moves = watch.AppendMoves(t.moves[:0], m.Moved)
-	t.out = append(append(t.out[:0], t.signed...), movesSep...)
-	t.out = base64.RawURLEncoding.AppendEncode(t.out, t.moves)
-	return string(t.out)
+	return len(t.out)
 }
 
 // decodeResumeToken returns the position a resume token of query stands

@@ -26,6 +26,8 @@ type watchStream struct {
 	ctx  context.Context
 	out  chan *tagwayv1.WatchTagChangesResponse
 	hold chan struct{}
+
+	pending []*tagwayv1.WatchedChange // read from out, not yet taken by nextChange
 }
 
 func (s *watchStream) Context() context.Context { return s.ctx }
@@ -58,7 +60,7 @@ func startWatch(t *testing.T, ctx context.Context, s *tagging.Service, req *tagw
 		// The first message says the watch is established.
 		select {
 		case m := <-st.out:
-			if m.GetChange() != nil || m.GetResumeToken() == "" {
+			if len(m.GetChanges()) > 0 || m.GetResumeToken() == "" {
 				t.Fatalf("first message: %v", m)
 			}
 		case err := <-done:
@@ -69,18 +71,27 @@ func startWatch(t *testing.T, ctx context.Context, s *tagging.Service, req *tagw
 }
 
 // nextChange returns the next change of st, skipping progress markers.
-func nextChange(t *testing.T, st *watchStream, done <-chan error) *tagwayv1.WatchTagChangesResponse {
+func nextChange(t *testing.T, st *watchStream, done <-chan error) *tagwayv1.WatchedChange {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
+		if len(st.pending) > 0 {
+			c := st.pending[0]
+			st.pending = st.pending[1:]
+			return c
+		}
 		select {
 		case m := <-st.out:
-			if m.GetResumeToken() == "" {
-				t.Fatal("a message without a resume token")
+			cs := m.GetChanges()
+			if m.GetResumeToken() == "" || len(cs) > 0 && cs[len(cs)-1].GetResumeToken() != m.GetResumeToken() {
+				t.Fatalf("a message without a resume token, or one that is not its last change's: %v", m)
 			}
-			if m.GetChange() != nil {
-				return m
+			for _, c := range cs {
+				if c.GetChange() == nil || c.GetResumeToken() == "" {
+					t.Fatalf("a change without its change or its resume token: %v", c)
+				}
 			}
+			st.pending = cs
 		case err := <-done:
 			t.Fatalf("the watch ended: %v", err)
 		case <-timeout:
@@ -217,4 +228,48 @@ func errAgain(err error) <-chan error {
 	c := make(chan error, 1)
 	c <- err
 	return c
+}
+
+// TestWatchResumeInsideMessage: the changes of one call arrive in one
+// message, and the token of any of them resumes right after it.
+func TestWatchResumeInsideMessage(t *testing.T) {
+	s := newService(t, memstore.New(), fastWatch())
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, done := startWatch(t, wctx, s, &tagwayv1.WatchTagChangesRequest{}, nil)
+	var names []string
+	for i := range 5 {
+		names = append(names, fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%d", i))
+	}
+	mustTag(t, s, names, "k", "v")
+	var m *tagwayv1.WatchTagChangesResponse
+	select {
+	case m = <-st.out:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	cs := m.GetChanges()
+	if len(cs) != 5 || m.GetResumeToken() != cs[4].GetResumeToken() {
+		t.Fatalf("one call's changes in one message, its token the last one's: %v", m)
+	}
+	cancel()
+	<-done
+	for i := range 4 {
+		rctx, rcancel := context.WithCancel(ctx)
+		st2, done2 := startWatch(t, rctx, s, &tagwayv1.WatchTagChangesRequest{ResumeToken: cs[i].GetResumeToken()}, nil)
+		for _, want := range names[i+1:] {
+			if got := nextChange(t, st2, done2).GetChange().GetResource(); got != want {
+				t.Fatalf("resumed after change %d: got %s, want %s", i, got, want)
+			}
+		}
+		select {
+		case m := <-st2.out:
+			if len(m.GetChanges()) > 0 {
+				t.Fatalf("resumed after change %d: a change again: %v", i, m)
+			}
+		case <-time.After(150 * time.Millisecond):
+		}
+		rcancel()
+		<-done2
+	}
 }

@@ -251,6 +251,7 @@ type Watcher struct {
 	sweep *tagstore.Pos // the start of a sweep not yet done
 	wake  chan struct{}
 
+	items    []Item // Next's result, reused by the next call
 	lastSent time.Time
 	lastRead time.Time
 	retry    time.Duration
@@ -518,7 +519,8 @@ func (w *Watcher) move(group string, p tagstore.Pos) {
 
 // Next returns the next items: events that match, each with the position
 // right after it, or a progress marker when w has sent nothing for
-// Options.Progress. It waits until there is one or ctx ends. Store failures
+// Options.Progress. The slice is reused by the next call (the items in it
+// may be kept). It waits until there is one or ctx ends. Store failures
 // are waited out (w keeps its position); it fails with
 // tagstore.ErrFeedTrimmed when its position is older than the feed's
 // retention.
@@ -628,7 +630,8 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 		keys = append(keys, g)
 	}
 	slices.Sort(keys)
-	var items []Item
+	items := w.items[:0]
+	defer func() { w.items = items[:0] }()
 	var arena []GroupPos // the moves of items' marks
 	more := false
 	for _, key := range keys {

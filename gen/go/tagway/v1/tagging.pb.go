@@ -1444,8 +1444,8 @@ type WatchTagChangesRequest struct {
 	// none means every change.
 	TagKeys []string `protobuf:"bytes,2,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
 	// A resume_token from an earlier response to the same request: the
-	// stream goes on exactly after the message that carried it. Empty: from
-	// now on.
+	// stream goes on exactly after the change or message that carried it.
+	// Empty: from now on.
 	ResumeToken   string `protobuf:"bytes,3,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1502,14 +1502,16 @@ func (x *WatchTagChangesRequest) GetResumeToken() string {
 	return ""
 }
 
-// WatchTagChangesResponse is one change, or a progress marker (change not
-// set) that only moves the resume token on.
+// WatchTagChangesResponse is the changes that were ready when it was sent,
+// or none: a progress marker that only moves the resume token on.
 type WatchTagChangesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The change; not set on a progress marker.
-	Change *TagChange `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
-	// Resumes the stream right after this message (WatchTagChangesRequest).
-	ResumeToken   string `protobuf:"bytes,2,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// Resumes the stream right after this message: after its last change, if
+	// it has any (WatchTagChangesRequest).
+	ResumeToken string `protobuf:"bytes,2,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// The changes, in the order of the feed (at most 64); empty on a progress
+	// marker.
+	Changes       []*WatchedChange `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1544,14 +1546,69 @@ func (*WatchTagChangesResponse) Descriptor() ([]byte, []int) {
 	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{21}
 }
 
-func (x *WatchTagChangesResponse) GetChange() *TagChange {
+func (x *WatchTagChangesResponse) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+func (x *WatchTagChangesResponse) GetChanges() []*WatchedChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// WatchedChange is one change in a WatchTagChanges stream.
+type WatchedChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change.
+	Change *TagChange `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	// Resumes the stream right after this change.
+	ResumeToken   string `protobuf:"bytes,2,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchedChange) Reset() {
+	*x = WatchedChange{}
+	mi := &file_tagway_v1_tagging_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchedChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchedChange) ProtoMessage() {}
+
+func (x *WatchedChange) ProtoReflect() protoreflect.Message {
+	mi := &file_tagway_v1_tagging_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchedChange.ProtoReflect.Descriptor instead.
+func (*WatchedChange) Descriptor() ([]byte, []int) {
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *WatchedChange) GetChange() *TagChange {
 	if x != nil {
 		return x.Change
 	}
 	return nil
 }
 
-func (x *WatchTagChangesResponse) GetResumeToken() string {
+func (x *WatchedChange) GetResumeToken() string {
 	if x != nil {
 		return x.ResumeToken
 	}
@@ -1573,7 +1630,7 @@ type ChangedTag struct {
 
 func (x *ChangedTag) Reset() {
 	*x = ChangedTag{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[22]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1642,7 @@ func (x *ChangedTag) String() string {
 func (*ChangedTag) ProtoMessage() {}
 
 func (x *ChangedTag) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[22]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1655,7 @@ func (x *ChangedTag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangedTag.ProtoReflect.Descriptor instead.
 func (*ChangedTag) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{22}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ChangedTag) GetKey() string {
@@ -1655,7 +1712,7 @@ type TagChange struct {
 
 func (x *TagChange) Reset() {
 	*x = TagChange{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[23]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1724,7 @@ func (x *TagChange) String() string {
 func (*TagChange) ProtoMessage() {}
 
 func (x *TagChange) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[23]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1737,7 @@ func (x *TagChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagChange.ProtoReflect.Descriptor instead.
 func (*TagChange) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{23}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TagChange) GetResource() string {
@@ -1780,7 +1837,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[24]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1849,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[24]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1862,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{24}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
@@ -1856,7 +1913,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[25]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +1925,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[25]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +1938,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{25}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
@@ -1942,7 +1999,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_tagway_v1_tagging_proto_msgTypes[26]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2011,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_tagway_v1_tagging_proto_msgTypes[26]
+	mi := &file_tagway_v1_tagging_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2024,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{26}
+	return file_tagway_v1_tagging_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AuditEvent) GetEventId() string {
@@ -2186,8 +2243,11 @@ const file_tagway_v1_tagging_proto_rawDesc = "" +
 	"\x16WatchTagChangesRequest\x120\n" +
 	"\x06scopes\x18\x01 \x03(\v2\x18.tagway.v1.ResourceScopeR\x06scopes\x12\x19\n" +
 	"\btag_keys\x18\x02 \x03(\tR\atagKeys\x12!\n" +
-	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\"j\n" +
-	"\x17WatchTagChangesResponse\x12,\n" +
+	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\"~\n" +
+	"\x17WatchTagChangesResponse\x12!\n" +
+	"\fresume_token\x18\x02 \x01(\tR\vresumeToken\x122\n" +
+	"\achanges\x18\x03 \x03(\v2\x18.tagway.v1.WatchedChangeR\achangesJ\x04\b\x01\x10\x02R\x06change\"`\n" +
+	"\rWatchedChange\x12,\n" +
 	"\x06change\x18\x01 \x01(\v2\x14.tagway.v1.TagChangeR\x06change\x12!\n" +
 	"\fresume_token\x18\x02 \x01(\tR\vresumeToken\"X\n" +
 	"\n" +
@@ -2280,7 +2340,7 @@ func file_tagway_v1_tagging_proto_rawDescGZIP() []byte {
 }
 
 var file_tagway_v1_tagging_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_tagway_v1_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_tagway_v1_tagging_proto_goTypes = []any{
 	(FailureReason)(0),              // 0: tagway.v1.FailureReason
 	(*Tag)(nil),                     // 1: tagway.v1.Tag
@@ -2305,25 +2365,26 @@ var file_tagway_v1_tagging_proto_goTypes = []any{
 	(*ListTagValuesResponse)(nil),   // 20: tagway.v1.ListTagValuesResponse
 	(*WatchTagChangesRequest)(nil),  // 21: tagway.v1.WatchTagChangesRequest
 	(*WatchTagChangesResponse)(nil), // 22: tagway.v1.WatchTagChangesResponse
-	(*ChangedTag)(nil),              // 23: tagway.v1.ChangedTag
-	(*TagChange)(nil),               // 24: tagway.v1.TagChange
-	(*ListAuditEventsRequest)(nil),  // 25: tagway.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil), // 26: tagway.v1.ListAuditEventsResponse
-	(*AuditEvent)(nil),              // 27: tagway.v1.AuditEvent
-	nil,                             // 28: tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
-	nil,                             // 29: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	nil,                             // 30: tagway.v1.TagResourcesRequest.TagsEntry
-	nil,                             // 31: tagway.v1.TagResourcesResponse.FailedResourcesEntry
-	nil,                             // 32: tagway.v1.AuditEvent.FailedResourcesEntry
-	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
+	(*WatchedChange)(nil),           // 23: tagway.v1.WatchedChange
+	(*ChangedTag)(nil),              // 24: tagway.v1.ChangedTag
+	(*TagChange)(nil),               // 25: tagway.v1.TagChange
+	(*ListAuditEventsRequest)(nil),  // 26: tagway.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 27: tagway.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),              // 28: tagway.v1.AuditEvent
+	nil,                             // 29: tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	nil,                             // 30: tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	nil,                             // 31: tagway.v1.TagResourcesRequest.TagsEntry
+	nil,                             // 32: tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	nil,                             // 33: tagway.v1.AuditEvent.FailedResourcesEntry
+	(*timestamppb.Timestamp)(nil),   // 34: google.protobuf.Timestamp
 }
 var file_tagway_v1_tagging_proto_depIdxs = []int32{
 	2,  // 0: tagway.v1.UntagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	28, // 1: tagway.v1.UntagResourcesRequest.expected_values:type_name -> tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
-	29, // 2: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
-	30, // 3: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
+	29, // 1: tagway.v1.UntagResourcesRequest.expected_values:type_name -> tagway.v1.UntagResourcesRequest.ExpectedValuesEntry
+	30, // 2: tagway.v1.UntagResourcesResponse.failed_resources:type_name -> tagway.v1.UntagResourcesResponse.FailedResourcesEntry
+	31, // 3: tagway.v1.TagResourcesRequest.tags:type_name -> tagway.v1.TagResourcesRequest.TagsEntry
 	2,  // 4: tagway.v1.TagResourcesRequest.limits:type_name -> tagway.v1.Limits
-	31, // 5: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
+	32, // 5: tagway.v1.TagResourcesResponse.failed_resources:type_name -> tagway.v1.TagResourcesResponse.FailedResourcesEntry
 	0,  // 6: tagway.v1.ResourceFailure.reason:type_name -> tagway.v1.FailureReason
 	10, // 7: tagway.v1.GetResourceTagsResponse.resources:type_name -> tagway.v1.ResourceTags
 	1,  // 8: tagway.v1.ResourceTags.tags:type_name -> tagway.v1.Tag
@@ -2335,42 +2396,43 @@ var file_tagway_v1_tagging_proto_depIdxs = []int32{
 	11, // 14: tagway.v1.ListTagKeysRequest.scopes:type_name -> tagway.v1.ResourceScope
 	11, // 15: tagway.v1.ListTagValuesRequest.scopes:type_name -> tagway.v1.ResourceScope
 	11, // 16: tagway.v1.WatchTagChangesRequest.scopes:type_name -> tagway.v1.ResourceScope
-	24, // 17: tagway.v1.WatchTagChangesResponse.change:type_name -> tagway.v1.TagChange
-	1,  // 18: tagway.v1.TagChange.added:type_name -> tagway.v1.Tag
-	23, // 19: tagway.v1.TagChange.changed:type_name -> tagway.v1.ChangedTag
-	1,  // 20: tagway.v1.TagChange.removed:type_name -> tagway.v1.Tag
-	1,  // 21: tagway.v1.TagChange.tags:type_name -> tagway.v1.Tag
-	33, // 22: tagway.v1.TagChange.time:type_name -> google.protobuf.Timestamp
-	33, // 23: tagway.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	33, // 24: tagway.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	27, // 25: tagway.v1.ListAuditEventsResponse.events:type_name -> tagway.v1.AuditEvent
-	33, // 26: tagway.v1.AuditEvent.event_time:type_name -> google.protobuf.Timestamp
-	32, // 27: tagway.v1.AuditEvent.failed_resources:type_name -> tagway.v1.AuditEvent.FailedResourcesEntry
-	7,  // 28: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	7,  // 29: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
-	3,  // 30: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
-	5,  // 31: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
-	8,  // 32: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
-	13, // 33: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
-	15, // 34: tagway.v1.TaggingService.CountResources:input_type -> tagway.v1.CountResourcesRequest
-	17, // 35: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
-	19, // 36: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
-	21, // 37: tagway.v1.TaggingService.WatchTagChanges:input_type -> tagway.v1.WatchTagChangesRequest
-	25, // 38: tagway.v1.TaggingService.ListAuditEvents:input_type -> tagway.v1.ListAuditEventsRequest
-	4,  // 39: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
-	6,  // 40: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
-	9,  // 41: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
-	14, // 42: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
-	16, // 43: tagway.v1.TaggingService.CountResources:output_type -> tagway.v1.CountResourcesResponse
-	18, // 44: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
-	20, // 45: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
-	22, // 46: tagway.v1.TaggingService.WatchTagChanges:output_type -> tagway.v1.WatchTagChangesResponse
-	26, // 47: tagway.v1.TaggingService.ListAuditEvents:output_type -> tagway.v1.ListAuditEventsResponse
-	39, // [39:48] is the sub-list for method output_type
-	30, // [30:39] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	23, // 17: tagway.v1.WatchTagChangesResponse.changes:type_name -> tagway.v1.WatchedChange
+	25, // 18: tagway.v1.WatchedChange.change:type_name -> tagway.v1.TagChange
+	1,  // 19: tagway.v1.TagChange.added:type_name -> tagway.v1.Tag
+	24, // 20: tagway.v1.TagChange.changed:type_name -> tagway.v1.ChangedTag
+	1,  // 21: tagway.v1.TagChange.removed:type_name -> tagway.v1.Tag
+	1,  // 22: tagway.v1.TagChange.tags:type_name -> tagway.v1.Tag
+	34, // 23: tagway.v1.TagChange.time:type_name -> google.protobuf.Timestamp
+	34, // 24: tagway.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	34, // 25: tagway.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	28, // 26: tagway.v1.ListAuditEventsResponse.events:type_name -> tagway.v1.AuditEvent
+	34, // 27: tagway.v1.AuditEvent.event_time:type_name -> google.protobuf.Timestamp
+	33, // 28: tagway.v1.AuditEvent.failed_resources:type_name -> tagway.v1.AuditEvent.FailedResourcesEntry
+	7,  // 29: tagway.v1.UntagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	7,  // 30: tagway.v1.TagResourcesResponse.FailedResourcesEntry.value:type_name -> tagway.v1.ResourceFailure
+	3,  // 31: tagway.v1.TaggingService.UntagResources:input_type -> tagway.v1.UntagResourcesRequest
+	5,  // 32: tagway.v1.TaggingService.TagResources:input_type -> tagway.v1.TagResourcesRequest
+	8,  // 33: tagway.v1.TaggingService.GetResourceTags:input_type -> tagway.v1.GetResourceTagsRequest
+	13, // 34: tagway.v1.TaggingService.ListResources:input_type -> tagway.v1.ListResourcesRequest
+	15, // 35: tagway.v1.TaggingService.CountResources:input_type -> tagway.v1.CountResourcesRequest
+	17, // 36: tagway.v1.TaggingService.ListTagKeys:input_type -> tagway.v1.ListTagKeysRequest
+	19, // 37: tagway.v1.TaggingService.ListTagValues:input_type -> tagway.v1.ListTagValuesRequest
+	21, // 38: tagway.v1.TaggingService.WatchTagChanges:input_type -> tagway.v1.WatchTagChangesRequest
+	26, // 39: tagway.v1.TaggingService.ListAuditEvents:input_type -> tagway.v1.ListAuditEventsRequest
+	4,  // 40: tagway.v1.TaggingService.UntagResources:output_type -> tagway.v1.UntagResourcesResponse
+	6,  // 41: tagway.v1.TaggingService.TagResources:output_type -> tagway.v1.TagResourcesResponse
+	9,  // 42: tagway.v1.TaggingService.GetResourceTags:output_type -> tagway.v1.GetResourceTagsResponse
+	14, // 43: tagway.v1.TaggingService.ListResources:output_type -> tagway.v1.ListResourcesResponse
+	16, // 44: tagway.v1.TaggingService.CountResources:output_type -> tagway.v1.CountResourcesResponse
+	18, // 45: tagway.v1.TaggingService.ListTagKeys:output_type -> tagway.v1.ListTagKeysResponse
+	20, // 46: tagway.v1.TaggingService.ListTagValues:output_type -> tagway.v1.ListTagValuesResponse
+	22, // 47: tagway.v1.TaggingService.WatchTagChanges:output_type -> tagway.v1.WatchTagChangesResponse
+	27, // 48: tagway.v1.TaggingService.ListAuditEvents:output_type -> tagway.v1.ListAuditEventsResponse
+	40, // [40:49] is the sub-list for method output_type
+	31, // [31:40] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tagway_v1_tagging_proto_init() }
@@ -2384,7 +2446,7 @@ func file_tagway_v1_tagging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tagway_v1_tagging_proto_rawDesc), len(file_tagway_v1_tagging_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

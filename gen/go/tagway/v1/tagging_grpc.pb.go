@@ -77,8 +77,9 @@ type TaggingServiceClient interface {
 	// order (see ListTagValuesResponse for keys held by many groups).
 	ListTagValues(ctx context.Context, in *ListTagValuesRequest, opts ...grpc.CallOption) (*ListTagValuesResponse, error)
 	// WatchTagChanges streams the changes made to the tags of the resources
-	// in scope, one message per changed resource, from the moment of the call
-	// or from a resume_token on. A change is streamed if and only if it was
+	// in scope, one WatchedChange per changed resource, from the moment of the
+	// call or from a resume_token on. A message carries the changes that were
+	// ready when it was sent, in order, each with its own resume token. A change is streamed if and only if it was
 	// applied; a call that changed nothing (removing an absent key, a change
 	// refused for a limit) streams nothing. The first message, and one after
 	// every 10 s without a change, is a progress marker. A resume_token older than the feed's retention fails with
@@ -233,8 +234,9 @@ type TaggingServiceServer interface {
 	// order (see ListTagValuesResponse for keys held by many groups).
 	ListTagValues(context.Context, *ListTagValuesRequest) (*ListTagValuesResponse, error)
 	// WatchTagChanges streams the changes made to the tags of the resources
-	// in scope, one message per changed resource, from the moment of the call
-	// or from a resume_token on. A change is streamed if and only if it was
+	// in scope, one WatchedChange per changed resource, from the moment of the
+	// call or from a resume_token on. A message carries the changes that were
+	// ready when it was sent, in order, each with its own resume token. A change is streamed if and only if it was
 	// applied; a call that changed nothing (removing an absent key, a change
 	// refused for a limit) streams nothing. The first message, and one after
 	// every 10 s without a change, is a progress marker. A resume_token older than the feed's retention fails with
