@@ -41,8 +41,7 @@ type Config struct {
 	Small, Large int
 	// Duration is how long each throughput and latency figure runs.
 	Duration time.Duration
-	// Only names the parts to run (redis, gateway, listings, dialects,
-	// size); none runs them all.
+	// Only names the parts to run (Parts); none runs them all.
 	Only []string
 }
 
@@ -55,7 +54,7 @@ func Run(ctx context.Context, w io.Writer, cfg Config) error {
 		name string
 		run  func(context.Context) error
 	}{
-		{"redis", r.redisWork}, {"gateway", r.gatewayVsFloor}, {"listings", r.listingsByGroups}, {"dialects", r.dialects}, {"size", r.bySize},
+		{"redis", r.redisWork}, {"gateway", r.gatewayVsFloor}, {"listings", r.listingsByGroups}, {"dialects", r.dialects}, {"size", r.bySize}, {"watchers", r.watchers},
 	} {
 		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, step.name) {
 			continue
@@ -68,7 +67,7 @@ func Run(ctx context.Context, w io.Writer, cfg Config) error {
 }
 
 // Parts are the names Config.Only takes.
-var Parts = []string{"redis", "gateway", "listings", "dialects", "size"}
+var Parts = []string{"redis", "gateway", "listings", "dialects", "size", "watchers"}
 
 type run struct {
 	w   io.Writer

@@ -214,24 +214,59 @@ func message(tokens *resumeTokens, items []watch.Item) (*tagwayv1.WatchTagChange
 	if items[0].Event == nil {
 		return &tagwayv1.WatchTagChangesResponse{ResumeToken: tokens.of(items[0].Mark)}, items[1:]
 	}
-	n := 1
-	for n < len(items) && n < watchBatch && items[n].Event != nil {
-		n++
-	}
-	toks := tokens.all(items[:n])
-	changes := make([]tagwayv1.WatchedChange, n)
-	m := &tagwayv1.WatchTagChangesResponse{Changes: make([]*tagwayv1.WatchedChange, n), ResumeToken: toks[n-1]}
-	for i := range n {
-		c := &changes[i]
-		c.ResumeToken = toks[i]
-		if r, ok := items[i].Rendered.(*tagwayv1.TagChange); ok {
-			c.Change = r
-		} else {
-			c.Change = changeOf(items[i].Event)
+	// Take changes while the message stays under maxMessageBytes (the
+	// first whatever its size), writing their tokens into one buffer.
+	tokens.out = tokens.out[:0]
+	var picked []*rendered
+	var ends []int
+	size := 0
+	for _, it := range items[:min(len(items), watchBatch)] {
+		if it.Event == nil {
+			break
 		}
+		r, ok := it.Rendered.(*rendered)
+		if !ok {
+			r = render(it.Event)
+		}
+		start := len(tokens.out)
+		end := tokens.append(it.Mark)
+		if grown := size + r.size + (end - start) + 16; len(picked) == 0 || grown <= maxMessageBytes {
+			size = grown
+		} else {
+			tokens.out = tokens.out[:start]
+			break
+		}
+		picked, ends = append(picked, r), append(ends, end)
+	}
+	n := len(picked)
+	joined := string(tokens.out)
+	changes := make([]tagwayv1.WatchedChange, n)
+	m := &tagwayv1.WatchTagChangesResponse{Changes: make([]*tagwayv1.WatchedChange, n)}
+	start := 0
+	for i, r := range picked {
+		c := &changes[i]
+		c.Change, c.ResumeToken, start = r.change, joined[start:ends[i]], ends[i]
 		m.Changes[i] = c
 	}
+	m.ResumeToken = m.Changes[n-1].ResumeToken
 	return m, items[n:]
+}
+
+// maxMessageBytes bounds the size of a message of WatchTagChanges: gRPC's
+// buffer pools hand out 32 KiB buffers, and a larger message gets, and
+// clears, a 1 MiB one.
+const maxMessageBytes = 30 << 10
+
+// rendered is an event's message, made once for every watcher
+// (watch.Options.Render), and its encoded size.
+type rendered struct {
+	change *tagwayv1.TagChange
+	size   int
+}
+
+func render(e *tagstore.Event) *rendered {
+	c := changeOf(e)
+	return &rendered{change: c, size: proto.Size(c)}
 }
 
 // resumeTokens writes the resume tokens of one watch.
@@ -248,23 +283,6 @@ type resumeTokens struct {
 func (t *resumeTokens) of(m watch.Mark) string {
 	t.out = t.out[:0]
 	return string(t.out[:t.append(m)])
-}
-
-// all returns the resume tokens of items: substrings of one string, one
-// allocation for them all.
-func (t *resumeTokens) all(items []watch.Item) []string {
-	ends := make([]int, len(items))
-	t.out = t.out[:0]
-	for i := range items {
-		ends[i] = t.append(items[i].Mark)
-	}
-	joined := string(t.out)
-	toks := make([]string, len(items))
-	start := 0
-	for i, end := range ends {
-		toks[i], start = joined[start:end], end
-	}
-	return toks
 }
 
 // append appends the token of m to t.out, and returns its end there.
@@ -345,7 +363,7 @@ func feedHub(store tagstore.Store, o options) (*watch.Hub, error) {
 	}
 	wo := o.watch
 	// Each event is made into its message once, for every watcher.
-	wo.Render = func(e *tagstore.Event) any { return changeOf(e) }
+	wo.Render = func(e *tagstore.Event) any { return render(e) }
 	if wo.Timeout <= 0 {
 		wo.Timeout = o.timeout
 	}

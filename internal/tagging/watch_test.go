@@ -3,6 +3,8 @@ package tagging_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
 	"github.com/tagway/tagway/internal/arn"
@@ -271,5 +274,43 @@ func TestWatchResumeInsideMessage(t *testing.T) {
 		}
 		rcancel()
 		<-done2
+	}
+}
+
+// TestWatchMessageSize: a message stays under 30 KiB, so gRPC encodes it
+// in a pooled 32 KiB buffer; the changes of one call then span messages,
+// in order.
+func TestWatchMessageSize(t *testing.T) {
+	s := newService(t, memstore.New(), fastWatch())
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, done := startWatch(t, wctx, s, &tagwayv1.WatchTagChangesRequest{}, nil)
+	var names []string
+	for i := range 40 {
+		names = append(names, fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%02d", i))
+	}
+	var kv []string
+	for k := range 8 {
+		kv = append(kv, fmt.Sprintf("key-%d", k), strings.Repeat("v", 256))
+	}
+	mustTag(t, s, names, kv...)
+	var got []string
+	for len(got) < len(names) {
+		select {
+		case m := <-st.out:
+			if n := proto.Size(m); n > 30<<10 {
+				t.Fatalf("a message of %d bytes", n)
+			}
+			for _, c := range m.GetChanges() {
+				got = append(got, c.GetChange().GetResource())
+			}
+		case err := <-done:
+			t.Fatal(err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %d changes of %d", len(got), len(names))
+		}
+	}
+	if !slices.Equal(got, names) {
+		t.Fatalf("changes out of order: %v", got)
 	}
 }
