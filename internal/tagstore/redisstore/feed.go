@@ -2,9 +2,12 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -161,7 +164,14 @@ type notices struct {
 	fns    map[int]func(string)
 	next   int
 	cancel func()
+	// current is a copy of fns' values, read by the receiver without the
+	// lock, and replaced when a listener comes or goes.
+	current atomic.Pointer[[]func(string)]
 }
+
+// noticePing is how long the receiver waits for a message before it pings
+// the server, to find a connection that died silently.
+const noticePing = 30 * time.Second
 
 func (n *notices) add(s *Store, fn func(string)) func() {
 	n.mu.Lock()
@@ -169,24 +179,14 @@ func (n *notices) add(s *Store, fn func(string)) func() {
 	id := n.next
 	n.next++
 	n.fns[id] = fn
+	n.publish()
 	if n.cancel == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		ps := s.client.Subscribe(ctx, s.feedChannel())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for m := range ps.Channel() {
-				n.mu.Lock()
-				fns := make([]func(string), 0, len(n.fns))
-				for _, f := range n.fns {
-					fns = append(fns, f)
-				}
-				n.mu.Unlock()
-				// Without the lock: a listener may leave meanwhile.
-				for _, f := range fns {
-					f(m.Payload)
-				}
-			}
+			n.receive(ctx, ps)
 		}()
 		n.cancel = func() {
 			cancel()
@@ -197,6 +197,7 @@ func (n *notices) add(s *Store, fn func(string)) func() {
 	return func() {
 		n.mu.Lock()
 		delete(n.fns, id)
+		n.publish()
 		var stop func()
 		if len(n.fns) == 0 && n.cancel != nil {
 			stop, n.cancel = n.cancel, nil
@@ -204,6 +205,52 @@ func (n *notices) add(s *Store, fn func(string)) func() {
 		n.mu.Unlock()
 		if stop != nil {
 			stop()
+		}
+	}
+}
+
+// publish makes the listeners current; n.mu is held.
+func (n *notices) publish() {
+	fns := make([]func(string), 0, len(n.fns))
+	for _, f := range n.fns {
+		fns = append(fns, f)
+	}
+	n.current.Store(&fns)
+}
+
+// receive hands each message of ps to the listeners until ctx ends. It
+// reads the subscription itself, rather than through go-redis's Channel,
+// which would add a goroutine and a hand-over per message: a notice comes
+// with every change, so its cost counts. Like Channel, it pings after
+// noticePing without a message, so that a dead connection is found and
+// replaced (go-redis reconnects and subscribes again on the next read).
+func (n *notices) receive(ctx context.Context, ps *redis.PubSub) {
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		msg, err := ps.ReceiveTimeout(ctx, noticePing)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				_ = ps.Ping(ctx)
+				continue
+			}
+			// Lost notices only delay watchers until their next sweep.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 2*time.Second)
+			continue
+		}
+		pause = 100 * time.Millisecond
+		if m, ok := msg.(*redis.Message); ok {
+			for _, f := range *n.current.Load() {
+				f(m.Payload)
+			}
 		}
 	}
 }

@@ -41,6 +41,7 @@ func RunFeed(t *testing.T, h FeedHarness) {
 		{"AnotherReplica", testFeedAnotherReplica},
 		{"SlowWatcher", testFeedSlowWatcher},
 		{"Restart", testFeedRestart},
+		{"Notices", testFeedNotices},
 		{"Retention", testFeedRetention},
 		{"Journal", testJournal},
 	}
@@ -418,6 +419,57 @@ func testFeedRestart(t *testing.T, h FeedHarness, s tagstore.Store) {
 		retried = append(retried, c)
 	}
 	checkSequence(t, collect(t, w, len(retried)), 4)
+}
+
+// testFeedNotices: a listener hears of a change's group at once (watchers
+// rely on it rather than on their sweep), and again after the server
+// restarts.
+func testFeedNotices(t *testing.T, h FeedHarness, s tagstore.Store) {
+	f, _ := feedOf(t, s)
+	heard := make(chan string, 100)
+	stop := f.NotifyFeed(func(group string) {
+		select {
+		case heard <- group:
+		default:
+		}
+	})
+	defer stop()
+	want := grp(t, i1).Key()
+	expect := func(when string, change func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if !change() {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			select {
+			case g := <-heard:
+				if g != want {
+					t.Fatalf("%s: heard of %q, want %q", when, g, want)
+				}
+				return
+			case <-time.After(200 * time.Millisecond):
+				// A subscription being made again may miss it: change again.
+			}
+		}
+		t.Fatalf("%s: no notice within 10 s", when)
+	}
+	seq := 0
+	change := func() bool {
+		seq++
+		return s.Apply(context.Background(), []tagstore.Change{set(t, i1, "n", fmt.Sprint(seq))})[0] == nil
+	}
+	time.Sleep(100 * time.Millisecond) // the subscription is made
+	expect("a change", change)
+	if h.Restart == nil {
+		return
+	}
+	h.Restart(t)
+	for len(heard) > 0 {
+		<-heard
+	}
+	expect("a change after a restart", change)
 }
 
 // testFeedRetention: a position older than the retention is refused, to
