@@ -25,7 +25,18 @@ func main() {
 	flag.DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long each throughput figure runs")
 	only := flag.String("only", "", "comma-separated parts to run, of "+strings.Join(bench.Parts, ", ")+"; all when empty")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	// The watchers part runs its watch clients in a child: this program
+	// with -watch-client.
+	watchClient := flag.String("watch-client", "", "(internal) run as the watchers part's watch client of this gRPC address")
+	watchAll := flag.Bool("watch-all", false, "(internal) with -watch-client: watch every change")
 	flag.Parse()
+	if *watchClient != "" {
+		if err := bench.WatchClient(*watchClient, *watchAll, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "tagway-bench watch client:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -1,9 +1,13 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"fmt"
-	"sync"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,9 +28,8 @@ const watcherCount, watcherConns = 100, 10
 // tag+untag of 20 × 5 at concurrency 8 with no watcher against 100, in
 // turns; first with watchers of accounts of their own (none of them the one
 // changed, as tenants watch), then with watchers that each receive every
-// change. It also reports the process's CPU per change delivered to one
-// watcher: the server's work and, since the watchers' clients run in the
-// same process, theirs.
+// change. It also reports tagway's CPU per change delivered to one watcher
+// (the watchers' clients run in a child process).
 func (r *run) watchers(ctx context.Context) error {
 	rd, err := startRedis(ctx)
 	if err != nil {
@@ -54,15 +57,6 @@ func (r *run) watchers(ctx context.Context) error {
 	}
 	defer conn.Close()
 	client := tagwayv1.NewTaggingServiceClient(conn)
-	var watchClients []tagwayv1.TaggingServiceClient
-	for range watcherConns {
-		c, err := dial()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		watchClients = append(watchClients, tagwayv1.NewTaggingServiceClient(c))
-	}
 
 	tags := map[string]string{}
 	for _, k := range benchKeys {
@@ -86,7 +80,7 @@ func (r *run) watchers(ctx context.Context) error {
 			for with := range 2 {
 				var w *grpcWatchers
 				if with == 1 {
-					if w, err = startGRPCWatchers(ctx, watchClients, all); err != nil {
+					if w, err = startGRPCWatchers(ctx, srv.GRPCAddr().String(), all); err != nil {
 						return err
 					}
 				}
@@ -114,54 +108,63 @@ func (r *run) watchers(ctx context.Context) error {
 		perCall := func(i int) float64 { return float64(cpu[i].Microseconds()) / float64(calls[i]) }
 		r.row(fmt.Sprintf("tagway CPU per tag+untag, 100 watchers %s vs none", kind), perCall(1), perCall(0), "us")
 		if all {
-			r.note("tagway CPU per change delivered to one watcher (with its client)", (perCall(1)-perCall(0))/(changesPerCall*watcherCount), "us")
+			r.note("tagway CPU per change delivered to one gRPC watcher", (perCall(1)-perCall(0))/(changesPerCall*watcherCount), "us")
 		}
 	}
 	return nil
 }
 
-// grpcWatchers are watch streams whose clients count the changes they
-// receive.
+// grpcWatchers are watch streams in a child process (this program run with
+// -watch-client, see WatchClient), so that the CPU this process uses is
+// tagway's alone, and the clients compete for the machine as real ones do.
 type grpcWatchers struct {
 	delivered atomic.Int64
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	errs      chan error
+	cmd       *exec.Cmd
+	stdin     io.Closer
+	done      chan error // the child's output ended, with why
 }
 
-// startGRPCWatchers opens watcherCount watches, spread over clients: of
+// startGRPCWatchers starts watcherCount watches of addr in a child: of
 // every change, or each of an account no call changes.
-func startGRPCWatchers(ctx context.Context, clients []tagwayv1.TaggingServiceClient, all bool) (*grpcWatchers, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	w := &grpcWatchers{cancel: cancel, errs: make(chan error, watcherCount)}
-	for i := range watcherCount {
-		req := &tagwayv1.WatchTagChangesRequest{}
-		if !all {
-			req.Scopes = []*tagwayv1.ResourceScope{{Accounts: []string{fmt.Sprintf("%012d", 500000+i)}}}
-		}
-		stream, err := clients[i%len(clients)].WatchTagChanges(wctx, req)
-		if err == nil {
-			_, err = stream.Recv() // the first message: the watch is established
-		}
-		if err != nil {
-			w.stop()
-			return nil, fmt.Errorf("bench: watch %d: %w", i, err)
-		}
-		w.wg.Add(1)
-		go func() {
-			defer w.wg.Done()
-			for {
-				m, err := stream.Recv()
-				if err != nil {
-					if wctx.Err() == nil {
-						w.errs <- err
-					}
-					return
-				}
-				w.delivered.Add(int64(len(m.GetChanges())))
-			}
-		}()
+func startGRPCWatchers(ctx context.Context, addr string, all bool) (*grpcWatchers, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
 	}
+	args := []string{"-watch-client", addr}
+	if all {
+		args = append(args, "-watch-all")
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	w := &grpcWatchers{cmd: cmd, stdin: stdin, done: make(chan error, 1)}
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "ready" {
+		w.stop()
+		return nil, fmt.Errorf("bench: the watch client did not start: %q", lines.Text())
+	}
+	go func() {
+		for lines.Scan() {
+			n, err := strconv.ParseInt(lines.Text(), 10, 64)
+			if err != nil {
+				w.done <- fmt.Errorf("bench: the watch client said %q", lines.Text())
+				return
+			}
+			w.delivered.Store(n)
+		}
+		w.done <- fmt.Errorf("bench: the watch client ended: %v", lines.Err())
+	}()
 	return w, nil
 }
 
@@ -170,8 +173,8 @@ func (w *grpcWatchers) waitFor(n int64) error {
 	give := time.Now().Add(time.Minute)
 	for w.delivered.Load() < n {
 		select {
-		case err := <-w.errs:
-			return fmt.Errorf("bench: a watch ended: %w", err)
+		case err := <-w.done:
+			return err
 		default:
 		}
 		if time.Now().After(give) {
@@ -182,9 +185,78 @@ func (w *grpcWatchers) waitFor(n int64) error {
 	return nil
 }
 
+// stop ends the child: it exits when its input closes.
 func (w *grpcWatchers) stop() {
-	w.cancel()
-	w.wg.Wait()
+	_ = w.stdin.Close()
+	_ = w.cmd.Wait()
+}
+
+// WatchClient is the child of the watchers part: it opens watcherCount
+// watches of the gRPC server at addr, over watcherConns connections (of
+// every change if all, else each of an account no call changes), writes
+// "ready" once they are established, then the count of changes received
+// whenever it grows, until stdin closes.
+func WatchClient(addr string, all bool, stdin io.Reader, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, stdin)
+		cancel()
+	}()
+	var delivered atomic.Int64
+	errs := make(chan error, watcherCount)
+	for i := range watcherConns {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		client := tagwayv1.NewTaggingServiceClient(conn)
+		for j := range watcherCount / watcherConns {
+			req := &tagwayv1.WatchTagChangesRequest{}
+			if !all {
+				req.Scopes = []*tagwayv1.ResourceScope{{Accounts: []string{fmt.Sprintf("%012d", 500000+i*watcherCount+j)}}}
+			}
+			stream, err := client.WatchTagChanges(ctx, req)
+			if err == nil {
+				_, err = stream.Recv() // the first message: the watch is established
+			}
+			if err != nil {
+				return fmt.Errorf("watch: %w", err)
+			}
+			go func() {
+				for {
+					m, err := stream.Recv()
+					if err != nil {
+						if ctx.Err() == nil {
+							errs <- err
+						}
+						return
+					}
+					delivered.Add(int64(len(m.GetChanges())))
+				}
+			}()
+		}
+	}
+	fmt.Fprintln(stdout, "ready")
+	last := int64(0)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errs:
+			return fmt.Errorf("a watch ended: %w", err)
+		case <-tick.C:
+			if n := delivered.Load(); n != last {
+				last = n
+				if _, err := fmt.Fprintln(stdout, n); err != nil {
+					return err
+				}
+			}
+		}
+	}
 }
 
 // cpuTime returns the CPU time this process has used.
