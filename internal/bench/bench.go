@@ -221,18 +221,11 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 		return err
 	}
 	defer rd.stop()
-	core, err := tagging.New(ctx, rd.store, tagging.WithLogger(r.log))
+	core, srv, stop, err := r.serve(ctx, rd.store)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: core, Log: r.log})
-	if err != nil {
-		return err
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx) }()
-	defer func() { stop(); <-done }()
+	defer stop()
 	conn, err := grpc.NewClient(srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -303,6 +296,23 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// serve starts a tagway server (gRPC and HTTP on loopback) over store, and
+// returns its core, the server and what stops it.
+func (r *run) serve(ctx context.Context, store tagstore.Store) (*tagging.Service, *server.Server, func(), error) {
+	core, err := tagging.New(ctx, store, tagging.WithLogger(r.log))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: core, Log: r.log})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx) }()
+	return core, srv, func() { stop(); <-done }, nil
 }
 
 // alternate runs each of ops from c workers, in turns of a third of the

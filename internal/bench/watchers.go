@@ -16,8 +16,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
-	"github.com/tagway/tagway/internal/server"
-	"github.com/tagway/tagway/internal/tagging"
 )
 
 // watcherCount is how many watchers the watchers part runs, over
@@ -36,22 +34,12 @@ func (r *run) watchers(ctx context.Context) error {
 		return err
 	}
 	defer rd.stop()
-	core, err := tagging.New(ctx, rd.store, tagging.WithLogger(r.log))
+	_, srv, stop, err := r.serve(ctx, rd.store)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: core, Log: r.log})
-	if err != nil {
-		return err
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx) }()
-	defer func() { stop(); <-done }()
-	dial := func() (*grpc.ClientConn, error) {
-		return grpc.NewClient(srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	}
-	conn, err := dial()
+	defer stop()
+	conn, err := grpc.NewClient(srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}
