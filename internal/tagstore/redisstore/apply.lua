@@ -22,6 +22,14 @@
 -- old value) or "-<key>" (removed, the old value), then per tag after the
 -- change "=<key>" and its value.
 --
+-- The script runs for every change tagway makes, so it is written for
+-- Redis's CPU: most of its time is Lua's, not the commands'. It reads the
+-- arguments in place instead of copying them into tables, builds each key
+-- name once per call, decides each resource's writes as it reads it (one
+-- list of members per index, so each index takes one command per batch),
+-- and gives Redis scores as strings, which it would otherwise format from
+-- a Lua number for every member.
+--
 -- ARGV: the group's key prefix ("tagway:{<group>}:"), the deadline (see
 -- late), the oldest feed entry id to keep (entries before it are trimmed;
 -- "" for no feed), its channel, the group's key, the origin, N, then N
@@ -32,154 +40,220 @@
 -- Returns one entry per resource: 0 when applied or when there was nothing
 -- to do, {count, 0} ({count, 1} for the total) when a limit refused it; or
 -- -1 alone when the deadline had passed, and nothing was applied.
-local p = ARGV[1]
-if late(tonumber(ARGV[2])) then return -1 end
-local minid = ARGV[3]
+local A = ARGV
+local p = A[1]
+if late(tonumber(A[2])) then return -1 end
+local minid = A[3]
 local feed = minid ~= ''
-local channel, group, origin = ARGV[4], ARGV[5], ARGV[6]
-local n = tonumber(ARGV[7])
-local i = 8
-local rs = {}
-for r = 1, n do
-  local x = {ident = ARGV[i], max = tonumber(ARGV[i + 1]), maxTotal = tonumber(ARGV[i + 2])}
-  i = i + 3
-  x.exempt = {}
-  for j = 1, tonumber(ARGV[i]) do x.exempt[j] = ARGV[i + j] end
-  i = i + #x.exempt + 1
-  x.sets = {}
-  for j = 1, tonumber(ARGV[i]) do x.sets[j] = {ARGV[i + 2 * j - 1], ARGV[i + 2 * j]} end
-  i = i + 2 * #x.sets + 1
-  x.removes = {}
-  for j = 1, tonumber(ARGV[i]) do
-    x.removes[j] = {ARGV[i + 3 * j - 2], ARGV[i + 3 * j - 1] == '1', ARGV[i + 3 * j]}
-  end
-  i = i + 3 * #x.removes + 1
-  rs[r] = x
-end
-
-local function always() return true end
-
-local function counted(x, k)
-  for _, e in ipairs(x.exempt) do
-    if string.lower(string.sub(k, 1, #e)) == e then return false end
-  end
-  return true
-end
-
--- A limit refuses a change that leaves more keys than it allows and more
--- than the resource had.
-local function over(x, limit, counts)
-  if limit <= 0 then return nil end
-  local before, after = 0, 0
-  for k in pairs(x.cur) do
-    if counts(x, k) then
-      before = before + 1
-      if not x.removing[k] then after = after + 1 end
-    end
-  end
-  for _, kv in ipairs(x.sets) do
-    if (x.cur[kv[1]] == nil or x.removing[kv[1]]) and counts(x, kv[1]) then after = after + 1 end
-  end
-  if after > limit and after > before then return after end
-  return nil
-end
+local channel, group, origin = A[4], A[5], A[6]
+local n = tonumber(A[7])
+local knownKey, untaggedKey, keysKey, feedKey = KEYS[1], p .. 'untagged', p .. 'keys', p .. 'feed'
 
 -- Key names, built once per key and value: Lua interns every string it
 -- makes, so building the same name again costs a hash each time.
 local names = {}
 local function keyNames(k)
-  local n = names[k]
-  if not n then
-    n = {k = p .. 'k:' .. k, vals = p .. 'vals:' .. k, vprefix = p .. 'v:' .. #k .. ':' .. k, v = {}}
-    names[k] = n
+  local nm = names[k]
+  if not nm then
+    nm = {k = p .. 'k:' .. k, vals = p .. 'vals:' .. k, vprefix = p .. 'v:' .. #k .. ':' .. k, v = {}}
+    if feed then
+      nm.add, nm.chg, nm.del, nm.tag = '+' .. k, '~' .. k, '-' .. k, '=' .. k
+    end
+    names[k] = nm
   end
-  return n
+  return nm
 end
-local function valueKey(k, v)
-  local n = keyNames(k)
-  local vk = n.v[v]
+local function valueKey(nm, v)
+  local vk = nm.v[v]
   if not vk then
-    vk = n.vprefix .. v
-    n.v[v] = vk
+    vk = nm.vprefix .. v
+    nm.v[v] = vk
   end
   return vk
 end
 
--- Read phase: decide each resource's change, and how much each index it
--- touches gains (+1) or loses (-1) over the whole batch.
+-- The indexes the batch changes: index key -> {net change in members,
+-- holder (keys or vals:<key>), its member there, members to add (score,
+-- member, ...) or false, members to remove or false}.
+local idx, order = {}, {}
+local function index(key, holder, member)
+  local e = idx[key]
+  if not e then
+    e = {0, holder, member, false, false}
+    idx[key] = e
+    order[#order + 1] = key
+  end
+  return e
+end
+local function gain(e, ident)
+  e[1] = e[1] + 1
+  local a = e[4]
+  if not a then a = {}; e[4] = a end
+  a[#a + 1], a[#a + 2] = '0', ident
+end
+local function lose(e, ident)
+  e[1] = e[1] - 1
+  local a = e[5]
+  if not a then a = {}; e[5] = a end
+  a[#a + 1] = ident
+end
+
+local function counted(k, ei, en)
+  for j = ei, ei + en - 1 do
+    local e = A[j]
+    if string.lower(string.sub(k, 1, #e)) == e then return false end
+  end
+  return true
+end
+
+-- Read phase: decide each resource's change and the writes it takes.
 local out = {}
-local delta, set = {}, {}  -- index key -> net change; -> its entry in keys or vals:<key>
-local function count(index, d, holder, member)
-  delta[index] = (delta[index] or 0) + d
-  if not set[index] then set[index] = {holder, member} end
-end
-local touch, touched = {}, {}
-local function touchKey(key)
-  if not touched[key] then
-    touched[key] = true
-    touch[#touch + 1] = key
-  end
-end
-touchKey(KEYS[1])
-touchKey(p .. 'untagged')
-touchKey(p .. 'keys')
-if feed then touchKey(p .. 'feed') end
-for r, x in ipairs(rs) do
+local touch = {knownKey, untaggedKey, keysKey}
+if feed then touch[4] = feedKey end
+local knownAdds, untaggedAdds, untaggedRems = {}, {}, {}
+local hsets, hdels, entries = {}, {}, {} -- {key, field, value, ...}; {key, field, ...}; XADD arguments
+local empty = {}
+local i = 8
+for r = 1, n do
   out[r] = 0
-  x.rkey = p .. 'r:' .. x.ident
-  x.known = redis.call('ZSCORE', KEYS[1], x.ident)
-  if x.known or #x.sets > 0 then
-    x.cur = {}
-    if x.known then -- only a known resource has tags
-      local flat = redis.call('HGETALL', x.rkey)
-      for j = 1, #flat, 2 do x.cur[flat[j]] = flat[j + 1] end
-    end
-    x.removing = {}
-    for _, rm in ipairs(x.removes) do
-      local old = x.cur[rm[1]]
-      if old ~= nil and (not rm[2] or old == rm[3]) then x.removing[rm[1]] = true end
-    end
-    local c = over(x, x.maxTotal, always)
-    if c then
-      out[r] = {c, 1}
-    else
-      c = over(x, x.max, counted)
-      if c then out[r] = {c, 0} end
-    end
+  local ident, max, maxTotal = A[i], tonumber(A[i + 1]), tonumber(A[i + 2])
+  local ei, en = i + 4, tonumber(A[i + 3])
+  i = ei + en
+  local si, sn = i + 1, tonumber(A[i]) -- sets: A[si + 2j], A[si + 2j + 1], j < sn
+  i = si + 2 * sn
+  local ri, rn = i + 1, tonumber(A[i]) -- removals: A[ri + 3j .. ri + 3j + 2], j < rn
+  i = ri + 3 * rn
+  local rkey = p .. 'r:' .. ident
+  -- Only a known resource has tags, and a resource has a hash only while
+  -- it has tags. A change that only removes has nothing to do on a
+  -- resource without them, known or not.
+  local isKnown, flat
+  if sn > 0 then
+    isKnown = redis.call('ZSCORE', knownKey, ident) ~= false
+    if isKnown then flat = redis.call('HGETALL', rkey) end
+  else
+    flat = redis.call('HGETALL', rkey)
+    isKnown = #flat > 0
   end
-  if out[r] == 0 and x.cur then
-    x.new = {}
-    for k, v in pairs(x.cur) do
-      if not x.removing[k] then x.new[k] = v end
+  if isKnown or sn > 0 then
+    local cur, ncur = empty, 0
+    if flat and #flat > 0 then
+      cur = {}
+      for j = 1, #flat, 2 do cur[flat[j]] = flat[j + 1] end
+      ncur = #flat / 2
     end
-    for _, kv in ipairs(x.sets) do x.new[kv[1]] = kv[2] end
-    x.changes = {}
-    for k, old in pairs(x.cur) do
-      if x.new[k] ~= old then x.changes[#x.changes + 1] = {k, old, x.new[k]} end
+    local rm -- keys the change removes: present, with the expected value
+    for j = ri, ri + 3 * rn - 1, 3 do
+      local k = A[j]
+      local old = cur[k]
+      if old ~= nil and (A[j + 1] ~= '1' or old == A[j + 2]) then
+        rm = rm or {}
+        rm[k] = true
+      end
     end
-    for k, v in pairs(x.new) do
-      if x.cur[k] == nil then x.changes[#x.changes + 1] = {k, nil, v} end
+    local sv -- the keys set, when the resource has tags: key -> value
+    if ncur > 0 and sn > 0 then
+      sv = {}
+      for j = si, si + 2 * sn - 1, 2 do sv[A[j]] = A[j + 1] end
     end
-    for _, c in ipairs(x.changes) do
-      local k, old, v = c[1], c[2], c[3]
-      local n = keyNames(k)
-      touchKey(n.k)
-      touchKey(n.vals)
-      if old == nil then count(n.k, 1, p .. 'keys', k) end
-      if v == nil then count(n.k, -1, p .. 'keys', k) end
-      if old ~= nil then count(valueKey(k, old), -1, n.vals, old) end
-      if v ~= nil then count(valueKey(k, v), 1, n.vals, v) end
+    local after = ncur
+    if rm then for _ in pairs(rm) do after = after - 1 end end
+    for j = si, si + 2 * sn - 1, 2 do
+      local k = A[j]
+      if cur[k] == nil or (rm and rm[k]) then after = after + 1 end
     end
-    touchKey(x.rkey)
+    -- A limit refuses a change that leaves more keys than it allows and
+    -- more than the resource had.
+    if maxTotal > 0 and after > maxTotal and after > ncur then
+      out[r] = {after, 1}
+    elseif max > 0 and after > max then
+      local before, cafter = 0, 0
+      for k in pairs(cur) do
+        if counted(k, ei, en) then
+          before = before + 1
+          if not (rm and rm[k]) then cafter = cafter + 1 end
+        end
+      end
+      for j = si, si + 2 * sn - 1, 2 do
+        local k = A[j]
+        if (cur[k] == nil or (rm and rm[k])) and counted(k, ei, en) then cafter = cafter + 1 end
+      end
+      if cafter > max and cafter > before then out[r] = {cafter, 0} end
+    end
+    if out[r] == 0 then
+      local hs, hd, e = nil, nil, nil
+      if feed then e = {'XADD', feedKey, 'MINID', '~', minid, '*', 'o', origin, 'i', ident} end
+      -- Keys set to a new value.
+      for j = si, si + 2 * sn - 1, 2 do
+        local k, v = A[j], A[j + 1]
+        local old = cur[k]
+        if old ~= v then
+          local nm = keyNames(k)
+          hs = hs or {rkey}
+          hs[#hs + 1], hs[#hs + 2] = k, v
+          gain(index(valueKey(nm, v), nm.vals, v), ident)
+          if old == nil then
+            gain(index(nm.k, keysKey, k), ident)
+            if e then e[#e + 1], e[#e + 2] = nm.add, '' end
+          else
+            lose(index(valueKey(nm, old), nm.vals, old), ident)
+            if e then e[#e + 1], e[#e + 2] = nm.chg, old end
+          end
+        end
+      end
+      -- Keys removed and not set again.
+      if rm then
+        for j = ri, ri + 3 * rn - 1, 3 do
+          local k = A[j]
+          if rm[k] and not (sv and sv[k]) then
+            rm[k] = false -- once, however often the change names it
+            local old = cur[k]
+            local nm = keyNames(k)
+            hd = hd or {rkey}
+            hd[#hd + 1] = k
+            lose(index(valueKey(nm, old), nm.vals, old), ident)
+            lose(index(nm.k, keysKey, k), ident)
+            if e then e[#e + 1], e[#e + 2] = nm.del, old end
+          end
+        end
+      end
+      if hs or hd then
+        touch[#touch + 1] = rkey
+        if hs then hsets[#hsets + 1] = hs end
+        if hd then hdels[#hdels + 1] = hd end
+        if not isKnown then knownAdds[#knownAdds + 1], knownAdds[#knownAdds + 2] = '0', ident end
+        if after == 0 then
+          untaggedAdds[#untaggedAdds + 1], untaggedAdds[#untaggedAdds + 2] = '0', ident
+        elseif isKnown and ncur == 0 then
+          untaggedRems[#untaggedRems + 1] = ident
+        end
+        if e then
+          -- The tags after the change: those kept, then those set.
+          for k, v in pairs(cur) do
+            if not ((rm and rm[k] ~= nil) or (sv and sv[k] ~= nil)) then
+              e[#e + 1], e[#e + 2] = keyNames(k).tag, v
+            end
+          end
+          for j = si, si + 2 * sn - 1, 2 do
+            e[#e + 1], e[#e + 2] = keyNames(A[j]).tag, A[j + 1]
+          end
+          entries[#entries + 1] = e
+        end
+      end
+    end
   end
 end
+
 -- Which indexes the batch empties: those it takes more from than it adds,
--- down to nothing.
+-- down to nothing. Every index and holder is touched below.
 local empties = {}
-for index, d in pairs(delta) do
-  touchKey(index)
-  if d < 0 and redis.call('ZCARD', index) + d == 0 then empties[index] = true end
+for _, key in ipairs(order) do
+  touch[#touch + 1] = key
+  local e = idx[key]
+  if e[1] < 0 and redis.call('ZCARD', key) + e[1] == 0 then empties[#empties + 1] = e end
 end
+for _, nm in pairs(names) do touch[#touch + 1] = nm.vals end
+
 -- Touch every key in a few variadic EXISTS: one missing from this node
 -- (a slot migrating away) fails the script here, before any write.
 local function chunked(cmd, key, items)
@@ -199,95 +273,35 @@ local function chunked(cmd, key, items)
 end
 chunked('EXISTS', nil, touch)
 
--- The writes, grouped by key so that each index takes one command per
--- batch: first every addition, then every removal, each taking away a
--- member that is there, so an index empties only at its last removal and
--- leaves its holder then.
-local adds, addOrder, added = {}, {}, {}  -- sorted set -> {score, member, ...}; -> members
-local rems, remOrder = {}, {}              -- sorted set -> {member, ...}
-local function add(index, member)
-  local seen = added[index]
-  if not seen then
-    seen = {}
-    added[index], adds[index] = seen, {}
-    addOrder[#addOrder + 1] = index
-  elseif seen[member] then
-    return
+-- The writes, one command per index for the batch: first every addition
+-- (an index that gains a member enters its holder), then every removal,
+-- each taking away a member that is there, so an index empties only at
+-- its last removal and leaves its holder then.
+for _, hs in ipairs(hsets) do redis.call('HSET', unpack(hs)) end
+if #knownAdds > 0 then chunked('ZADD', knownKey, knownAdds) end
+if #untaggedAdds > 0 then chunked('ZADD', untaggedKey, untaggedAdds) end
+local holders, holderOrder = {}, {}
+for _, key in ipairs(order) do
+  local e = idx[key]
+  if e[4] then
+    chunked('ZADD', key, e[4])
+    local h = holders[e[2]]
+    if not h then h = {}; holders[e[2]] = h; holderOrder[#holderOrder + 1] = e[2] end
+    h[#h + 1], h[#h + 2] = '0', e[3]
   end
-  seen[member] = true
-  local t = adds[index]
-  t[#t + 1], t[#t + 2] = 0, member
 end
-local function rem(index, member)
-  if not rems[index] then rems[index] = {}; remOrder[#remOrder + 1] = index end
-  local t = rems[index]
-  t[#t + 1] = member
-end
+for _, holder in ipairs(holderOrder) do chunked('ZADD', holder, holders[holder]) end
 
-for r, x in ipairs(rs) do
-  if x.changes then
-    local hset = {}
-    for _, c in ipairs(x.changes) do
-      local k, old, v = c[1], c[2], c[3]
-      if v ~= nil then
-        hset[#hset + 1], hset[#hset + 2] = k, v
-        if old == nil then
-          add(keyNames(k).k, x.ident)
-          add(p .. 'keys', k)
-        end
-        add(valueKey(k, v), x.ident)
-        add(keyNames(k).vals, v)
-      end
-      if old ~= nil then rem(valueKey(k, old), x.ident) end
-      if v == nil then rem(keyNames(k).k, x.ident) end
-    end
-    if #hset > 0 then redis.call('HSET', x.rkey, unpack(hset)) end
-    if not x.known then add(KEYS[1], x.ident) end
-    if next(x.new) == nil then
-      add(p .. 'untagged', x.ident)
-    elseif x.known then
-      rem(p .. 'untagged', x.ident)
-    end
-  end
+for _, hd in ipairs(hdels) do redis.call('HDEL', unpack(hd)) end
+if #untaggedRems > 0 then chunked('ZREM', untaggedKey, untaggedRems) end
+for _, key in ipairs(order) do
+  local e = idx[key]
+  if e[5] then chunked('ZREM', key, e[5]) end
 end
-for _, index in ipairs(addOrder) do chunked('ZADD', index, adds[index]) end
+for _, e in ipairs(empties) do redis.call('ZREM', e[2], e[3]) end
 
-for r, x in ipairs(rs) do
-  if x.changes then
-    local hdel = {}
-    for _, c in ipairs(x.changes) do
-      if c[3] == nil then hdel[#hdel + 1] = c[1] end
-    end
-    if #hdel > 0 then redis.call('HDEL', x.rkey, unpack(hdel)) end
-  end
-end
-for _, index in ipairs(remOrder) do chunked('ZREM', index, rems[index]) end
-for index in pairs(empties) do
-  redis.call('ZREM', set[index][1], set[index][2])
-end
-
-if feed then
-  local any = false
-  for r, x in ipairs(rs) do
-    if x.changes and #x.changes > 0 then
-      any = true
-      local e = {'XADD', p .. 'feed', 'MINID', '~', minid, '*', 'o', origin, 'i', x.ident}
-      for _, c in ipairs(x.changes) do
-        local k, old, v = c[1], c[2], c[3]
-        if old == nil then
-          e[#e + 1], e[#e + 2] = '+' .. k, ''
-        elseif v == nil then
-          e[#e + 1], e[#e + 2] = '-' .. k, old
-        else
-          e[#e + 1], e[#e + 2] = '~' .. k, old
-        end
-      end
-      for k, v in pairs(x.new) do
-        e[#e + 1], e[#e + 2] = '=' .. k, v
-      end
-      redis.call(unpack(e))
-    end
-  end
-  if any then redis.call('PUBLISH', channel, group) end
+if #entries > 0 then
+  for _, e in ipairs(entries) do redis.call(unpack(e)) end
+  redis.call('PUBLISH', channel, group)
 end
 return out
