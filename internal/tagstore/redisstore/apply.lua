@@ -124,20 +124,17 @@ for r = 1, n do
   local ri, rn = i + 1, tonumber(A[i]) -- removals: A[ri + 3j .. ri + 3j + 2], j < rn
   i = ri + 3 * rn
   local rkey = p .. 'r:' .. ident
-  -- Only a known resource has tags, and a resource has a hash only while
-  -- it has tags. A change that only removes has nothing to do on a
-  -- resource without them, known or not.
-  local isKnown, flat
-  if sn > 0 then
-    isKnown = redis.call('ZSCORE', knownKey, ident) ~= false
-    if isKnown then flat = redis.call('HGETALL', rkey) end
-  else
-    flat = redis.call('HGETALL', rkey)
-    isKnown = #flat > 0
-  end
+  -- A resource has a hash only while it has tags, and only a known
+  -- resource has tags: a hash says the resource is known, and only a change
+  -- that sets tags on a resource without one asks known (ZSCORE, whose
+  -- reply Redis formats as a double). A change that only removes has
+  -- nothing to do on a resource without tags, known or not.
+  local flat = redis.call('HGETALL', rkey)
+  local isKnown = #flat > 0
+  if not isKnown and sn > 0 then isKnown = redis.call('ZSCORE', knownKey, ident) ~= false end
   if isKnown or sn > 0 then
     local cur, ncur = empty, 0
-    if flat and #flat > 0 then
+    if #flat > 0 then
       cur = {}
       for j = 1, #flat, 2 do cur[flat[j]] = flat[j + 1] end
       ncur = #flat / 2
