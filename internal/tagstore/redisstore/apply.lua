@@ -23,10 +23,12 @@
 -- change "=<key>" and its value.
 --
 -- The script runs for every change tagway makes, so it is written for
--- Redis's CPU: most of its time is Lua's, not the commands'. It reads the
--- arguments in place instead of copying them into tables, builds each key
--- name once per call, decides each resource's writes as it reads it (one
--- list of members per index, so each index takes one command per batch),
+-- Redis's CPU, of which Lua (allocation and garbage collection above all)
+-- took as much as the commands. It reads the arguments in place instead of
+-- copying them into tables, builds each key name and index record once per
+-- call, decides each resource's index writes as it reads it (one list of
+-- members per index, so each index takes one command per batch), builds
+-- the hash writes and feed entries as it sends them, in one reused table,
 -- and gives Redis scores as strings, which it would otherwise format from
 -- a Lua number for every member.
 --
@@ -49,53 +51,37 @@ local channel, group, origin = A[4], A[5], A[6]
 local n = tonumber(A[7])
 local knownKey, untaggedKey, keysKey, feedKey = KEYS[1], p .. 'untagged', p .. 'keys', p .. 'feed'
 
--- Key names, built once per key and value: Lua interns every string it
--- makes, so building the same name again costs a hash each time.
+-- The indexes the batch changes, in order of first use, each {net change
+-- in members, holder (keys or vals:<key>), its member there, members to
+-- add (score, member, ...), members to remove, the index's key}.
+local idx = {}
+local function newIndex(key, holder, member)
+  local e = {0, holder, member, {}, {}, key}
+  idx[#idx + 1] = e
+  return e
+end
+
+-- Per key, built once per call (Lua interns every string it makes, so
+-- building the same name again costs a hash each time): its index in k:,
+-- its holder vals:, and per value its index in v:.
 local names = {}
 local function keyNames(k)
   local nm = names[k]
   if not nm then
-    nm = {k = p .. 'k:' .. k, vals = p .. 'vals:' .. k, vprefix = p .. 'v:' .. #k .. ':' .. k, v = {}}
-    if feed then
-      nm.add, nm.chg, nm.del, nm.tag = '+' .. k, '~' .. k, '-' .. k, '=' .. k
-    end
+    nm = {vals = p .. 'vals:' .. k, vprefix = p .. 'v:' .. #k .. ':' .. k, ve = {}}
+    nm.ke = newIndex(p .. 'k:' .. k, keysKey, k)
+    if feed then nm.add, nm.chg, nm.del = '+' .. k, '~' .. k, '-' .. k end
     names[k] = nm
   end
   return nm
 end
-local function valueKey(nm, v)
-  local vk = nm.v[v]
-  if not vk then
-    vk = nm.vprefix .. v
-    nm.v[v] = vk
-  end
-  return vk
-end
-
--- The indexes the batch changes: index key -> {net change in members,
--- holder (keys or vals:<key>), its member there, members to add (score,
--- member, ...) or false, members to remove or false}.
-local idx, order = {}, {}
-local function index(key, holder, member)
-  local e = idx[key]
+local function valueIndex(nm, v)
+  local e = nm.ve[v]
   if not e then
-    e = {0, holder, member, false, false}
-    idx[key] = e
-    order[#order + 1] = key
+    e = newIndex(nm.vprefix .. v, nm.vals, v)
+    nm.ve[v] = e
   end
   return e
-end
-local function gain(e, ident)
-  e[1] = e[1] + 1
-  local a = e[4]
-  if not a then a = {}; e[4] = a end
-  a[#a + 1], a[#a + 2] = '0', ident
-end
-local function lose(e, ident)
-  e[1] = e[1] - 1
-  local a = e[5]
-  if not a then a = {}; e[5] = a end
-  a[#a + 1] = ident
 end
 
 local function counted(k, ei, en)
@@ -111,7 +97,13 @@ local out = {}
 local touch = {knownKey, untaggedKey, keysKey}
 if feed then touch[4] = feedKey end
 local knownAdds, untaggedAdds, untaggedRems = {}, {}, {}
-local hsets, hdels, entries = {}, {}, {} -- {key, field, value, ...}; {key, field, ...}; XADD arguments
+-- The resources the batch changes, each {hash key, Ident, tags before,
+-- removals (key -> false once decided; true for a key also set) or false,
+-- keys set (key -> value) or false, index of its sets in ARGV, their
+-- number, whether it sets a new value, whether it removes}: the writes to
+-- its hash and its feed entry are built from them as they are sent, in one
+-- reused table, rather than kept per resource.
+local changed = {}
 local empty = {}
 local i = 8
 for r = 1, n do
@@ -155,9 +147,13 @@ for r = 1, n do
     end
     local after = ncur
     if rm then for _ in pairs(rm) do after = after - 1 end end
-    for j = si, si + 2 * sn - 1, 2 do
-      local k = A[j]
-      if cur[k] == nil or (rm and rm[k]) then after = after + 1 end
+    if ncur == 0 then
+      after = sn
+    else
+      for j = si, si + 2 * sn - 1, 2 do
+        local k = A[j]
+        if cur[k] == nil or (rm and rm[k]) then after = after + 1 end
+      end
     end
     -- A limit refuses a change that leaves more keys than it allows and
     -- more than the resource had.
@@ -178,23 +174,28 @@ for r = 1, n do
       if cafter > max and cafter > before then out[r] = {cafter, 0} end
     end
     if out[r] == 0 then
-      local hs, hd, e = nil, nil, nil
-      if feed then e = {'XADD', feedKey, 'MINID', '~', minid, '*', 'o', origin, 'i', ident} end
+      local hs, hd = false, false
       -- Keys set to a new value.
       for j = si, si + 2 * sn - 1, 2 do
         local k, v = A[j], A[j + 1]
         local old = cur[k]
         if old ~= v then
           local nm = keyNames(k)
-          hs = hs or {rkey}
-          hs[#hs + 1], hs[#hs + 2] = k, v
-          gain(index(valueKey(nm, v), nm.vals, v), ident)
+          hs = true
+          local x = valueIndex(nm, v)
+          x[1] = x[1] + 1
+          local a = x[4]
+          a[#a + 1], a[#a + 2] = '0', ident
           if old == nil then
-            gain(index(nm.k, keysKey, k), ident)
-            if e then e[#e + 1], e[#e + 2] = nm.add, '' end
+            x = nm.ke
+            x[1] = x[1] + 1
+            a = x[4]
+            a[#a + 1], a[#a + 2] = '0', ident
           else
-            lose(index(valueKey(nm, old), nm.vals, old), ident)
-            if e then e[#e + 1], e[#e + 2] = nm.chg, old end
+            x = valueIndex(nm, old)
+            x[1] = x[1] - 1
+            a = x[5]
+            a[#a + 1] = ident
           end
         end
       end
@@ -206,35 +207,26 @@ for r = 1, n do
             rm[k] = false -- once, however often the change names it
             local old = cur[k]
             local nm = keyNames(k)
-            hd = hd or {rkey}
-            hd[#hd + 1] = k
-            lose(index(valueKey(nm, old), nm.vals, old), ident)
-            lose(index(nm.k, keysKey, k), ident)
-            if e then e[#e + 1], e[#e + 2] = nm.del, old end
+            hd = true
+            local x = valueIndex(nm, old)
+            x[1] = x[1] - 1
+            local a = x[5]
+            a[#a + 1] = ident
+            x = nm.ke
+            x[1] = x[1] - 1
+            a = x[5]
+            a[#a + 1] = ident
           end
         end
       end
       if hs or hd then
         touch[#touch + 1] = rkey
-        if hs then hsets[#hsets + 1] = hs end
-        if hd then hdels[#hdels + 1] = hd end
+        changed[#changed + 1] = {rkey, ident, cur, rm or false, sv or false, si, sn, hs, hd}
         if not isKnown then knownAdds[#knownAdds + 1], knownAdds[#knownAdds + 2] = '0', ident end
         if after == 0 then
           untaggedAdds[#untaggedAdds + 1], untaggedAdds[#untaggedAdds + 2] = '0', ident
         elseif isKnown and ncur == 0 then
           untaggedRems[#untaggedRems + 1] = ident
-        end
-        if e then
-          -- The tags after the change: those kept, then those set.
-          for k, v in pairs(cur) do
-            if not ((rm and rm[k] ~= nil) or (sv and sv[k] ~= nil)) then
-              e[#e + 1], e[#e + 2] = keyNames(k).tag, v
-            end
-          end
-          for j = si, si + 2 * sn - 1, 2 do
-            e[#e + 1], e[#e + 2] = keyNames(A[j]).tag, A[j + 1]
-          end
-          entries[#entries + 1] = e
         end
       end
     end
@@ -244,10 +236,9 @@ end
 -- Which indexes the batch empties: those it takes more from than it adds,
 -- down to nothing. Every index and holder is touched below.
 local empties = {}
-for _, key in ipairs(order) do
-  touch[#touch + 1] = key
-  local e = idx[key]
-  if e[1] < 0 and redis.call('ZCARD', key) + e[1] == 0 then empties[#empties + 1] = e end
+for _, e in ipairs(idx) do
+  touch[#touch + 1] = e[6]
+  if e[1] < 0 and redis.call('ZCARD', e[6]) + e[1] == 0 then empties[#empties + 1] = e end
 end
 for _, nm in pairs(names) do touch[#touch + 1] = nm.vals end
 
@@ -274,14 +265,24 @@ chunked('EXISTS', nil, touch)
 -- (an index that gains a member enters its holder), then every removal,
 -- each taking away a member that is there, so an index empties only at
 -- its last removal and leaves its holder then.
-for _, hs in ipairs(hsets) do redis.call('HSET', unpack(hs)) end
+local buf = {}
+for _, c in ipairs(changed) do
+  if c[8] then
+    local cur, m = c[3], 1
+    buf[1] = c[1]
+    for j = c[6], c[6] + 2 * c[7] - 1, 2 do
+      local k, v = A[j], A[j + 1]
+      if cur[k] ~= v then buf[m + 1], buf[m + 2], m = k, v, m + 2 end
+    end
+    redis.call('HSET', unpack(buf, 1, m))
+  end
+end
 if #knownAdds > 0 then chunked('ZADD', knownKey, knownAdds) end
 if #untaggedAdds > 0 then chunked('ZADD', untaggedKey, untaggedAdds) end
 local holders, holderOrder = {}, {}
-for _, key in ipairs(order) do
-  local e = idx[key]
-  if e[4] then
-    chunked('ZADD', key, e[4])
+for _, e in ipairs(idx) do
+  if #e[4] > 0 then
+    chunked('ZADD', e[6], e[4])
     local h = holders[e[2]]
     if not h then h = {}; holders[e[2]] = h; holderOrder[#holderOrder + 1] = e[2] end
     h[#h + 1], h[#h + 2] = '0', e[3]
@@ -289,16 +290,60 @@ for _, key in ipairs(order) do
 end
 for _, holder in ipairs(holderOrder) do chunked('ZADD', holder, holders[holder]) end
 
-for _, hd in ipairs(hdels) do redis.call('HDEL', unpack(hd)) end
+for _, c in ipairs(changed) do
+  if c[9] then
+    local m = 1
+    buf[1] = c[1]
+    for k, pending in pairs(c[4]) do
+      if not pending then buf[m + 1], m = k, m + 1 end
+    end
+    redis.call('HDEL', unpack(buf, 1, m))
+  end
+end
 if #untaggedRems > 0 then chunked('ZREM', untaggedKey, untaggedRems) end
-for _, key in ipairs(order) do
-  local e = idx[key]
-  if e[5] then chunked('ZREM', key, e[5]) end
+for _, e in ipairs(idx) do
+  if #e[5] > 0 then chunked('ZREM', e[6], e[5]) end
 end
 for _, e in ipairs(empties) do redis.call('ZREM', e[2], e[3]) end
 
-if #entries > 0 then
-  for _, e in ipairs(entries) do redis.call(unpack(e)) end
+-- The feed: per resource, its changes, then every tag it has after them
+-- (those kept, then those set).
+if feed and #changed > 0 then
+  local e = {'XADD', feedKey, 'MINID', '~', minid, '*', 'o', origin, 'i'}
+  local tagNames = {}
+  local function tagName(k)
+    local t = tagNames[k]
+    if not t then t = '=' .. k; tagNames[k] = t end
+    return t
+  end
+  for _, c in ipairs(changed) do
+    local cur, rm, sv = c[3], c[4], c[5]
+    local m = 10
+    e[10] = c[2]
+    for j = c[6], c[6] + 2 * c[7] - 1, 2 do
+      local k, v = A[j], A[j + 1]
+      local old = cur[k]
+      if old == nil then
+        e[m + 1], e[m + 2], m = names[k].add, '', m + 2
+      elseif old ~= v then
+        e[m + 1], e[m + 2], m = names[k].chg, old, m + 2
+      end
+    end
+    if rm then
+      for k, pending in pairs(rm) do
+        if not pending then e[m + 1], e[m + 2], m = names[k].del, cur[k], m + 2 end
+      end
+    end
+    for k, v in pairs(cur) do
+      if not ((rm and rm[k] ~= nil) or (sv and sv[k] ~= nil)) then
+        e[m + 1], e[m + 2], m = tagName(k), v, m + 2
+      end
+    end
+    for j = c[6], c[6] + 2 * c[7] - 1, 2 do
+      e[m + 1], e[m + 2], m = tagName(A[j]), A[j + 1], m + 2
+    end
+    redis.call(unpack(e, 1, m))
+  end
   redis.call('PUBLISH', channel, group)
 end
 return out
