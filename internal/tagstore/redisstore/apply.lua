@@ -37,8 +37,8 @@
 -- "" for no feed), its channel, the group's key, the origin, N, then N
 -- resources, each: Ident, max counted tags (0: none), max
 -- tags in all (0: none), E then E exempt prefixes (lower case), S then S
--- key/value pairs to set, R then R triples (key, "1" if the removal expects
--- a value else "0", expected value) to remove.
+-- key/value pairs to set, R then R keys to remove, X then X key/value
+-- pairs: a key of those to remove that goes only while it has that value.
 -- Returns one entry per resource: 0 when applied or when there was nothing
 -- to do, {count, 0} ({count, 1} for the total) when a limit refused it; or
 -- -1 alone when the deadline had passed, and nothing was applied.
@@ -113,8 +113,10 @@ for r = 1, n do
   i = ei + en
   local si, sn = i + 1, tonumber(A[i]) -- sets: A[si + 2j], A[si + 2j + 1], j < sn
   i = si + 2 * sn
-  local ri, rn = i + 1, tonumber(A[i]) -- removals: A[ri + 3j .. ri + 3j + 2], j < rn
-  i = ri + 3 * rn
+  local ri, rn = i + 1, tonumber(A[i]) -- keys to remove: A[ri .. ri + rn - 1]
+  i = ri + rn
+  local xi, xn = i + 1, tonumber(A[i]) -- expected values: A[xi + 2j], A[xi + 2j + 1], j < xn
+  i = xi + 2 * xn
   local rkey = p .. 'r:' .. ident
   -- A resource has a hash only while it has tags, and only a known
   -- resource has tags: a hash says the resource is known, and only a change
@@ -132,10 +134,15 @@ for r = 1, n do
       ncur = #flat / 2
     end
     local rm -- keys the change removes: present, with the expected value
-    for j = ri, ri + 3 * rn - 1, 3 do
+    local expect
+    if xn > 0 and ncur > 0 then
+      expect = {}
+      for j = xi, xi + 2 * xn - 1, 2 do expect[A[j]] = A[j + 1] end
+    end
+    for j = ri, ri + rn - 1 do
       local k = A[j]
       local old = cur[k]
-      if old ~= nil and (A[j + 1] ~= '1' or old == A[j + 2]) then
+      if old ~= nil and (not expect or expect[k] == nil or old == expect[k]) then
         rm = rm or {}
         rm[k] = true
       end
@@ -201,7 +208,7 @@ for r = 1, n do
       end
       -- Keys removed and not set again.
       if rm then
-        for j = ri, ri + 3 * rn - 1, 3 do
+        for j = ri, ri + rn - 1 do
           local k = A[j]
           if rm[k] and not (sv and sv[k]) then
             rm[k] = false -- once, however often the change names it
