@@ -133,7 +133,9 @@ func (rd *redis) scriptMicros() float64 {
 // spent in scripts (EVAL and EVALSHA, the commands they call included) and
 // in every other command. Redis counts a command a script calls both in the
 // script's time and in its own, so the second figure, on a server that runs
-// nothing but scripts, is the part of the first the scripts' commands take.
+// nothing but scripts, is the part of the first the scripts' commands take
+// (plus the few registry writes a store sends beside its scripts: one
+// HINCRBY and one ZADD per call that sets tags).
 func (rd *redis) commandMicros() (scripts, commands float64) {
 	text, _ := rd.srv.Do("INFO", "commandstats")
 	for _, line := range strings.Split(text, "\n") {
