@@ -470,9 +470,20 @@ func (s *Store) applyCall(g arn.Group, changes []tagstore.Change, idx []int, dea
 			args = append(args, k, v)
 		}
 		args = append(args, len(c.Remove))
+		expected := 0
 		for _, k := range c.Remove {
-			want, expect := c.Expect[k]
-			args = append(args, k, flag(expect), want)
+			args = append(args, k)
+			if _, ok := c.Expect[k]; ok {
+				expected++
+			}
+		}
+		args = append(args, expected)
+		if expected > 0 {
+			for _, k := range c.Remove {
+				if want, ok := c.Expect[k]; ok {
+					args = append(args, k, want)
+				}
+			}
 		}
 	}
 	sc := applyScript
