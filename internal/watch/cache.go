@@ -21,8 +21,37 @@ type groupFeed struct {
 
 	mu       sync.Mutex
 	loaded   bool
+	dropped  bool // no longer in the hub: its events are not counted
 	from, to tagstore.Pos
 	events   []*entry
+}
+
+// drop takes gf's events out of the hub's count, for good; gf.mu is
+// taken, so h.mu may be held (nothing holds gf.mu and takes h.mu).
+func (h *Hub) drop(gf *groupFeed) {
+	gf.mu.Lock()
+	defer gf.mu.Unlock()
+	if !gf.dropped {
+		h.cached.Add(-int64(len(gf.events)))
+		gf.dropped = true
+	}
+}
+
+// keep trims gf's copy to what the hub may keep, and counts the change;
+// gf.mu is held.
+func (h *Hub) keep(gf *groupFeed, before int) {
+	limit := cacheEvents
+	if h.cached.Load() > cacheBudget {
+		limit = cacheFloor
+	}
+	// Trim in steps of a quarter, not on every refresh: trimming copies.
+	if n := len(gf.events) - limit; n > 0 && (n > limit/4 || limit == cacheFloor) {
+		gf.from = gf.events[n-1].Pos
+		gf.events = append([]*entry(nil), gf.events[n:]...)
+	}
+	if !gf.dropped {
+		h.cached.Add(int64(len(gf.events) - before))
+	}
 }
 
 // entry is one event as the hub holds it, with what Options.Render made of
@@ -114,9 +143,11 @@ func (h *Hub) refresh(ctx context.Context, g arn.Group, gf *groupFeed, after tag
 	if err == nil {
 		err = res[0].Err
 	}
+	before := len(gf.events)
 	if err != nil {
 		gf.stale.Store(true)
 		gf.loaded, gf.events = false, nil
+		h.keep(gf, before)
 		return err
 	}
 	if !gf.loaded {
@@ -127,10 +158,7 @@ func (h *Hub) refresh(ctx context.Context, g arn.Group, gf *groupFeed, after tag
 	if len(evs) > 0 {
 		gf.to = evs[len(evs)-1].Pos
 	}
-	if n := len(gf.events) - cacheEvents; n > 0 {
-		gf.from = gf.events[n-1].Pos
-		gf.events = append([]*entry(nil), gf.events[n:]...)
-	}
+	h.keep(gf, before)
 	if res[0].More {
 		gf.stale.Store(true)
 	}

@@ -35,8 +35,14 @@ const (
 const (
 	// readLimit is the most events one read of one group returns.
 	readLimit = 256
-	// cacheEvents bounds the events the hub keeps per group.
-	cacheEvents = 512
+	// cacheEvents bounds the events the hub keeps per group: a watcher
+	// that falls further behind reads the store alone, which under load
+	// makes it fall further still.
+	cacheEvents = 4096
+	// cacheBudget bounds the events the hub keeps in all (about 1-2 KB
+	// each, with their message); past it, a group keeps cacheFloor.
+	cacheBudget = 32768
+	cacheFloor  = 512
 	// cacheIdle is how long an unread group stays in the hub's cache.
 	cacheIdle = time.Minute
 	// listBatch is how many groups one registry read returns.
@@ -88,6 +94,8 @@ type Hub struct {
 	// Notices wait here for the hub's fan-out, so that a writer that
 	// notifies (the memory store does, as it commits) pays for a map
 	// insert, not for finding the watchers.
+	cached atomic.Int64 // events in all groups' copies
+
 	noticeMu sync.Mutex
 	noticed  map[string]struct{}
 	kick     chan struct{}
@@ -313,6 +321,9 @@ func (w *Watcher) Close() {
 	var stop func()
 	if len(h.watchers) == 0 && h.stop != nil {
 		stop, h.stop = h.stop, nil
+		for _, gf := range h.groups {
+			h.drop(gf)
+		}
 		clear(h.groups)
 		clear(h.lists)
 		clear(h.byGroup)
@@ -429,6 +440,7 @@ func (h *Hub) sweepAll(ctx context.Context) {
 	for k, gf := range h.groups {
 		gf.stale.Store(true)
 		if gf.lastUsed().Before(idle) {
+			h.drop(gf)
 			delete(h.groups, k)
 		}
 	}
