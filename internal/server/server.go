@@ -221,7 +221,7 @@ func New(cfg Config) (*Server, error) {
 	codec := newUTF8Codec()
 	opts := []grpc.ServerOption{
 		grpc.StatsHandler(&s.calls),
-		grpc.ForceServerCodecV2(codec),
+		grpc.ForceServerCodecV2(&sharedChangesCodec{CodecV2: codec}),
 		grpc.ChainUnaryInterceptor(s.metrics.GRPCUnary(), s.observeUnary, codec.unary, s.recoverUnary, s.authUnary),
 		grpc.ChainStreamInterceptor(s.metrics.GRPCStream(), codec.stream, s.authStream),
 		grpc.MaxConcurrentStreams(limits.GRPCStreams),
