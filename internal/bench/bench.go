@@ -255,22 +255,12 @@ func (r *run) redisWork(ctx context.Context) error {
 // to the store directly (the floor), at several concurrencies, and reports
 // the tail latency at 32.
 func (r *run) gatewayVsFloor(ctx context.Context) error {
-	rd, err := startRedis(ctx)
+	g, err := r.startGateway(ctx)
 	if err != nil {
 		return err
 	}
-	defer rd.stop()
-	core, srv, stop, err := r.serve(ctx, rd.store)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	conn, err := grpc.NewClient(srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	client := tagwayv1.NewTaggingServiceClient(conn)
+	defer g.stop()
+	rd, core, client := g.redis, g.core, g.client
 
 	floor := func(worker, round int) error {
 		names := batch(worker, round%50)
@@ -337,21 +327,50 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 	return nil
 }
 
-// serve starts a tagway server (gRPC and HTTP on loopback) over store, and
-// returns its core, the server and what stops it.
-func (r *run) serve(ctx context.Context, store tagstore.Store) (*tagging.Service, *server.Server, func(), error) {
-	core, err := tagging.New(ctx, store, tagging.WithLogger(r.log))
-	if err != nil {
-		return nil, nil, nil, err
+// gateway is a tagway server (gRPC and HTTP on loopback) over a fresh
+// redis-server, and a gRPC client of it.
+type gateway struct {
+	redis  *redis
+	core   *tagging.Service
+	srv    *server.Server
+	client tagwayv1.TaggingServiceClient
+	stops  []func()
+}
+
+// startGateway starts a gateway; stop ends it.
+func (r *run) startGateway(ctx context.Context) (*gateway, error) {
+	g := &gateway{}
+	var err error
+	if g.redis, err = startRedis(ctx); err != nil {
+		return nil, err
 	}
-	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: core, Log: r.log})
-	if err != nil {
-		return nil, nil, nil, err
+	g.stops = append(g.stops, g.redis.stop)
+	if g.core, err = tagging.New(ctx, g.redis.store, tagging.WithLogger(r.log)); err == nil {
+		g.srv, err = server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: g.core, Log: r.log})
 	}
-	sctx, stop := context.WithCancel(ctx)
+	if err != nil {
+		g.stop()
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx) }()
-	return core, srv, func() { stop(); <-done }, nil
+	go func() { done <- g.srv.Serve(sctx) }()
+	g.stops = append(g.stops, func() { cancel(); <-done })
+	conn, err := grpc.NewClient(g.srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		g.stop()
+		return nil, err
+	}
+	g.stops = append(g.stops, func() { conn.Close() })
+	g.client = tagwayv1.NewTaggingServiceClient(conn)
+	return g, nil
+}
+
+// stop ends what startGateway started, last first.
+func (g *gateway) stop() {
+	for i := len(g.stops) - 1; i >= 0; i-- {
+		g.stops[i]()
+	}
 }
 
 // alternate runs each of ops from c workers, in turns of a third of the

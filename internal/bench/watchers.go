@@ -29,22 +29,12 @@ const watcherCount, watcherConns = 100, 10
 // change. It also reports tagway's CPU per change delivered to one watcher
 // (the watchers' clients run in a child process).
 func (r *run) watchers(ctx context.Context) error {
-	rd, err := startRedis(ctx)
+	g, err := r.startGateway(ctx)
 	if err != nil {
 		return err
 	}
-	defer rd.stop()
-	_, srv, stop, err := r.serve(ctx, rd.store)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	conn, err := grpc.NewClient(srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	client := tagwayv1.NewTaggingServiceClient(conn)
+	defer g.stop()
+	client, addr := g.client, g.srv.GRPCAddr().String()
 
 	tags := map[string]string{}
 	for _, k := range benchKeys {
@@ -68,7 +58,7 @@ func (r *run) watchers(ctx context.Context) error {
 			for with := range 2 {
 				var w *grpcWatchers
 				if with == 1 {
-					if w, err = startGRPCWatchers(ctx, srv.GRPCAddr().String(), all); err != nil {
+					if w, err = startGRPCWatchers(ctx, addr, all); err != nil {
 						return err
 					}
 				}
