@@ -146,10 +146,14 @@ func decodeEntry(m redis.XMessage) (tagstore.Event, error) {
 	return e, nil
 }
 
-// FeedNow implements tagstore.Feed, from the estimate of the server's
-// clock (refreshed by every Ping).
+// FeedNow implements tagstore.Feed, from the least the server's clock can
+// read (refreshed by every Ping): a Ping whose request waited, under load,
+// before it reached the server would put the midpoint estimate ahead of the
+// server, and a watch started there would miss the changes of the next
+// moments.
 func (s *Store) FeedNow(context.Context) (tagstore.Pos, error) {
-	return tagstore.Pos{Ms: uint64(s.nowMs() - settleMargin.Milliseconds()), Seq: ^uint64(0)}, nil
+	low := (time.Now().UnixMicro() + s.offsetLow.Load()) / 1000
+	return tagstore.Pos{Ms: uint64(low - settleMargin.Milliseconds()), Seq: ^uint64(0)}, nil
 }
 
 // NotifyFeed implements tagstore.Feed: one subscription to the feed's

@@ -78,6 +78,10 @@ type Store struct {
 	// offset is the server's clock minus ours, in milliseconds, so that
 	// deadlines can be judged by the server's clock.
 	offset atomic.Int64
+	// offsetLow is the least the server's clock can be ahead of ours, in
+	// microseconds: FeedNow must never be ahead of the server, or a watch
+	// would start after changes applied once it was established.
+	offsetLow atomic.Int64
 
 	secretMu sync.Mutex
 	secret   []byte
@@ -251,6 +255,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	after := time.Now()
 	mid := before.Add(after.Sub(before) / 2)
 	s.offset.Store(t.UnixMilli() - mid.UnixMilli())
+	// The server read t before we read after: from then on its clock is at
+	// least t plus our time since after, whatever delayed the reply.
+	s.offsetLow.Store(t.UnixMicro() - after.UnixMicro())
 	return nil
 }
 

@@ -1,0 +1,68 @@
+package redisstore_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tagway/tagway/internal/redistest"
+	"github.com/tagway/tagway/internal/tagstore/redisstore"
+)
+
+// slowTime delays the TIME command before it reaches the server, as a
+// loaded machine can.
+type slowTime struct{ d time.Duration }
+
+func (slowTime) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h slowTime) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "time" {
+			time.Sleep(h.d)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (slowTime) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+var _ redis.Hook = slowTime{}
+
+// TestFeedNowNeverAhead: FeedNow is never ahead of the server's clock, even
+// when the Ping that set the estimate waited before reaching the server; a
+// watch started from a later position would miss the changes that follow.
+func TestFeedNowNeverAhead(t *testing.T) {
+	srv := redistest.Run(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	c.AddHook(slowTime{d: 300 * time.Millisecond})
+	s := redisstore.New(c, redisstore.Options{})
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	now, err := s.FeedNow(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := srv.Do("TIME")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(reply)
+	if len(f) != 2 {
+		t.Fatalf("TIME: %q", reply)
+	}
+	secs, err1 := strconv.ParseUint(f[0], 10, 64)
+	micros, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("TIME: %q", reply)
+	}
+	// The server's clock, read after FeedNow.
+	if server := secs*1000 + micros/1000; now.Ms > server {
+		t.Fatalf("FeedNow %d ms is %d ms ahead of the server's clock", now.Ms, now.Ms-server)
+	}
+}
