@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -160,7 +161,7 @@ type GroupPos struct {
 // deliver one again, which is why moves need no signature where p has one.
 func (p *Position) Advance(moves []GroupPos) {
 	for _, m := range moves {
-		if m.Pos.Less(p.Base) || m.Pos == p.Base {
+		if !p.Base.Less(m.Pos) {
 			continue
 		}
 		if q, ok := p.Groups[m.Group]; ok && !q.Less(m.Pos) {
@@ -304,12 +305,12 @@ func (h *Hub) Watch(ctx context.Context, spec Spec) (*Watcher, error) {
 	return w, nil
 }
 
+// cloneGroups is maps.Clone, never nil: a watcher's map is written to.
 func cloneGroups(m map[string]tagstore.Pos) map[string]tagstore.Pos {
-	out := make(map[string]tagstore.Pos, len(m))
-	for k, v := range m {
-		out[k] = v
+	if m == nil {
+		return map[string]tagstore.Pos{}
 	}
-	return out
+	return maps.Clone(m)
 }
 
 // Close ends w.
@@ -326,7 +327,6 @@ func (w *Watcher) Close() {
 		}
 		clear(h.groups)
 		clear(h.lists)
-		clear(h.byGroup)
 	}
 	h.mu.Unlock()
 	// Outside the lock: ending the notices waits for one being delivered,
@@ -486,9 +486,6 @@ func (w *Watcher) mark(group string, sweep *tagstore.Pos) {
 	}
 }
 
-// Position returns where w is.
-func (w *Watcher) Position() Position { return w.snapshot() }
-
 // Mark returns where w is, as a Mark.
 func (w *Watcher) Mark() Mark {
 	var arena []GroupPos
@@ -563,16 +560,8 @@ func (w *Watcher) Next(ctx context.Context) ([]Item, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			// Try the same again after a pause.
+			// Try again after a pause (step kept what is left to read).
 			h.failed(ctx, err)
-			w.mu.Lock()
-			for g := range dirty {
-				w.dirty[g] = true
-			}
-			if w.sweep == nil {
-				w.sweep = sweep
-			}
-			w.mu.Unlock()
 			w.retry = min(max(2*w.retry, 100*time.Millisecond), 2*time.Second)
 			if err := w.sleep(ctx, w.retry, nil); err != nil {
 				return nil, err
@@ -629,6 +618,7 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 	if sweep != nil {
 		groups, err := h.list(ctx, w.spec.Ranges)
 		if err != nil {
+			w.again(sweep, slices.Collect(maps.Keys(dirty)))
 			return nil, err
 		}
 		for _, key := range groups {
@@ -646,7 +636,7 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 	defer func() { w.items = items[:0] }()
 	var arena []GroupPos // the moves of items' marks
 	more := false
-	for _, key := range keys {
+	for i, key := range keys {
 		g, err := arn.ParseGroup(key)
 		if err != nil {
 			continue
@@ -655,16 +645,7 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 		evs, m, err := h.read(ctx, g, after)
 		if err != nil {
 			// Keep what was read; the rest is read again.
-			w.mu.Lock()
-			for _, k := range keys {
-				if k >= key {
-					w.dirty[k] = true
-				}
-			}
-			if w.sweep == nil {
-				w.sweep = sweep
-			}
-			w.mu.Unlock()
+			w.again(sweep, keys[i:])
 			if len(items) > 0 && !errors.Is(err, tagstore.ErrFeedTrimmed) {
 				return items, nil
 			}
@@ -683,18 +664,25 @@ func (w *Watcher) step(ctx context.Context, dirty map[string]bool, sweep *tagsto
 			w.mark(key, nil)
 		}
 	}
-	if sweep != nil {
-		if more {
-			w.mu.Lock()
-			if w.sweep == nil {
-				w.sweep = sweep
-			}
-			w.mu.Unlock()
-		} else {
-			w.advance(*sweep)
-		}
+	if more {
+		w.again(sweep, nil)
+	} else if sweep != nil {
+		w.advance(*sweep)
 	}
 	return items, nil
+}
+
+// again keeps groups and an unfinished sweep (if any) for the next step,
+// without waking w.
+func (w *Watcher) again(sweep *tagstore.Pos, groups []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, g := range groups {
+		w.dirty[g] = true
+	}
+	if w.sweep == nil {
+		w.sweep = sweep
+	}
 }
 
 // advance moves the base on to the start of a completed sweep, less the
