@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tagway/tagway/internal/arn"
@@ -203,3 +205,57 @@ type JournalEntry struct {
 // JournalOf returns the journal of s, or of the store s wraps; false when
 // it keeps none.
 func JournalOf(s Store) (Journal, bool) { return as[Journal](s) }
+
+// Listeners is the set of functions a Feed tells of new events
+// (NotifyFeed). Telling them takes no lock and allocates nothing: the set
+// is copied when a listener comes or goes, which is rare, not when a
+// notice goes out, which is every change.
+type Listeners struct {
+	mu      sync.Mutex
+	fns     map[int]func(string)
+	next    int
+	current atomic.Pointer[[]func(string)]
+}
+
+// Add adds fn, and returns its id (for Remove) and how many listeners
+// there are now.
+func (l *Listeners) Add(fn func(group string)) (id, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fns == nil {
+		l.fns = map[int]func(string){}
+	}
+	id = l.next
+	l.next++
+	l.fns[id] = fn
+	l.publish()
+	return id, len(l.fns)
+}
+
+// Remove removes the listener id, and returns how many are left.
+func (l *Listeners) Remove(id int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fns, id)
+	l.publish()
+	return len(l.fns)
+}
+
+// publish makes the listeners current; l.mu is held.
+func (l *Listeners) publish() {
+	fns := make([]func(string), 0, len(l.fns))
+	for _, f := range l.fns {
+		fns = append(fns, f)
+	}
+	l.current.Store(&fns)
+}
+
+// Notify tells every listener of group. A listener may be told once more
+// just after it was removed.
+func (l *Listeners) Notify(group string) {
+	if fns := l.current.Load(); fns != nil {
+		for _, f := range *fns {
+			f(group)
+		}
+	}
+}

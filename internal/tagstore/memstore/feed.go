@@ -3,7 +3,6 @@ package memstore
 import (
 	"context"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/tagway/tagway/internal/tagstore"
@@ -42,18 +41,56 @@ type feed struct {
 	max       int
 	logs      map[string]*feedLog // by group key
 
-	notifyMu sync.Mutex
-	notify   map[int]func(string)
-	next     int
+	listeners tagstore.Listeners
 }
 
 // feedLog is one group's events, oldest first from head.
 type feedLog struct {
 	events  []tagstore.Event
 	head    int
-	last    tagstore.Pos
 	trimmed tagstore.Pos // the newest event dropped for the count bound
 }
+
+// nextPos is the position of an entry appended at now (ms) after one at
+// last, as a Redis stream numbers them: the time, or last's time and the
+// next sequence number when the clock has not moved on.
+func nextPos(last tagstore.Pos, now uint64) tagstore.Pos {
+	if now > last.Ms {
+		return tagstore.Pos{Ms: now}
+	}
+	return tagstore.Pos{Ms: last.Ms, Seq: last.Seq + 1}
+}
+
+// lastPos is the position of the last of es, zero when there is none.
+func lastPos[T any](es []T, pos func(*T) tagstore.Pos) tagstore.Pos {
+	if len(es) == 0 {
+		return tagstore.Pos{}
+	}
+	return pos(&es[len(es)-1])
+}
+
+// pastCutoff moves head past the entries older than cutoff (ms).
+func pastCutoff[T any](es []T, head int, pos func(*T) tagstore.Pos, cutoff uint64) int {
+	for head < len(es) && pos(&es[head]).Ms < cutoff {
+		head++
+	}
+	return head
+}
+
+// compact drops the entries before head once they are most of es, so that
+// trimming a log costs a constant per append, not a copy of the log.
+func compact[T any](es []T, head int) ([]T, int) {
+	if head > 64 && head > len(es)/2 {
+		return append([]T(nil), es[head:]...), 0
+	}
+	return es, head
+}
+
+func eventPos(e *tagstore.Event) tagstore.Pos        { return e.Pos }
+func entryPos(e *tagstore.JournalEntry) tagstore.Pos { return e.Pos }
+
+// cutoff is the time (ms) before which the feed keeps nothing.
+func (f *feed) cutoff(now uint64) uint64 { return now - uint64(f.retention.Milliseconds()) }
 
 func (f *feed) on() bool { return f.retention > 0 }
 
@@ -67,45 +104,20 @@ func (f *feed) record(e tagstore.Event) {
 		f.logs[key] = l
 	}
 	now := uint64(time.Now().UnixMilli())
-	if now > l.last.Ms {
-		e.Pos = tagstore.Pos{Ms: now}
-	} else {
-		e.Pos = tagstore.Pos{Ms: l.last.Ms, Seq: l.last.Seq + 1}
-	}
-	l.last = e.Pos
+	e.Pos = nextPos(lastPos(l.events, eventPos), now)
 	l.events = append(l.events, e)
-	cutoff := now - uint64(f.retention.Milliseconds())
-	for l.head < len(l.events) && l.events[l.head].Pos.Ms < cutoff {
-		l.head++
-	}
+	l.head = pastCutoff(l.events, l.head, eventPos, f.cutoff(now))
 	if len(l.events)-l.head > f.max {
 		l.head = len(l.events) - f.max
 		l.trimmed = l.events[l.head-1].Pos
 	}
-	if l.head > 64 && l.head > len(l.events)/2 {
-		l.events = append([]tagstore.Event(nil), l.events[l.head:]...)
-		l.head = 0
-	}
+	l.events, l.head = compact(l.events, l.head)
 }
 
 // signal tells the readers which groups have new events.
 func (f *feed) signal(groups []string) {
-	f.notifyMu.Lock()
-	if len(f.notify) == 0 {
-		f.notifyMu.Unlock()
-		return
-	}
-	fns := make([]func(string), 0, len(f.notify))
-	for _, fn := range f.notify {
-		fns = append(fns, fn)
-	}
-	f.notifyMu.Unlock()
-	// Called without the lock, so that a listener may take locks of its
-	// own that are held while it registers or leaves.
-	for _, fn := range fns {
-		for _, g := range groups {
-			fn(g)
-		}
+	for _, g := range groups {
+		f.listeners.Notify(g)
 	}
 }
 
@@ -117,7 +129,7 @@ func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit i
 		return nil, err
 	}
 	out := make([]tagstore.FeedResult, len(reads))
-	cutoff := uint64(time.Now().Add(-s.feed.retention).UnixMilli())
+	cutoff := s.feed.cutoff(uint64(time.Now().UnixMilli()))
 	for i, r := range reads {
 		l := s.feed.logs[r.Group.Key()]
 		if r.After.Ms < cutoff || l != nil && r.After.Less(l.trimmed) {
@@ -145,7 +157,7 @@ func (s *Store) CheckFeed(_ context.Context, p tagstore.Pos) error {
 	if err := s.feedErr(); err != nil {
 		return err
 	}
-	if p.Ms < uint64(time.Now().Add(-s.feed.retention).UnixMilli()) {
+	if p.Ms < s.feed.cutoff(uint64(time.Now().UnixMilli())) {
 		return tagstore.ErrFeedTrimmed
 	}
 	return nil
@@ -158,17 +170,8 @@ func (s *Store) FeedNow(context.Context) (tagstore.Pos, error) {
 
 // NotifyFeed implements tagstore.Feed.
 func (s *Store) NotifyFeed(fn func(group string)) func() {
-	f := &s.feed
-	f.notifyMu.Lock()
-	defer f.notifyMu.Unlock()
-	id := f.next
-	f.next++
-	f.notify[id] = fn
-	return func() {
-		f.notifyMu.Lock()
-		defer f.notifyMu.Unlock()
-		delete(f.notify, id)
-	}
+	id, _ := s.feed.listeners.Add(fn)
+	return func() { s.feed.listeners.Remove(id) }
 }
 
 // journalMax bounds the records of the journal.
@@ -185,20 +188,10 @@ func (s *Store) AppendJournal(_ context.Context, data []byte) error {
 	}
 	j := &s.journal
 	now := uint64(time.Now().UnixMilli())
-	p := tagstore.Pos{Ms: now}
-	if now <= j.last.Ms {
-		p = tagstore.Pos{Ms: j.last.Ms, Seq: j.last.Seq + 1}
-	}
-	j.last = p
+	p := nextPos(lastPos(j.entries, entryPos), now)
 	j.entries = append(j.entries, tagstore.JournalEntry{Pos: p, Data: append([]byte(nil), data...)})
-	cutoff := now - uint64(s.feed.retention.Milliseconds())
-	drop := 0
-	for drop < len(j.entries) && (j.entries[drop].Pos.Ms < cutoff || len(j.entries)-drop > journalMax) {
-		drop++
-	}
-	if drop > 0 {
-		j.entries = append([]tagstore.JournalEntry(nil), j.entries[drop:]...)
-	}
+	j.head = max(pastCutoff(j.entries, j.head, entryPos, s.feed.cutoff(now)), len(j.entries)-journalMax)
+	j.entries, j.head = compact(j.entries, j.head)
 	return nil
 }
 
@@ -209,7 +202,7 @@ func (s *Store) ReadJournal(_ context.Context, after, until tagstore.Pos, limit 
 	if err := s.feedErr(); err != nil {
 		return nil, err
 	}
-	es := s.journal.entries
+	es := s.journal.entries[s.journal.head:]
 	i := sort.Search(len(es), func(i int) bool { return after.Less(es[i].Pos) })
 	var out []tagstore.JournalEntry
 	for ; i < len(es) && len(out) < limit && es[i].Pos.Less(until); i++ {
@@ -218,10 +211,11 @@ func (s *Store) ReadJournal(_ context.Context, after, until tagstore.Pos, limit 
 	return out, nil
 }
 
-// journal is the memory store's tagstore.Journal.
+// journal is the memory store's tagstore.Journal: its records, oldest
+// first from head.
 type journal struct {
 	entries []tagstore.JournalEntry
-	last    tagstore.Pos
+	head    int
 }
 
 // feedErr says why the feed and journal cannot be used now, if they cannot;

@@ -71,7 +71,7 @@ func New(opts ...Option) *Store {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms.
 	s := &Store{secret: secret, groups: map[string]*group{}, order: newSet(), places: map[string]tagstore.Placement{}, keyGroups: map[string]*set{}, keyOrder: newSet()}
-	s.feed = feed{retention: DefaultFeedRetention, max: DefaultFeedMax, logs: map[string]*feedLog{}, notify: map[int]func(string){}}
+	s.feed = feed{retention: DefaultFeedRetention, max: DefaultFeedMax, logs: map[string]*feedLog{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -103,7 +103,7 @@ func (s *Store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 		default:
 			var g string
 			g, errs[i] = s.apply(c, origin)
-			if g != "" {
+			if g != "" && !slices.Contains(changed, g) {
 				changed = append(changed, g)
 			}
 		}

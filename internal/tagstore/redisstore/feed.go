@@ -7,7 +7,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -162,15 +161,12 @@ func (s *Store) NotifyFeed(fn func(group string)) func() {
 	return s.notices.add(s, fn)
 }
 
-// notices fans the feed channel's messages out to the listeners.
+// notices fans the feed channel's messages out to the listeners, with one
+// subscription while there are any.
 type notices struct {
-	mu     sync.Mutex
-	fns    map[int]func(string)
-	next   int
+	tagstore.Listeners
+	mu     sync.Mutex // over the subscription
 	cancel func()
-	// current is a copy of fns' values, read by the receiver without the
-	// lock, and replaced when a listener comes or goes.
-	current atomic.Pointer[[]func(string)]
 }
 
 // noticePing is how long the receiver waits for a message before it pings
@@ -180,10 +176,7 @@ const noticePing = 30 * time.Second
 func (n *notices) add(s *Store, fn func(string)) func() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	id := n.next
-	n.next++
-	n.fns[id] = fn
-	n.publish()
+	id, _ := n.Add(fn)
 	if n.cancel == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		ps := s.client.Subscribe(ctx, s.feedChannel())
@@ -200,10 +193,8 @@ func (n *notices) add(s *Store, fn func(string)) func() {
 	}
 	return func() {
 		n.mu.Lock()
-		delete(n.fns, id)
-		n.publish()
 		var stop func()
-		if len(n.fns) == 0 && n.cancel != nil {
+		if n.Remove(id) == 0 && n.cancel != nil {
 			stop, n.cancel = n.cancel, nil
 		}
 		n.mu.Unlock()
@@ -211,15 +202,6 @@ func (n *notices) add(s *Store, fn func(string)) func() {
 			stop()
 		}
 	}
-}
-
-// publish makes the listeners current; n.mu is held.
-func (n *notices) publish() {
-	fns := make([]func(string), 0, len(n.fns))
-	for _, f := range n.fns {
-		fns = append(fns, f)
-	}
-	n.current.Store(&fns)
 }
 
 // receive hands each message of ps to the listeners until ctx ends. It
@@ -252,9 +234,7 @@ func (n *notices) receive(ctx context.Context, ps *redis.PubSub) {
 		}
 		pause = 100 * time.Millisecond
 		if m, ok := msg.(*redis.Message); ok {
-			for _, f := range *n.current.Load() {
-				f(m.Payload)
-			}
+			n.Notify(m.Payload)
 		}
 	}
 }

@@ -108,7 +108,6 @@ func New(client redis.UniversalClient, o Options) *Store {
 		o.FeedRetention = 0
 	}
 	s := &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication, keyLease: o.KeyLease, leases: leases{ttl: o.KeyLease}, feedRetention: o.FeedRetention}
-	s.notices.fns = map[int]func(string){}
 	return s
 }
 
