@@ -136,23 +136,14 @@ func (rd *redis) scriptMicros() float64 {
 // (plus the few registry writes a store sends beside its scripts: one
 // HINCRBY and one ZADD per call that sets tags).
 func (rd *redis) commandMicros() (scripts, commands float64) {
-	text, _ := rd.srv.Do("INFO", "commandstats")
-	for _, line := range strings.Split(text, "\n") {
-		name, fields, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") {
-			continue
-		}
-		for _, f := range strings.Split(fields, ",") {
-			if v, ok := strings.CutPrefix(f, "usec="); ok {
-				n, _ := strconv.ParseFloat(v, 64)
-				switch name {
-				case "cmdstat_eval", "cmdstat_evalsha":
-					scripts += n
-				case "cmdstat_info", "cmdstat_config|resetstat", "cmdstat_hello", "cmdstat_client|setinfo", "cmdstat_ping":
-				default:
-					commands += n
-				}
-			}
+	stats, _ := rd.srv.CommandStats()
+	for name, st := range stats {
+		switch name {
+		case "eval", "evalsha":
+			scripts += st.Usec
+		case "info", "config|resetstat", "hello", "client|setinfo", "ping":
+		default:
+			commands += st.Usec
 		}
 	}
 	return scripts, commands

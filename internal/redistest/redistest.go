@@ -464,3 +464,39 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// CommandStat is one command's line of INFO commandstats.
+type CommandStat struct {
+	Calls float64
+	Usec  float64
+}
+
+// CommandStats returns INFO commandstats by command (as Redis names them:
+// "evalsha", "config|resetstat").
+func (s *Server) CommandStats() (map[string]CommandStat, error) {
+	text, err := s.Do("INFO", "commandstats")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]CommandStat{}
+	for _, line := range strings.Split(text, "\n") {
+		name, fields, ok := strings.Cut(strings.TrimSpace(line), ":")
+		name, isStat := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !isStat {
+			continue
+		}
+		var st CommandStat
+		for _, f := range strings.Split(fields, ",") {
+			k, v, _ := strings.Cut(f, "=")
+			n, _ := strconv.ParseFloat(v, 64)
+			switch k {
+			case "calls":
+				st.Calls = n
+			case "usec":
+				st.Usec = n
+			}
+		}
+		out[name] = st
+	}
+	return out, nil
+}

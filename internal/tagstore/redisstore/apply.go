@@ -456,9 +456,9 @@ func (s *Store) applyCall(g arn.Group, changes []tagstore.Change, idx []int, dea
 	p := s.groupPrefix(g)
 	minID := ""
 	if s.feedRetention > 0 {
-		minID = strconv.FormatInt(s.nowMs()-s.feedRetention.Milliseconds(), 10)
+		minID = strconv.FormatInt(s.feedCutoff(), 10)
 	}
-	args := []any{p, deadline, minID, s.feedChannel(), g.Key(), origin, len(idx)}
+	args := []any{p, deadline, minID, s.feedChannel, g.Key(), origin, len(idx)}
 	for _, i := range idx {
 		c := changes[i]
 		args = append(args, c.Resource.Ident(), c.MaxTags, c.MaxTotal, len(c.ExemptPrefixes))

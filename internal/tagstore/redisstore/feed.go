@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,9 +26,9 @@ const feedSkew = 200 * time.Millisecond
 
 var _ tagstore.Feed = (*Store)(nil)
 
-// feedChannel is the channel apply.lua publishes the key of each group it
-// added events to on.
-func (s *Store) feedChannel() string { return s.prefix + "feed" }
+// feedCutoff is the time (ms, by the server's clock) before which the
+// feed and the journal keep nothing: XADD's MINID.
+func (s *Store) feedCutoff() int64 { return s.nowMs() - s.feedRetention.Milliseconds() }
 
 // originField is the o field of a feed entry.
 func originField(o tagstore.Origin) string {
@@ -51,7 +52,7 @@ func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit i
 		}
 		return nil
 	})
-	if err != nil && !isNil(err) {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
 	for i, cmd := range cmds {
@@ -59,7 +60,7 @@ func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit i
 			continue
 		}
 		msgs, err := cmd.Result()
-		if err != nil && !isNil(err) {
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, err
 		}
 		evs := make([]tagstore.Event, 0, len(msgs))
@@ -78,7 +79,7 @@ func (s *Store) ReadFeed(ctx context.Context, reads []tagstore.FeedRead, limit i
 
 // trimmed reports whether events after p may have been trimmed.
 func (s *Store) trimmed(p tagstore.Pos) bool {
-	return int64(p.Ms) < s.nowMs()-s.feedRetention.Milliseconds()+feedSkew.Milliseconds()
+	return int64(p.Ms) < s.feedCutoff()+feedSkew.Milliseconds()
 }
 
 // CheckFeed implements tagstore.Feed.
@@ -91,8 +92,6 @@ func (s *Store) CheckFeed(_ context.Context, p tagstore.Pos) error {
 	}
 	return nil
 }
-
-func isNil(err error) bool { return err == redis.Nil }
 
 // decodeEntry reads one feed entry (apply.lua writes them).
 func decodeEntry(m redis.XMessage) (tagstore.Event, error) {
@@ -179,7 +178,7 @@ func (n *notices) add(s *Store, fn func(string)) func() {
 	id, _ := n.Add(fn)
 	if n.cancel == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		ps := s.client.Subscribe(ctx, s.feedChannel())
+		ps := s.client.Subscribe(ctx, s.feedChannel)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -259,7 +258,7 @@ func (s *Store) AppendJournal(ctx context.Context, data []byte) error {
 	if s.feedRetention <= 0 {
 		return tagstore.ErrNoFeed
 	}
-	minID := fmt.Sprint(s.nowMs() - s.feedRetention.Milliseconds())
+	minID := strconv.FormatInt(s.feedCutoff(), 10)
 	return s.client.XAdd(ctx, &redis.XAddArgs{Stream: s.journalKey(), MinID: minID, Approx: true, Values: []any{"d", data}}).Err()
 }
 
@@ -269,7 +268,7 @@ func (s *Store) ReadJournal(ctx context.Context, after, until tagstore.Pos, limi
 		return nil, tagstore.ErrNoFeed
 	}
 	msgs, err := s.client.XRangeN(ctx, s.journalKey(), "("+after.String(), "("+until.String(), int64(limit)).Result()
-	if err != nil && !isNil(err) {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
 	out := make([]tagstore.JournalEntry, 0, len(msgs))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,26 +15,13 @@ import (
 // scriptUsec returns the microseconds Redis spent in EVALSHA and EVAL since
 // the last CONFIG RESETSTAT, and how many calls (INFO commandstats).
 func scriptUsec(b *testing.B, srv *redistest.Server) (usec, calls float64) {
-	info, err := srv.Do("INFO", "commandstats")
+	stats, err := srv.CommandStats()
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "cmdstat_evalsha:") && !strings.HasPrefix(line, "cmdstat_eval:") {
-			continue
-		}
-		_, fields, _ := strings.Cut(line, ":")
-		for _, f := range strings.Split(fields, ",") {
-			k, v, _ := strings.Cut(f, "=")
-			n, _ := strconv.ParseFloat(v, 64)
-			switch k {
-			case "usec":
-				usec += n
-			case "calls":
-				calls += n
-			}
-		}
+	for _, name := range []string{"eval", "evalsha"} {
+		usec += stats[name].Usec
+		calls += stats[name].Calls
 	}
 	return usec, calls
 }

@@ -63,6 +63,7 @@ type Options struct {
 type Store struct {
 	client       redis.UniversalClient
 	prefix       string
+	feedChannel  string // the channel apply.lua publishes feed notices on
 	maxChangeAge time.Duration
 	replication  Replication
 	keyLease     time.Duration
@@ -107,7 +108,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 	case o.FeedRetention < 0:
 		o.FeedRetention = 0
 	}
-	s := &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication, keyLease: o.KeyLease, leases: leases{ttl: o.KeyLease}, feedRetention: o.FeedRetention}
+	s := &Store{client: client, prefix: o.Prefix, maxChangeAge: o.MaxChangeAge, replication: o.Replication, keyLease: o.KeyLease, leases: leases{ttl: o.KeyLease}, feedRetention: o.FeedRetention, feedChannel: o.Prefix + "feed"}
 	return s
 }
 

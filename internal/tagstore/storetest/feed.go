@@ -146,7 +146,8 @@ func testFeedExact(t *testing.T, _ FeedHarness, s tagstore.Store) {
 	}
 	// Two resources in one call: one event each, in order.
 	apply(t, s, set(t, i2, "a", "1"), set(t, i3, "a", "1"))
-	got := describeAll(readAll(t, f, grp(t, i1), start))
+	evs := readAll(t, f, grp(t, i1), start)
+	got := describeAll(evs)
 	want := []string{
 		i1 + " +env=prod +team=a => env=prod team=a",
 		i1 + " ~env=prod>dev => env=dev team=a",
@@ -155,7 +156,6 @@ func testFeedExact(t *testing.T, _ FeedHarness, s tagstore.Store) {
 		i3 + " +a=1 => a=1",
 	}
 	equal(t, "events", got, want)
-	evs := readAll(t, f, grp(t, i1), start)
 	for i := 1; i < len(evs); i++ {
 		if !evs[i-1].Pos.Less(evs[i].Pos) {
 			t.Fatalf("positions not increasing: %v then %v", evs[i-1].Pos, evs[i].Pos)
@@ -236,17 +236,14 @@ func itemsOf(items []watch.Item) []string {
 func all() []arn.KeyRange { return []arn.KeyRange{arn.AllGroups} }
 
 // sequence tags resources of two groups with seq=from..to, in turn.
-func sequence(t *testing.T, s tagstore.Store, from, to int) []string {
-	var want []string
+func sequence(t *testing.T, s tagstore.Store, from, to int) {
 	for i := from; i <= to; i++ {
 		r := i1
 		if i%2 == 1 {
 			r = "arn:aws:ec2:eu-west-1:111111111111:instance/i-9"
 		}
 		apply(t, s, set(t, r, "seq", fmt.Sprint(i)))
-		want = append(want, r)
 	}
-	return want
 }
 
 // seqOf returns the seq tag of an item's resource after its event.
