@@ -231,10 +231,8 @@ func run[Q proto.Message, R any](s *Service, ctx context.Context, op string, req
 		return none, err
 	}
 	defer release()
-	if c.policies != nil {
-		if d := s.decide(ctx, c, c.decider(nil, nil), nil); !d.Allowed {
-			return none, s.deniedCall(ctx, c, req, d)
-		}
+	if err := s.decideCall(ctx, c, req); err != nil {
+		return none, err
 	}
 	return fn(ctx, req)
 }
@@ -258,17 +256,19 @@ func deniedMessage(c call, resource string, d policy.Decision) string {
 	return fmt.Sprintf("%s is not authorized to perform %s%s: %s", c.caller.Name(), c.op, on, d.Reason)
 }
 
-// denied is the error of a call the policies deny as a whole.
-func (s *Service) denied(c call, resource string, d policy.Decision) error {
+// decideCall has the policies, if any, decide c as a whole. A denial is
+// the call's error, and is audited.
+func (s *Service) decideCall(ctx context.Context, c call, req proto.Message) error {
+	if c.policies == nil {
+		return nil
+	}
+	d := s.decide(ctx, c, c.decider(nil, nil), nil)
+	if d.Allowed {
+		return nil
+	}
 	s.refused(c.op, tagging.ReasonDeniedByPolicy)
-	msg := deniedMessage(c, resource, d)
-	return refusal(codes.PermissionDenied, tagging.ReasonDeniedByPolicy, 0, msg, map[string]string{"operation": c.op, "problem": msg})
-}
-
-// deniedCall is the error of a call the policies deny as a whole; the
-// refusal is audited.
-func (s *Service) deniedCall(ctx context.Context, c call, req proto.Message, d policy.Decision) error {
-	err := s.denied(c, "", d)
+	msg := deniedMessage(c, "", d)
+	err := refusal(codes.PermissionDenied, tagging.ReasonDeniedByPolicy, 0, msg, map[string]string{"operation": c.op, "problem": msg})
 	if s.auditor != nil {
 		s.auditor.Call(ctx, req, nil, err)
 	}
@@ -286,10 +286,10 @@ func (s *Service) untag(ctx context.Context, c call, req *tagwayv1.UntagResource
 		return s.core.UntagResources(ctx, req)
 	}
 	allowed, failed, err := s.decideChange(ctx, c, req.GetResources(), req.GetHomeRegion(), req.GetTagKeys(), nil)
-	if err != nil || len(failed) == 0 {
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
+	}
+	if len(failed) == 0 {
 		return s.core.UntagResources(ctx, req)
 	}
 	resp := &tagwayv1.UntagResourcesResponse{}
@@ -316,10 +316,10 @@ func (s *Service) tag(ctx context.Context, c call, req *tagwayv1.TagResourcesReq
 	}
 	keys := slices.Sorted(maps.Keys(req.GetTags()))
 	allowed, failed, err := s.decideChange(ctx, c, req.GetResources(), req.GetHomeRegion(), keys, req.GetTags())
-	if err != nil || len(failed) == 0 {
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
+	}
+	if len(failed) == 0 {
 		return s.core.TagResources(ctx, req)
 	}
 	resp := &tagwayv1.TagResourcesResponse{}
@@ -364,7 +364,8 @@ func merge(m, add map[string]*tagwayv1.ResourceFailure) map[string]*tagwayv1.Res
 }
 
 // decideChange asks the policies about each resource of a change: it
-// returns those allowed, and a failure for each denied one. Names that do
+// returns a failure for each denied one and, when there is one, those
+// allowed. Names that do
 // not parse are left to the core to refuse. When a policy reads the
 // resources' current tags, they are read first, through the core, under the
 // caller's grant; a change that lands between that read and the change
@@ -378,23 +379,27 @@ func (s *Service) decideChange(ctx context.Context, c call, resources []string, 
 			return nil, nil, err
 		}
 	}
-	allowed := make([]string, 0, len(resources))
+	// allowed is built from the first denial on: until then it is all of
+	// resources so far, and most calls have no denial.
+	var allowed []string
 	var failed map[string]*tagwayv1.ResourceFailure
 	checked := rules.CheckedOf(ctx)
 	for i, name := range resources {
 		r, ok := describe(checked, i, c.grant, name)
-		if !ok {
-			allowed = append(allowed, name)
-			continue
+		var d policy.Decision
+		if ok {
+			r.Tags = current[name]
+			d = s.decide(ctx, c, dc, &r)
 		}
-		r.Tags = current[name]
-		d := s.decide(ctx, c, dc, &r)
-		if d.Allowed {
-			allowed = append(allowed, name)
+		if !ok || d.Allowed {
+			if failed != nil {
+				allowed = append(allowed, name)
+			}
 			continue
 		}
 		if failed == nil {
 			failed = map[string]*tagwayv1.ResourceFailure{}
+			allowed = append(make([]string, 0, len(resources)), resources[:i]...)
 		}
 		failed[name] = &tagwayv1.ResourceFailure{
 			Reason:  tagwayv1.FailureReason_FAILURE_REASON_DENIED_BY_POLICY,
@@ -486,7 +491,9 @@ func (s *Service) readable(ctx context.Context, c call, in []*tagwayv1.ResourceT
 		if !ok {
 			continue
 		}
-		r.Tags = tagMap(rt.GetTags())
+		if dc.NeedsTags() {
+			r.Tags = tagMap(rt.GetTags())
+		}
 		if s.decide(ctx, c, dc, &r).Allowed {
 			out = append(out, rt)
 		}
@@ -522,10 +529,8 @@ func (s *Service) WatchTagChanges(req *tagwayv1.WatchTagChangesRequest, stream g
 		return err
 	}
 	release()
-	if c.policies != nil {
-		if d := s.decide(ctx, c, c.decider(nil, nil), nil); !d.Allowed {
-			return s.deniedCall(ctx, c, req, d)
-		}
+	if err := s.decideCall(ctx, c, req); err != nil {
+		return err
 	}
 	return s.core.WatchTagChanges(req, callinfo.Stream(ctx, stream))
 }

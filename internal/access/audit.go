@@ -8,7 +8,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
-	"github.com/tagway/tagway/internal/identity"
 	"github.com/tagway/tagway/internal/operation"
 )
 
@@ -34,18 +33,15 @@ func (s *Service) ListAuditEvents(ctx context.Context, req *tagwayv1.ListAuditEv
 		return nil, err
 	}
 	defer release()
-	if cl.policies != nil {
-		if d := s.decide(ctx, cl, cl.decider(nil, nil), nil); !d.Allowed {
-			return nil, s.deniedCall(ctx, cl, req, d)
-		}
+	if err := s.decideCall(ctx, cl, req); err != nil {
+		return nil, err
 	}
 	if s.auditor == nil {
 		return nil, status.Error(codes.FailedPrecondition, "tagway keeps no audit trail")
 	}
-	c, _ := identity.FromContext(ctx)
 	only := ""
-	if c.Principal != nil && !c.Principal.Admin {
-		only = c.Principal.Name
+	if p := cl.caller.Principal; p != nil && !p.Admin {
+		only = p.Name
 	}
 	return s.auditor.ListAuditEvents(ctx, req, only)
 }

@@ -182,7 +182,7 @@ func readsOf(p *cedar.Policy) reads {
 	return r
 }
 
-type subsetKey struct{ principal, action string }
+type subsetKey struct{ principal, action types.EntityUID }
 
 // subset is the policies that can apply to one principal and action, split
 // by whether they read the key being decided.
@@ -297,7 +297,7 @@ func (s *Set) Decide(r Request) Decision {
 // For returns the Decider of one call: a principal's call to action on a
 // surface, removing or setting tagKeys and setting requestTags.
 func (s *Set) For(p *principals.Principal, surface, action string, tagKeys []string, requestTags map[string]string) *Decider {
-	d := &Decider{set: s, principal: principalEntity(p), action: types.NewEntityUID(typeAction, types.String(action)),
+	d := &Decider{principal: principalEntity(p), action: types.NewEntityUID(typeAction, types.String(action)),
 		surface: types.String(surface), tagKeys: tagKeys, requestTags: requestTags}
 	d.sub = s.subset(d.principal.UID, d.action)
 	return d
@@ -305,7 +305,7 @@ func (s *Set) For(p *principals.Principal, surface, action string, tagKeys []str
 
 // subset returns the policies that can apply to principal and action.
 func (s *Set) subset(principal, action types.EntityUID) *subset {
-	k := subsetKey{principal.String(), action.String()}
+	k := subsetKey{principal, action}
 	s.mu.RLock()
 	sub := s.subsets[k]
 	s.mu.RUnlock()
@@ -383,7 +383,6 @@ func scopeMatches(p *cedar.Policy, principal, action types.EntityUID) bool {
 // do not depend on the resource, so that a batch pays for them once; it is
 // not safe for concurrent use.
 type Decider struct {
-	set       *Set
 	sub       *subset
 	principal types.Entity
 	action    types.EntityUID
@@ -430,7 +429,7 @@ func (d *Decider) Decide(resource *Resource) Decision {
 			req = cedar.Request{Principal: d.principal.UID, Action: d.action, Resource: ents.resource.UID}
 		}
 		req.Context = d.context(key)
-		r := d.set.run(policies, ents, req)
+		r := run(policies, ents, req)
 		if shared {
 			if *memo == nil {
 				*memo = map[memoKey]result{}
@@ -441,7 +440,7 @@ func (d *Decider) Decide(resource *Resource) Decision {
 	}
 	plain := eval(d.sub.plain, d.sub.plainReads, &d.plainMemo, "")
 	if plain.forbidden || len(d.sub.keyed) == 0 {
-		return d.set.verdict(plain, false)
+		return verdict(plain, false)
 	}
 	keys := d.tagKeys
 	if len(keys) == 0 {
@@ -451,7 +450,7 @@ func (d *Decider) Decide(resource *Resource) Decision {
 	for _, k := range keys {
 		r := eval(d.sub.keyed, d.sub.keyedReads, &d.keyedMemo, k)
 		r.errors = append(errs, r.errors...)
-		dec := d.set.verdict(r, plain.permitted)
+		dec := verdict(r, plain.permitted)
 		if !dec.Allowed {
 			if k != "" {
 				dec.Reason = fmt.Sprintf("for the key %q: %s", k, dec.Reason)
@@ -496,7 +495,7 @@ type result struct {
 
 // run evaluates policies on one request. A forbid that fails to evaluate
 // counts as matching.
-func (s *Set) run(policies policyList, ents entities, req cedar.Request) result {
+func run(policies policyList, ents entities, req cedar.Request) result {
 	var r result
 	if len(policies) == 0 {
 		return r
@@ -530,7 +529,7 @@ func (s *Set) run(policies policyList, ents entities, req cedar.Request) result 
 
 // verdict turns a result into a Decision; permitted says a permit matched
 // already, elsewhere.
-func (s *Set) verdict(r result, permitted bool) Decision {
+func verdict(r result, permitted bool) Decision {
 	d := Decision{Errors: r.errors}
 	switch {
 	case r.forbidden:
