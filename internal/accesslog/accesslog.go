@@ -73,9 +73,16 @@ func Route(ctx context.Context, surface, operation string) {
 	}
 }
 
-// probe reports whether an HTTP path is a probe's or a scraper's.
-func probe(path string) bool {
+// Probe reports whether an HTTP path is a probe's or a scraper's: logged
+// at debug level, and never traced (package tracing).
+func Probe(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+// HealthCheck reports whether a gRPC method is the health service's, which
+// probes call: like Probe, for gRPC.
+func HealthCheck(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/")
 }
 
 // traceID returns the trace of ctx: its span's (tracing on), or else the
@@ -119,7 +126,7 @@ func (l *Logger) HTTP(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		level := l.level
-		if probe(r.URL.Path) {
+		if Probe(r.URL.Path) {
 			level = slog.LevelDebug
 		}
 		if !l.log.Enabled(r.Context(), level) {
@@ -197,14 +204,13 @@ func (s *stream) Context() context.Context { return s.ctx }
 // nil function when the line's level is off.
 func (l *Logger) grpcCall(ctx context.Context, method string) (func(error), context.Context) {
 	level := l.level
-	if strings.HasPrefix(method, "/grpc.health.v1.Health/") {
+	if HealthCheck(method) {
 		level = slog.LevelDebug
 	}
 	if !l.log.Enabled(ctx, level) {
 		return nil, ctx
 	}
 	begin := time.Now()
-	md, _ := metadata.FromIncomingContext(ctx)
 	ctx, id := callinfo.WithRequestID(ctx)
 	e := &entry{surface: identity.SurfaceGRPC, operation: method}
 	peerAddr := ""
@@ -212,28 +218,22 @@ func (l *Logger) grpcCall(ctx context.Context, method string) (func(error), cont
 		peerAddr = p.Addr.String()
 	}
 	return func(err error) {
-		l.write(ctx, level, e, status.Code(err).String(), time.Since(begin), id, traceID(ctx, mdCarrier(md)), peerAddr)
+		l.write(ctx, level, e, status.Code(err).String(), time.Since(begin), id, traceID(ctx, incoming{ctx}), peerAddr)
 	}, start(ctx, e)
 }
 
-func first(md metadata.MD, key string) string {
-	if v := md.Get(key); len(v) > 0 {
+// incoming reads propagation headers from a call's gRPC metadata when
+// asked (a W3C propagator only Gets traceparent, and only when the call
+// has no span), rather than copying the metadata for every call.
+type incoming struct{ ctx context.Context }
+
+func (c incoming) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-// mdCarrier reads propagation headers from gRPC metadata.
-type mdCarrier metadata.MD
+func (incoming) Set(string, string) {}
 
-func (c mdCarrier) Get(key string) string { return first(metadata.MD(c), key) }
-
-func (c mdCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
-
-func (c mdCarrier) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	return keys
-}
+func (incoming) Keys() []string { return nil }

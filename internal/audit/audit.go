@@ -8,8 +8,6 @@ package audit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -237,10 +235,8 @@ func (t *Trail) Refused(ctx context.Context, c identity.Caller, err error) {
 }
 
 func (t *Trail) newRecord(c identity.Caller) Record {
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
 	r := Record{
-		EventVersion: "1.0", EventID: hex.EncodeToString(id), EventTime: time.Now().UTC(),
+		EventVersion: "1.0", EventID: callinfo.NewRequestID(), EventTime: time.Now().UTC(),
 		EventSource: c.Surface, EventName: c.Operation, EventType: "ApiCall",
 		SourceIPAddress: c.Peer, UserAgent: c.UserAgent, RequestID: c.RequestID,
 		UserIdentity: UserIdentity{Type: "Anonymous", AccessKeyID: c.Credential},

@@ -99,9 +99,6 @@ func (r *Registry) Register(cs ...prometheus.Collector) error {
 	return nil
 }
 
-// Gatherer returns what the registry collects, for tests and exporters.
-func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
-
 // AddCounter adds a counter, named name and described by help, whose value
 // is read from value at each scrape.
 func (r *Registry) AddCounter(name, help string, value func() uint64) {

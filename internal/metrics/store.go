@@ -27,10 +27,11 @@ type store struct {
 // store are found through it (their reads are not measured here).
 func (s *store) Unwrap() tagstore.Store { return s.Store }
 
-// observe records one call of op that began at start.
-func (s *store) observe(op string, start time.Time, err error) {
+// observe records one call of op that began at start and ended with *err
+// (deferred, with the method's named error result).
+func (s *store) observe(op string, start time.Time, err *error) {
 	result := "ok"
-	if err != nil {
+	if *err != nil {
 		result = "error"
 	}
 	s.h.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
@@ -49,78 +50,58 @@ func (s *store) Apply(ctx context.Context, changes []tagstore.Change) []error {
 			break
 		}
 	}
-	s.observe("Apply", start, failed)
+	s.observe("Apply", start, &failed)
 	return errs
 }
 
-func (s *store) Get(ctx context.Context, names []arn.Name) ([]tagstore.Resource, error) {
-	start := time.Now()
-	out, err := s.Store.Get(ctx, names)
-	s.observe("Get", start, err)
-	return out, err
+func (s *store) Get(ctx context.Context, names []arn.Name) (_ []tagstore.Resource, err error) {
+	defer s.observe("Get", time.Now(), &err)
+	return s.Store.Get(ctx, names)
 }
 
-func (s *store) Groups(ctx context.Context, r arn.KeyRange, limit int) ([]arn.Group, error) {
-	start := time.Now()
-	out, err := s.Store.Groups(ctx, r, limit)
-	s.observe("Groups", start, err)
-	return out, err
+func (s *store) Groups(ctx context.Context, r arn.KeyRange, limit int) (_ []arn.Group, err error) {
+	defer s.observe("Groups", time.Now(), &err)
+	return s.Store.Groups(ctx, r, limit)
 }
 
-func (s *store) GroupsWithKey(ctx context.Context, key string, r arn.KeyRange, limit int) ([]arn.Group, error) {
-	start := time.Now()
-	out, err := s.Store.GroupsWithKey(ctx, key, r, limit)
-	s.observe("GroupsWithKey", start, err)
-	return out, err
+func (s *store) GroupsWithKey(ctx context.Context, key string, r arn.KeyRange, limit int) (_ []arn.Group, err error) {
+	defer s.observe("GroupsWithKey", time.Now(), &err)
+	return s.Store.GroupsWithKey(ctx, key, r, limit)
 }
 
-func (s *store) Keys(ctx context.Context, from string, limit int) ([]string, error) {
-	start := time.Now()
-	out, err := s.Store.Keys(ctx, from, limit)
-	s.observe("Keys", start, err)
-	return out, err
+func (s *store) Keys(ctx context.Context, from string, limit int) (_ []string, err error) {
+	defer s.observe("Keys", time.Now(), &err)
+	return s.Store.Keys(ctx, from, limit)
 }
 
-func (s *store) ScanResources(ctx context.Context, g arn.Group, q tagstore.ScanQuery) (tagstore.ScanResult, error) {
-	start := time.Now()
-	out, err := s.Store.ScanResources(ctx, g, q)
-	s.observe("ScanResources", start, err)
-	return out, err
+func (s *store) ScanResources(ctx context.Context, g arn.Group, q tagstore.ScanQuery) (_ tagstore.ScanResult, err error) {
+	defer s.observe("ScanResources", time.Now(), &err)
+	return s.Store.ScanResources(ctx, g, q)
 }
 
-func (s *store) ScanKeys(ctx context.Context, gs []arn.Group, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
-	start := time.Now()
-	out, err := s.Store.ScanKeys(ctx, gs, q)
-	s.observe("ScanKeys", start, err)
-	return out, err
+func (s *store) ScanKeys(ctx context.Context, gs []arn.Group, q tagstore.StringsQuery) (_ []tagstore.StringsResult, err error) {
+	defer s.observe("ScanKeys", time.Now(), &err)
+	return s.Store.ScanKeys(ctx, gs, q)
 }
 
-func (s *store) ScanValues(ctx context.Context, gs []arn.Group, key string, q tagstore.StringsQuery) ([]tagstore.StringsResult, error) {
-	start := time.Now()
-	out, err := s.Store.ScanValues(ctx, gs, key, q)
-	s.observe("ScanValues", start, err)
-	return out, err
+func (s *store) ScanValues(ctx context.Context, gs []arn.Group, key string, q tagstore.StringsQuery) (_ []tagstore.StringsResult, err error) {
+	defer s.observe("ScanValues", time.Now(), &err)
+	return s.Store.ScanValues(ctx, gs, key, q)
 }
 
-func (s *store) Count(ctx context.Context, g arn.Group, q tagstore.CountQuery) (int, error) {
-	start := time.Now()
-	out, err := s.Store.Count(ctx, g, q)
-	s.observe("Count", start, err)
-	return out, err
+func (s *store) Count(ctx context.Context, g arn.Group, q tagstore.CountQuery) (_ int, err error) {
+	defer s.observe("Count", time.Now(), &err)
+	return s.Store.Count(ctx, g, q)
 }
 
-func (s *store) ForgetEmpty(ctx context.Context, limit int) (int, error) {
-	start := time.Now()
-	out, err := s.Store.ForgetEmpty(ctx, limit)
-	s.observe("ForgetEmpty", start, err)
-	return out, err
+func (s *store) ForgetEmpty(ctx context.Context, limit int) (_ int, err error) {
+	defer s.observe("ForgetEmpty", time.Now(), &err)
+	return s.Store.ForgetEmpty(ctx, limit)
 }
 
-func (s *store) Ping(ctx context.Context) error {
-	start := time.Now()
-	err := s.Store.Ping(ctx)
-	s.observe("Ping", start, err)
-	return err
+func (s *store) Ping(ctx context.Context) (err error) {
+	defer s.observe("Ping", time.Now(), &err)
+	return s.Store.Ping(ctx)
 }
 
 // PoolCollector returns a collector of a Redis client's connection pool

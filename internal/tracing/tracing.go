@@ -25,6 +25,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
+
+	"github.com/tagway/tagway/internal/accesslog"
 )
 
 // Tracing is the tracing of one tagway process. The zero value, and a nil
@@ -105,11 +107,6 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 	return t.close(ctx)
 }
 
-// probe reports whether a request is a probe or a scrape, never traced.
-func probe(path string) bool {
-	return path == "/healthz" || path == "/readyz" || path == "/metrics"
-}
-
 // HTTP returns h with a server span per request, continuing the trace of
 // the request's traceparent. The span is named for the HTTP method until
 // the server names it for the operation (Name).
@@ -120,7 +117,7 @@ func (t *Tracing) HTTP(h http.Handler) http.Handler {
 	return otelhttp.NewHandler(h, "tagway",
 		otelhttp.WithTracerProvider(t.tp),
 		otelhttp.WithPropagators(t.prop),
-		otelhttp.WithFilter(func(r *http.Request) bool { return !probe(r.URL.Path) }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return !accesslog.Probe(r.URL.Path) }),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 	)
 }
@@ -143,7 +140,7 @@ func (t *Tracing) GRPCOptions() []grpc.ServerOption {
 		otelgrpc.WithTracerProvider(t.tp),
 		otelgrpc.WithPropagators(t.prop),
 		otelgrpc.WithFilter(func(info *stats.RPCTagInfo) bool {
-			return !strings.HasPrefix(info.FullMethodName, "/grpc.health.v1.Health/")
+			return !accesslog.HealthCheck(info.FullMethodName)
 		}),
 	))}
 }

@@ -20,6 +20,7 @@ import (
 
 	awsv1 "github.com/tagway/tagway/gen/go/tagway/aws/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/callinfo"
 	"github.com/tagway/tagway/internal/dialect/gateway"
 	"github.com/tagway/tagway/internal/identity"
 )
@@ -187,7 +188,7 @@ func callOf(ctx context.Context) call {
 
 // newRequestID returns a random UUID, as AWS request ids are.
 func newRequestID() string {
-	b := gateway.RequestID()
+	b := callinfo.RandomID()
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte

@@ -3,11 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 )
@@ -66,16 +64,6 @@ type readBody struct {
 
 // Close implements io.ReadCloser.
 func (*readBody) Close() error { return nil }
-
-// RequestID returns 16 random bytes for a request id. They come from
-// math/rand/v2, which its runtime seeds from the system: request ids must be
-// unique, not secret, and crypto/rand cost a tenth of a small call.
-func RequestID() [16]byte {
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	return b
-}
 
 // WriteError writes an error body: v as compact JSON, with HTML left
 // unescaped, under the given status and media type.

@@ -7,7 +7,6 @@ package huawei
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	huaweiv1 "github.com/tagway/tagway/gen/go/tagway/huawei/v1"
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
+	"github.com/tagway/tagway/internal/callinfo"
 	"github.com/tagway/tagway/internal/dialect/gateway"
 	"github.com/tagway/tagway/internal/identity"
 )
@@ -158,10 +158,7 @@ func callOf(ctx context.Context) call {
 }
 
 // newRequestID returns 32 random hex digits, the form of Huawei request ids.
-func newRequestID() string {
-	b := gateway.RequestID()
-	return hex.EncodeToString(b[:])
-}
+func newRequestID() string { return callinfo.NewRequestID() }
 
 // huaweiJSON sends no body at all for a message without fields: the
 // mutating calls answer 200 with an empty body.
