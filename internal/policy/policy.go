@@ -117,6 +117,9 @@ type Set struct {
 	// file's policies are about other principals or actions.
 	mu      sync.RWMutex
 	subsets map[subsetKey]*subset
+	// principals caches each principal's entity (a principal never
+	// changes; a reloaded file makes new ones), bounded like subsets.
+	principals map[*principals.Principal]types.Entity
 }
 
 // entry is one policy of a Set.
@@ -222,7 +225,7 @@ func Parse(name string, src []byte) (*Set, error) {
 	if len(list) == 0 {
 		return nil, fmt.Errorf("%s: the file holds no policy; without --policy-file every principal may do everything within its scope", name)
 	}
-	s := &Set{subsets: map[subsetKey]*subset{}}
+	s := &Set{subsets: map[subsetKey]*subset{}, principals: map[*principals.Principal]types.Entity{}}
 	for i, p := range list {
 		pos := p.Position()
 		label := fmt.Sprintf("%s:%d", name, pos.Line)
@@ -297,10 +300,28 @@ func (s *Set) Decide(r Request) Decision {
 // For returns the Decider of one call: a principal's call to action on a
 // surface, removing or setting tagKeys and setting requestTags.
 func (s *Set) For(p *principals.Principal, surface, action string, tagKeys []string, requestTags map[string]string) *Decider {
-	d := &Decider{principal: principalEntity(p), action: types.NewEntityUID(typeAction, types.String(action)),
+	d := &Decider{principal: s.principal(p), action: types.NewEntityUID(typeAction, types.String(action)),
 		surface: types.String(surface), tagKeys: tagKeys, requestTags: requestTags}
 	d.sub = s.subset(d.principal.UID, d.action)
 	return d
+}
+
+// principal returns p's entity, made once.
+func (s *Set) principal(p *principals.Principal) types.Entity {
+	s.mu.RLock()
+	e, ok := s.principals[p]
+	s.mu.RUnlock()
+	if ok {
+		return e
+	}
+	e = principalEntity(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.principals) >= maxSubsets {
+		clear(s.principals)
+	}
+	s.principals[p] = e
+	return e
 }
 
 // subset returns the policies that can apply to principal and action.
