@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"slices"
 	"strconv"
@@ -276,6 +277,17 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 		_, err := client.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
 		return err
 	}
+	// The same core served by a bare grpc-go server (no interceptors, no
+	// codec of tagway's, default options): what any grpc-go server adds on
+	// this machine, the ceiling of the gRPC row.
+	viaBare := func(worker, round int) error {
+		names := batch(worker, round%50)
+		if _, err := g.bare.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
+			return err
+		}
+		_, err := g.bare.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
+		return err
+	}
 	viaCore := func(worker, round int) error {
 		names := batch(worker, round%50)
 		if _, err := core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
@@ -287,8 +299,9 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 	for _, c := range []int{1, 8, 32} {
 		ops := []func(worker, round int) error{floor, viaGRPC}
 		if c == 1 {
-			// Where the time goes: the core alone, without gRPC.
-			ops = append(ops, viaCore)
+			// Where the time goes: the core alone, without gRPC, and
+			// the core behind a bare grpc-go server.
+			ops = append(ops, viaCore, viaBare)
 		}
 		rates, lats, err := r.alternate(c, ops...)
 		if err != nil {
@@ -297,6 +310,8 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 		r.row(fmt.Sprintf("gRPC tag+untag 20x5 per s vs store floor, concurrency %d", c), rates[1], rates[0], "/s")
 		if c == 1 {
 			r.row("core tag+untag 20x5 (no gRPC) per s vs store floor, conc. 1", rates[2], rates[0], "/s")
+			r.row("bare grpc-go over the core per s vs store floor, conc. 1", rates[3], rates[0], "/s")
+			r.row("gRPC tag+untag 20x5 per s vs bare grpc-go, concurrency 1", rates[1], rates[3], "/s")
 			// A call the core refuses before the store: gRPC's round trip,
 			// the interceptors and the core's checks, without Redis.
 			refused, err := timed(2000, func() error {
@@ -310,6 +325,17 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 				return err
 			}
 			r.note("gRPC UntagResources of 20 refused before the store", refused, "us")
+			bareRefused, err := timed(2000, func() error {
+				_, err := g.bare.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: batch(1, 0)})
+				if status.Code(err) != codes.InvalidArgument {
+					return fmt.Errorf("bench: a call without keys answered %v", err)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			r.note("the same, bare grpc-go over the core", bareRefused, "us")
 		}
 		if c == 32 {
 			r.row("gRPC tag+untag p99 vs p50 latency, concurrency 32", lats[1].p99, lats[1].p50, "ms")
@@ -325,7 +351,9 @@ type gateway struct {
 	core   *tagging.Service
 	srv    *server.Server
 	client tagwayv1.TaggingServiceClient
-	stops  []func()
+	// bare is a client of the same core served by a bare grpc-go server.
+	bare  tagwayv1.TaggingServiceClient
+	stops []func()
 }
 
 // startGateway starts a gateway; stop ends it.
@@ -337,7 +365,7 @@ func (r *run) startGateway(ctx context.Context) (*gateway, error) {
 	}
 	g.stops = append(g.stops, g.redis.stop)
 	if g.core, err = tagging.New(ctx, g.redis.store, tagging.WithLogger(r.log)); err == nil {
-		g.srv, err = server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: g.core, Log: r.log})
+		g.srv, err = server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: g.core, Log: r.log, GRPCOptions: []grpc.ServerOption{grpc.InitialWindowSize(1 << 20), grpc.InitialConnWindowSize(1 << 20)}})
 	}
 	if err != nil {
 		g.stop()
@@ -347,13 +375,29 @@ func (r *run) startGateway(ctx context.Context) (*gateway, error) {
 	done := make(chan error, 1)
 	go func() { done <- g.srv.Serve(sctx) }()
 	g.stops = append(g.stops, func() { cancel(); <-done })
-	conn, err := grpc.NewClient(g.srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(g.srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(1<<20))
 	if err != nil {
 		g.stop()
 		return nil, err
 	}
 	g.stops = append(g.stops, func() { conn.Close() })
 	g.client = tagwayv1.NewTaggingServiceClient(conn)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		g.stop()
+		return nil, err
+	}
+	bare := grpc.NewServer()
+	tagwayv1.RegisterTaggingServiceServer(bare, g.core)
+	go bare.Serve(lis)
+	g.stops = append(g.stops, bare.Stop)
+	bconn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		g.stop()
+		return nil, err
+	}
+	g.stops = append(g.stops, func() { bconn.Close() })
+	g.bare = tagwayv1.NewTaggingServiceClient(bconn)
 	return g, nil
 }
 
