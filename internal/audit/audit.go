@@ -441,7 +441,9 @@ func Authenticate(auth func(context.Context) (context.Context, error), t *Trail)
 			if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 				c.Peer = p.Addr.String()
 			}
-			_, c = callinfo.Fill(ctx, c)
+			// Describe, not Fill: the caller is nobody, and the access log
+			// (an observer of the callers a context is given) must show it.
+			_, c = callinfo.Describe(ctx, c)
 			t.Refused(ctx, c, err)
 		}
 		return out, err

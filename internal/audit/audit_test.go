@@ -172,3 +172,33 @@ func TestStoreLoss(t *testing.T) {
 		t.Fatalf("store loss: %d, %q", tr.Metrics.StoreFailures.Load(), logs.String())
 	}
 }
+
+// TestAuthenticateRefusedHasNoCaller checks that a gRPC call refused by
+// authentication is recorded without being given a caller: the access log,
+// which learns a call's principal from the callers its context is given,
+// must show nobody ("-"), not "anonymous".
+func TestAuthenticateRefusedHasNoCaller(t *testing.T) {
+	var sink bytes.Buffer
+	tr := open(t, "-", &sink, slog.New(slog.DiscardHandler))
+	var given []identity.Caller
+	ctx := identity.WithObserver(context.Background(), func(c identity.Caller) { given = append(given, c) })
+	refuse := func(context.Context) (context.Context, error) {
+		return nil, status.Error(codes.Unauthenticated, "bad token")
+	}
+	if _, err := audit.Authenticate(refuse, tr)(ctx); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("err = %v", err)
+	}
+	if len(given) != 0 {
+		t.Fatalf("a refused call was given callers %+v", given)
+	}
+	var r audit.Record
+	if err := json.Unmarshal(sink.Bytes(), &r); err != nil || r.ErrorCode != "UNAUTHENTICATED" || r.EventSource != "grpc" || r.RequestID == "" {
+		t.Fatalf("record of the refused call: %+v %v", r, err)
+	}
+	accept := func(ctx context.Context) (context.Context, error) {
+		return identity.NewContext(ctx, identity.Caller{Principal: &principals.Principal{Name: "ops"}}), nil
+	}
+	if _, err := audit.Authenticate(accept, tr)(ctx); err != nil || len(given) != 1 || given[0].Name() != "ops" {
+		t.Fatalf("an accepted call: %v, callers %+v", err, given)
+	}
+}

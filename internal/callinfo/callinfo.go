@@ -22,10 +22,23 @@ import (
 // tagway gave a call.
 const RequestIDHeader = "x-request-id"
 
-// Fill completes c from a gRPC call's context (its method, its user-agent
-// metadata, a new request id, which the client is sent in RequestIDHeader)
-// and returns the context carrying c, and the change-feed origin of c.
+// Fill completes c from a gRPC call's context (Describe) and returns the
+// context carrying c, and the change-feed origin of c.
 func Fill(ctx context.Context, c identity.Caller) (context.Context, identity.Caller) {
+	ctx, c = Describe(ctx, c)
+	ctx = identity.NewContext(ctx, c)
+	principal := ""
+	if c.Principal != nil {
+		principal = c.Principal.Name
+	}
+	return tagstore.WithOrigin(ctx, tagstore.Origin{Surface: c.Surface, Operation: c.Operation, Principal: principal, RequestID: c.RequestID}), c
+}
+
+// Describe completes what c says about a gRPC call from its context (its
+// method, its user-agent metadata, a new request id, which the client is
+// sent in RequestIDHeader) without making c the call's caller: for a call
+// refused before anyone was authenticated.
+func Describe(ctx context.Context, c identity.Caller) (context.Context, identity.Caller) {
 	if c.Operation == "" {
 		if m, ok := grpc.Method(ctx); ok {
 			c.Operation = m[strings.LastIndexByte(m, '/')+1:]
@@ -39,12 +52,7 @@ func Fill(ctx context.Context, c identity.Caller) (context.Context, identity.Cal
 	if c.RequestID == "" {
 		ctx, c.RequestID = WithRequestID(ctx)
 	}
-	ctx = identity.NewContext(ctx, c)
-	principal := ""
-	if c.Principal != nil {
-		principal = c.Principal.Name
-	}
-	return tagstore.WithOrigin(ctx, tagstore.Origin{Surface: c.Surface, Operation: c.Operation, Principal: principal, RequestID: c.RequestID}), c
+	return ctx, c
 }
 
 type requestIDKey struct{}
