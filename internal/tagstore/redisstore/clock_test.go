@@ -66,3 +66,56 @@ func TestFeedNowNeverAhead(t *testing.T) {
 		t.Fatalf("FeedNow %d ms is %d ms ahead of the server's clock", now.Ms, now.Ms-server)
 	}
 }
+
+// lagTime reports the TIME of one server lag behind its real clock, as a
+// master whose clock runs late would.
+type lagTime struct{ lag time.Duration }
+
+func (lagTime) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h lagTime) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if t, ok := cmd.(*redis.TimeCmd); ok && err == nil {
+			t.SetVal(t.Val().Add(-h.lag))
+		}
+		return err
+	}
+}
+func (lagTime) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestClusterClockIsTheSlowestMaster: on a Cluster, FeedNow follows the
+// master whose clock is furthest behind, whichever node a Ping reaches
+// first. A watch started from a later position would miss the changes
+// applied on that master in the next moments, and a deadline judged by a
+// faster clock would let a late change land there.
+func TestClusterClockIsTheSlowestMaster(t *testing.T) {
+	cl := redistest.RunCluster(t)
+	const lag = 500 * time.Millisecond
+	var addrs []string
+	for _, n := range cl.Nodes {
+		addrs = append(addrs, n.Addr)
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	c.OnNewNode(func(n *redis.Client) {
+		if n.Options().Addr == cl.Nodes[1].Addr {
+			n.AddHook(lagTime{lag: lag})
+		}
+	})
+	s := redisstore.New(c, redisstore.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	for range 10 {
+		if err := s.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		now, err := s.FeedNow(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ahead := time.Duration(now.Ms)*time.Millisecond - time.Duration(time.Now().UnixMilli()-lag.Milliseconds())*time.Millisecond; ahead > 0 {
+			t.Fatalf("FeedNow is %v ahead of the lagging master's clock", ahead)
+		}
+	}
+}

@@ -245,20 +245,69 @@ func (s *Store) deadline(ctx context.Context) int64 {
 }
 
 // Ping implements tagstore.Store. It reads the server's clock, which keeps
-// the estimate of its offset from ours fresh.
+// the estimate of its offset from ours fresh. On a Cluster it reads every
+// master's and keeps the offsets of the one furthest behind: a change is
+// judged late, and a watch starts, by the slowest clock, so that neither a
+// late change lands nor a watch started now misses a change applied on a
+// master whose clock lags. It fails only when no master answers.
 func (s *Store) Ping(ctx context.Context) error {
+	c, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		mid, low, err := readClock(ctx, s.client)
+		if err != nil {
+			return err
+		}
+		s.offset.Store(mid)
+		s.offsetLow.Store(low)
+		return nil
+	}
+	var mu sync.Mutex
+	var mid, low int64
+	var answered int
+	var firstErr error
+	_ = c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		m, l, err := readClock(ctx, n)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			if firstErr == nil {
+				firstErr = err
+			}
+		case answered == 0:
+			mid, low = m, l
+		default:
+			mid, low = min(mid, m), min(low, l)
+		}
+		if err == nil {
+			answered++
+		}
+		return nil
+	})
+	if answered == 0 {
+		if firstErr == nil {
+			firstErr = errors.New("redis cluster: no master known")
+		}
+		return firstErr
+	}
+	s.offset.Store(mid)
+	s.offsetLow.Store(low)
+	return nil
+}
+
+// readClock reads a server's clock with TIME and returns its offset from
+// ours: the midpoint estimate in milliseconds, and in microseconds the
+// least it can be ahead.
+func readClock(ctx context.Context, c redis.Cmdable) (mid, low int64, err error) {
 	before := time.Now()
-	t, err := s.client.Time(ctx).Result()
+	t, err := c.Time(ctx).Result()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	after := time.Now()
-	mid := before.Add(after.Sub(before) / 2)
-	s.offset.Store(t.UnixMilli() - mid.UnixMilli())
 	// The server read t before we read after: from then on its clock is at
 	// least t plus our time since after, whatever delayed the reply.
-	s.offsetLow.Store(t.UnixMicro() - after.UnixMicro())
-	return nil
+	return t.UnixMilli() - before.Add(after.Sub(before)/2).UnixMilli(), t.UnixMicro() - after.UnixMicro(), nil
 }
 
 // Secret implements tagstore.Store. The first process to ask creates it.
