@@ -265,7 +265,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	var mid, low int64
 	var answered int
 	var firstErr error
-	_ = c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+	walkErr := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 		m, l, err := readClock(ctx, n)
 		mu.Lock()
 		defer mu.Unlock()
@@ -285,10 +285,13 @@ func (s *Store) Ping(ctx context.Context) error {
 		return nil
 	})
 	if answered == 0 {
-		if firstErr == nil {
-			firstErr = errors.New("redis cluster: no master known")
+		switch {
+		case firstErr != nil:
+			return firstErr
+		case walkErr != nil:
+			return walkErr
 		}
-		return firstErr
+		return errors.New("redis cluster: no master known")
 	}
 	s.offset.Store(mid)
 	s.offsetLow.Store(low)
