@@ -78,7 +78,11 @@ func WithRequestID(ctx context.Context) (context.Context, string) {
 	if id == "" {
 		id = NewRequestID()
 	}
-	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id))
+	// Only a gRPC call has a stream to send the header on; asking
+	// grpc.SetHeader without one builds an error for nothing.
+	if stream := grpc.ServerTransportStreamFromContext(ctx); stream != nil {
+		_ = stream.SetHeader(metadata.Pairs(RequestIDHeader, id))
+	}
 	return context.WithValue(ctx, requestIDKey{}, id), id
 }
 
