@@ -403,22 +403,48 @@ const shutdownSettle = 500 * time.Millisecond
 // when waiting out the deadlines of the last changes.
 const settleMargin = 100 * time.Millisecond
 
-// reload re-reads the auth file and the TLS files on SIGHUP and when they
-// change on disk, until ctx is done. A version that does not load is
-// refused with an ERROR line and the one in force stays.
+// reloadable is a file-backed setting reload re-reads: what it is, for the
+// log, and how to re-read it, returning what to log of the new version.
+type reloadable struct {
+	what, kept string // "auth file"; what stays when a version is refused
+	paths      []string
+	reload     func() ([]any, error)
+}
+
+// reload re-reads the auth file, the policy file and the TLS files on
+// SIGHUP and when they change on disk, until ctx is done. A version that
+// does not load is refused with an ERROR line and the one in force stays.
 func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, policies *policy.Source, certs *tlsfiles.Reloader) {
-	if auth == nil && policies == nil && certs == nil {
+	var items []reloadable
+	if auth != nil {
+		items = append(items, reloadable{"auth file", "the version in force stays", []string{auth.Path()}, func() ([]any, error) {
+			set, err := auth.Reload()
+			if err != nil {
+				return nil, err
+			}
+			return []any{"auth_file", auth.Path(), "principals", len(set.Principals())}, nil
+		}})
+	}
+	if policies != nil {
+		items = append(items, reloadable{"policy file", "the version in force stays", []string{policies.Path()}, func() ([]any, error) {
+			set, err := policies.Reload()
+			if err != nil {
+				return nil, err
+			}
+			return []any{"policy_file", policies.Path(), "policies", set.Len()}, nil
+		}})
+	}
+	if certs != nil {
+		items = append(items, reloadable{"TLS files", "the certificate in force stays", certs.Paths(), func() ([]any, error) {
+			return nil, certs.Reload()
+		}})
+	}
+	if len(items) == 0 {
 		return
 	}
 	var paths []string
-	if auth != nil {
-		paths = append(paths, auth.Path())
-	}
-	if policies != nil {
-		paths = append(paths, policies.Path())
-	}
-	if certs != nil {
-		paths = append(paths, certs.Paths()...)
+	for _, it := range items {
+		paths = append(paths, it.paths...)
 	}
 	changed := make(chan struct{}, 1)
 	poke := func() {
@@ -438,25 +464,11 @@ func reload(ctx context.Context, log *slog.Logger, auth *principals.Source, poli
 		case <-hup:
 		case <-changed:
 		}
-		if auth != nil {
-			if set, err := auth.Reload(); err != nil {
-				log.Error("auth file not reloaded; the version in force stays", "error", err)
+		for _, it := range items {
+			if attrs, err := it.reload(); err != nil {
+				log.Error(it.what+" not reloaded; "+it.kept, "error", err)
 			} else {
-				log.Info("auth file reloaded", "auth_file", auth.Path(), "principals", len(set.Principals()))
-			}
-		}
-		if policies != nil {
-			if set, err := policies.Reload(); err != nil {
-				log.Error("policy file not reloaded; the version in force stays", "error", err)
-			} else {
-				log.Info("policy file reloaded", "policy_file", policies.Path(), "policies", set.Len())
-			}
-		}
-		if certs != nil {
-			if err := certs.Reload(); err != nil {
-				log.Error("TLS files not reloaded; the certificate in force stays", "error", err)
-			} else {
-				log.Info("TLS files reloaded")
+				log.Info(it.what+" reloaded", attrs...)
 			}
 		}
 	}
