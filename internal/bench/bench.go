@@ -269,25 +269,21 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 	for _, k := range benchKeys {
 		tags[k] = "v" + k
 	}
-	viaGRPC := func(worker, round int) error {
-		names := batch(worker, round%50)
-		if _, err := client.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
+	tagUntag := func(cl tagwayv1.TaggingServiceClient) func(worker, round int) error {
+		return func(worker, round int) error {
+			names := batch(worker, round%50)
+			if _, err := cl.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
+				return err
+			}
+			_, err := cl.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
 			return err
 		}
-		_, err := client.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
-		return err
 	}
+	viaGRPC := tagUntag(client)
 	// The same core served by a bare grpc-go server (no interceptors, no
 	// codec of tagway's, default options): what any grpc-go server adds on
 	// this machine, the ceiling of the gRPC row.
-	viaBare := func(worker, round int) error {
-		names := batch(worker, round%50)
-		if _, err := g.bare.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
-			return err
-		}
-		_, err := g.bare.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
-		return err
-	}
+	viaBare := tagUntag(g.bare)
 	viaCore := func(worker, round int) error {
 		names := batch(worker, round%50)
 		if _, err := core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
@@ -313,29 +309,24 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 			r.row("bare grpc-go over the core per s vs store floor, conc. 1", rates[3], rates[0], "/s")
 			r.row("gRPC tag+untag 20x5 per s vs bare grpc-go, concurrency 1", rates[1], rates[3], "/s")
 			// A call the core refuses before the store: gRPC's round trip,
-			// the interceptors and the core's checks, without Redis.
-			refused, err := timed(2000, func() error {
-				_, err := client.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: batch(1, 0)})
-				if status.Code(err) != codes.InvalidArgument {
-					return fmt.Errorf("bench: a call without keys answered %v", err)
+			// the interceptors and the core's checks, without Redis; and
+			// the same through bare grpc-go.
+			for _, via := range []struct {
+				name string
+				cl   tagwayv1.TaggingServiceClient
+			}{{"gRPC UntagResources of 20 refused before the store", client}, {"the same, bare grpc-go over the core", g.bare}} {
+				refused, err := timed(2000, func() error {
+					_, err := via.cl.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: batch(1, 0)})
+					if status.Code(err) != codes.InvalidArgument {
+						return fmt.Errorf("bench: a call without keys answered %v", err)
+					}
+					return nil
+				})
+				if err != nil {
+					return err
 				}
-				return nil
-			})
-			if err != nil {
-				return err
+				r.note(via.name, refused, "us")
 			}
-			r.note("gRPC UntagResources of 20 refused before the store", refused, "us")
-			bareRefused, err := timed(2000, func() error {
-				_, err := g.bare.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: batch(1, 0)})
-				if status.Code(err) != codes.InvalidArgument {
-					return fmt.Errorf("bench: a call without keys answered %v", err)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			r.note("the same, bare grpc-go over the core", bareRefused, "us")
 		}
 		if c == 32 {
 			r.row("gRPC tag+untag p99 vs p50 latency, concurrency 32", lats[1].p99, lats[1].p50, "ms")
