@@ -26,7 +26,9 @@ const RequestIDHeader = "x-request-id"
 // context carrying c, and the change-feed origin of c.
 func Fill(ctx context.Context, c identity.Caller) (context.Context, identity.Caller) {
 	ctx, c = Describe(ctx, c)
-	ctx = identity.NewContext(ctx, c)
+	if prev, ok := identity.FromContext(ctx); !ok || prev != c {
+		ctx = identity.NewContext(ctx, c) // a surface that filled in everything already gave it
+	}
 	principal := ""
 	if c.Principal != nil {
 		principal = c.Principal.Name

@@ -71,7 +71,15 @@ func (h *Handler) Name() string { return "huawei" }
 // Operation implements server.Dialect: it names the operation a method
 // and path have the shape of.
 func (h *Handler) Operation(r *http.Request) string {
-	seg := strings.Split(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
+	// At most 4 segments name an operation; a fixed array keeps the split
+	// off the heap (this runs on every request).
+	var buf [5]string
+	seg := buf[:0]
+	for rest, more := strings.TrimPrefix(r.URL.Path, PathPrefix), true; more && len(seg) < len(buf); {
+		var part string
+		part, rest, more = strings.Cut(rest, "/")
+		seg = append(seg, part)
+	}
 	last := seg[len(seg)-1]
 	switch {
 	case len(seg) == 3 && seg[0] == "resources" && r.Method == http.MethodPost && last == "tag":

@@ -64,6 +64,8 @@ func TestOperation(t *testing.T) {
 		{"POST", "organizations:ous/resource-instances/count", "ShowResourceInstancesCount"},
 		{"GET", "resources/ou-1/tag", "unknown"},
 		{"POST", "a/b/c/d/e", "unknown"},
+		{"POST", "organizations:ous/ou-1/tags/create/more/still-more", "unknown"},
+		{"GET", "resources/ou-1/tags/", "unknown"},
 		{"GET", "", "unknown"},
 	} {
 		r, _ := http.NewRequest(tc.method, "http://h"+PathPrefix+tc.path, nil)
