@@ -2,7 +2,6 @@ package tagging
 
 import (
 	"context"
-	"maps"
 	"slices"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
@@ -24,7 +23,7 @@ func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRe
 	}
 	// Check keys in order, so the same request always reports the same one,
 	// under the rules of each kind of resource named.
-	keys := slices.Sorted(maps.Keys(tags))
+	keys := sortedKeys(tags)
 	for _, kind := range kinds {
 		kl := l.with(kind)
 		for _, k := range keys {
@@ -42,4 +41,18 @@ func (s *Service) TagResources(ctx context.Context, req *tagwayv1.TagResourcesRe
 		changes[i] = b.change(ctx, tagstore.Change{Resource: t.name, Set: tags, MaxTags: kl.maxTagsPerResource, ExemptPrefixes: kl.reserved, MaxTotal: MaxTotalTagsPerResource})
 	}
 	return &tagwayv1.TagResourcesResponse{FailedResources: s.apply(ctx, changes)}, nil
+}
+
+// sortedKeys returns the keys of m in order, in one allocation
+// (slices.Sorted over maps.Keys grows its slice as it goes).
+func sortedKeys(m map[string]string) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -2,7 +2,6 @@ package tagging
 
 import (
 	"context"
-	"maps"
 	"slices"
 
 	tagwayv1 "github.com/tagway/tagway/gen/go/tagway/v1"
@@ -34,7 +33,7 @@ func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourc
 				return nil, invalid("tag_keys", i, "%s%s", p, kindNote(kind, kinds))
 			}
 		}
-		for _, k := range slices.Sorted(maps.Keys(expect)) {
+		for _, k := range sortedKeys(expect) {
 			if !slices.Contains(keys, k) {
 				return nil, invalid("expected_values", -1, "names the key %q, which is not in tag_keys", k)
 			}
@@ -43,7 +42,9 @@ func (s *Service) UntagResources(ctx context.Context, req *tagwayv1.UntagResourc
 			}
 		}
 	}
-	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	keys = slices.Clone(keys) // the request's own slice is not ours to sort
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
 	changes := make([]tagstore.Change, len(b.targets))
 	for i, t := range b.targets {
 		changes[i] = b.change(ctx, tagstore.Change{Resource: t.name, Remove: keys, Expect: expect})
