@@ -134,25 +134,6 @@ func OriginOf(ctx context.Context) Origin {
 	return o
 }
 
-// Diff returns what setting the tags after on a resource whose tags were
-// before did, sorted by key; nil when nothing changed.
-func Diff(before, after map[string]string) []KeyChange {
-	var out []KeyChange
-	for k, old := range before {
-		v, has := after[k]
-		if !has || v != old {
-			out = append(out, KeyChange{Key: k, Old: old, New: v, Had: true, Has: has})
-		}
-	}
-	for k, v := range after {
-		if _, had := before[k]; !had {
-			out = append(out, KeyChange{Key: k, New: v, Has: true})
-		}
-	}
-	SortChanges(out)
-	return out
-}
-
 // SortChanges sorts changes by key.
 func SortChanges(cs []KeyChange) {
 	slices.SortFunc(cs, func(a, b KeyChange) int { return strings.Compare(a.Key, b.Key) })

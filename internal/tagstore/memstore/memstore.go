@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -122,19 +121,40 @@ func (s *Store) apply(c tagstore.Change, origin tagstore.Origin) (string, error)
 	if !s.feed.on() {
 		return "", nil
 	}
-	diff := tagstore.Diff(g.before, cur)
-	if len(diff) == 0 {
+	if len(g.diff) == 0 {
 		return "", nil
 	}
-	s.feed.record(tagstore.Event{Group: g.gr.g, Ident: g.ident, Changes: diff, Tags: tagstore.TagsOf(cur), Origin: origin})
+	s.feed.record(tagstore.Event{Group: g.gr.g, Ident: g.ident, Changes: g.diff, Tags: tagstore.TagsOf(cur), Origin: origin})
 	return g.gr.g.Key(), nil
 }
 
-// changed is the resource a change applied to, and its tags before it.
+// changed is the resource a change applied to, and, with the feed on,
+// what it did to its tags.
 type changed struct {
-	gr     *group
-	ident  string
-	before map[string]string
+	gr    *group
+	ident string
+	diff  []tagstore.KeyChange
+}
+
+// prior is a key's value before a change touched it.
+type prior struct {
+	key, old string
+	had      bool
+}
+
+// diffOf returns what a change did to tags, from the values its keys had
+// before it (sorted by key; nil when nothing changed): only the keys it
+// touched, rather than a copy of every tag taken before it.
+func diffOf(priors []prior, tags map[string]string) []tagstore.KeyChange {
+	var out []tagstore.KeyChange
+	for _, p := range priors {
+		v, has := tags[p.key]
+		if has != p.had || v != p.old {
+			out = append(out, tagstore.KeyChange{Key: p.key, Old: p.old, New: v, Had: p.had, Has: has})
+		}
+	}
+	tagstore.SortChanges(out)
+	return out
 }
 
 func (s *Store) change(c tagstore.Change) (*changed, error) {
@@ -154,9 +174,13 @@ func (s *Store) change(c tagstore.Change) (*changed, error) {
 	if err := c.Check(cur); err != nil {
 		return nil, err
 	}
-	var before map[string]string
-	if s.feed.on() {
-		before = maps.Clone(cur)
+	var priors []prior // with the feed on: each key the change touches, as it was
+	touch := func(k string) {
+		if !s.feed.on() || slices.ContainsFunc(priors, func(p prior) bool { return p.key == k }) {
+			return
+		}
+		old, had := cur[k]
+		priors = append(priors, prior{k, old, had})
 	}
 	if gr == nil {
 		gr = &group{g: g, tags: map[string]map[string]string{}, known: newSet(), untagged: newSet(), keys: map[string]*keyIndex{}, keyOrder: newSet(), onKey: s.onKey}
@@ -170,6 +194,7 @@ func (s *Store) change(c tagstore.Change) (*changed, error) {
 	}
 	for _, k := range c.Remove {
 		if old, ok := cur[k]; ok && c.Removes(k, old) {
+			touch(k)
 			delete(cur, k)
 			gr.unindex(ident, k, old)
 		}
@@ -181,6 +206,7 @@ func (s *Store) change(c tagstore.Change) (*changed, error) {
 			}
 			gr.unindex(ident, k, old)
 		}
+		touch(k)
 		cur[k] = v
 		gr.index(ident, k, v)
 	}
@@ -189,7 +215,7 @@ func (s *Store) change(c tagstore.Change) (*changed, error) {
 	} else {
 		gr.untagged.Delete(ident)
 	}
-	return &changed{gr: gr, ident: ident, before: before}, nil
+	return &changed{gr: gr, ident: ident, diff: diffOf(priors, cur)}, nil
 }
 
 // claim returns the group c applies to: for a Placed name, the group of its

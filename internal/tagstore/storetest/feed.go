@@ -129,6 +129,12 @@ func testFeedExact(t *testing.T, _ FeedHarness, s tagstore.Store) {
 	limited.MaxTags = 2
 	cond := remove(t, i1, "env")
 	cond.Expect = map[string]string{"env": "dev"}
+	// A change that removes a key and sets it again: the same value is no
+	// change, another is one change of the value.
+	again := set(t, i1, "env", "dev")
+	again.Remove = []string{"env"}
+	swap := set(t, i1, "env", "qa")
+	swap.Remove = []string{"env", "absent"}
 	steps := []tagstore.Change{
 		set(t, i1, "env", "prod", "team", "a"), // added
 		set(t, i1, "env", "prod"),              // no-op: same value
@@ -136,6 +142,8 @@ func testFeedExact(t *testing.T, _ FeedHarness, s tagstore.Store) {
 		remove(t, i2, "env"),                   // no-op: unknown resource
 		cond,                                   // no-op: the value differs
 		set(t, i1, "env", "dev"),               // changed
+		again,                                  // no-op: removed and set to the same value
+		swap,                                   // changed: removed and set to another value
 		remove(t, i1, "team", "absent"),        // removed
 	}
 	for _, c := range steps {
@@ -151,7 +159,8 @@ func testFeedExact(t *testing.T, _ FeedHarness, s tagstore.Store) {
 	want := []string{
 		i1 + " +env=prod +team=a => env=prod team=a",
 		i1 + " ~env=prod>dev => env=dev team=a",
-		i1 + " -team=a => env=dev",
+		i1 + " ~env=dev>qa => env=qa team=a",
+		i1 + " -team=a => env=qa",
 		i2 + " +a=1 => a=1",
 		i3 + " +a=1 => a=1",
 	}
