@@ -256,7 +256,10 @@ func (r *run) redisWork(ctx context.Context) error {
 func (rd *redis) insertMicros(ctx context.Context) (float64, error) {
 	c := rd.store.Client()
 	const rounds = 200
-	before, _ := rd.srv.CommandStats()
+	before, err := rd.srv.CommandStats()
+	if err != nil {
+		return 0, err
+	}
 	for round := range rounds {
 		members := make([]goredis.Z, 20)
 		for i := range members {
@@ -266,7 +269,10 @@ func (rd *redis) insertMicros(ctx context.Context) (float64, error) {
 			return 0, err
 		}
 	}
-	after, _ := rd.srv.CommandStats()
+	after, err := rd.srv.CommandStats()
+	if err != nil {
+		return 0, err
+	}
 	if err := c.Del(ctx, "bench:inserts").Err(); err != nil {
 		return 0, err
 	}
@@ -387,7 +393,7 @@ func (r *run) startGateway(ctx context.Context) (*gateway, error) {
 	}
 	g.stops = append(g.stops, g.redis.stop)
 	if g.core, err = tagging.New(ctx, g.redis.store, tagging.WithLogger(r.log)); err == nil {
-		g.srv, err = server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: g.core, Log: r.log, GRPCOptions: []grpc.ServerOption{grpc.InitialWindowSize(1 << 20), grpc.InitialConnWindowSize(1 << 20)}})
+		g.srv, err = server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Service: g.core, Log: r.log})
 	}
 	if err != nil {
 		g.stop()
@@ -397,7 +403,7 @@ func (r *run) startGateway(ctx context.Context) (*gateway, error) {
 	done := make(chan error, 1)
 	go func() { done <- g.srv.Serve(sctx) }()
 	g.stops = append(g.stops, func() { cancel(); <-done })
-	conn, err := grpc.NewClient(g.srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(1<<20))
+	conn, err := grpc.NewClient(g.srv.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		g.stop()
 		return nil, err

@@ -2,8 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,12 +70,19 @@ func TestFeedNowNeverAhead(t *testing.T) {
 }
 
 // lagTime reports the TIME of one server lag behind its real clock, as a
-// master whose clock runs late would.
-type lagTime struct{ lag time.Duration }
+// master whose clock runs late would, or fails it while down is set.
+type lagTime struct {
+	lag  time.Duration
+	down *atomic.Bool
+}
 
 func (lagTime) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h lagTime) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if _, ok := cmd.(*redis.TimeCmd); ok && h.down.Load() {
+			cmd.SetErr(errors.New("lagTime: down"))
+			return cmd.Err()
+		}
 		err := next(ctx, cmd)
 		if t, ok := cmd.(*redis.TimeCmd); ok && err == nil {
 			t.SetVal(t.Val().Add(-h.lag))
@@ -87,12 +96,14 @@ func (lagTime) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 
 // TestClusterClockIsTheSlowestMaster: on a Cluster, FeedNow follows the
 // master whose clock is furthest behind, whichever node a Ping reaches
-// first. A watch started from a later position would miss the changes
-// applied on that master in the next moments, and a deadline judged by a
-// faster clock would let a late change land there.
+// first, and still does while that master does not answer. A watch
+// started from a later position would miss the changes applied on that
+// master in the next moments, and a deadline judged by a faster clock
+// would let a late change land there.
 func TestClusterClockIsTheSlowestMaster(t *testing.T) {
 	cl := redistest.RunCluster(t)
 	const lag = 500 * time.Millisecond
+	var down atomic.Bool
 	var addrs []string
 	for _, n := range cl.Nodes {
 		addrs = append(addrs, n.Addr)
@@ -100,13 +111,15 @@ func TestClusterClockIsTheSlowestMaster(t *testing.T) {
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
 	c.OnNewNode(func(n *redis.Client) {
 		if n.Options().Addr == cl.Nodes[1].Addr {
-			n.AddHook(lagTime{lag: lag})
+			n.AddHook(lagTime{lag: lag, down: &down})
 		}
 	})
 	s := redisstore.New(c, redisstore.Options{})
 	defer s.Close()
 	ctx := context.Background()
-	for range 10 {
+	for i := range 20 {
+		// The last ten pings find the lagging master down.
+		down.Store(i >= 10)
 		if err := s.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -83,6 +83,9 @@ type Store struct {
 	// microseconds: FeedNow must never be ahead of the server, or a watch
 	// would start after changes applied once it was established.
 	offsetLow atomic.Int64
+	// clocks are a Cluster's masters' offsets, by address, as last read.
+	clocksMu sync.Mutex
+	clocks   map[string]clock
 
 	secretMu sync.Mutex
 	secret   []byte
@@ -249,7 +252,10 @@ func (s *Store) deadline(ctx context.Context) int64 {
 // master's and keeps the offsets of the one furthest behind: a change is
 // judged late, and a watch starts, by the slowest clock, so that neither a
 // late change lands nor a watch started now misses a change applied on a
-// master whose clock lags. It fails only when no master answers.
+// master whose clock lags. A master that does not answer keeps its last
+// reading (forgetting it would let a faster clock judge its changes); one
+// that left the Cluster is forgotten. Ping fails only when no master
+// answers.
 func (s *Store) Ping(ctx context.Context) error {
 	c, ok := s.client.(*redis.ClusterClient)
 	if !ok {
@@ -262,29 +268,23 @@ func (s *Store) Ping(ctx context.Context) error {
 		return nil
 	}
 	var mu sync.Mutex
-	var mid, low int64
-	var answered int
+	masters := map[string]bool{}
+	fresh := map[string]clock{}
 	var firstErr error
 	walkErr := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-		m, l, err := readClock(ctx, n)
+		mid, low, err := readClock(ctx, n)
 		mu.Lock()
 		defer mu.Unlock()
-		switch {
-		case err != nil:
-			if firstErr == nil {
-				firstErr = err
-			}
-		case answered == 0:
-			mid, low = m, l
-		default:
-			mid, low = min(mid, m), min(low, l)
-		}
+		addr := n.Options().Addr
+		masters[addr] = true
 		if err == nil {
-			answered++
+			fresh[addr] = clock{mid, low}
+		} else if firstErr == nil {
+			firstErr = err
 		}
 		return nil
 	})
-	if answered == 0 {
+	if len(fresh) == 0 {
 		switch {
 		case firstErr != nil:
 			return firstErr
@@ -293,10 +293,32 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 		return errors.New("redis cluster: no master known")
 	}
-	s.offset.Store(mid)
-	s.offsetLow.Store(low)
+	s.clocksMu.Lock()
+	defer s.clocksMu.Unlock()
+	known := make(map[string]clock, len(masters))
+	for addr := range masters {
+		if k, ok := fresh[addr]; ok {
+			known[addr] = k
+		} else if k, ok := s.clocks[addr]; ok {
+			known[addr] = k
+		}
+	}
+	s.clocks = known
+	first := true
+	var slowest clock
+	for _, k := range known {
+		if first {
+			slowest, first = k, false
+		}
+		slowest = clock{min(slowest.mid, k.mid), min(slowest.low, k.low)}
+	}
+	s.offset.Store(slowest.mid)
+	s.offsetLow.Store(slowest.low)
 	return nil
 }
+
+// clock is a server's clock offset from ours (readClock).
+type clock struct{ mid, low int64 }
 
 // readClock reads a server's clock with TIME and returns its offset from
 // ours: the midpoint estimate in milliseconds, and in microseconds the
