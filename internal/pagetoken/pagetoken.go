@@ -9,9 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"hash"
-	"sync"
 	"time"
+
+	"github.com/tagway/tagway/internal/hmacpool"
 )
 
 // Errors Decode returns. Each says why a token is refused.
@@ -29,16 +29,15 @@ const (
 
 // Codec encodes and decodes tokens with one key.
 type Codec struct {
-	key  []byte
-	ttl  time.Duration
-	now  func() time.Time
-	macs sync.Pool // of hash.Hash: HMACs with key, reset after use
+	key *hmacpool.Key
+	ttl time.Duration
+	now func() time.Time
 }
 
 // New returns a Codec that signs with key and accepts tokens for ttl after
 // they were issued.
 func New(key []byte, ttl time.Duration) *Codec {
-	return &Codec{key: key, ttl: ttl, now: time.Now}
+	return &Codec{key: hmacpool.NewKey(key), ttl: ttl, now: time.Now}
 }
 
 // SetClock replaces the clock, for tests.
@@ -127,17 +126,9 @@ func (c *Codec) decode(token string, query []byte, n int) ([]string, error) {
 	return cursor, nil
 }
 
-// appendMAC appends the MAC of b to dst. The HMACs are pooled: making one
-// costs more than signing a token with it.
+// appendMAC appends the MAC of b to dst.
 func (c *Codec) appendMAC(dst, b []byte) []byte {
-	m, _ := c.macs.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, c.key)
-	}
-	m.Write(b)
 	var sum [sha256.Size]byte
-	dst = append(dst, m.Sum(sum[:0])[:macSize]...)
-	m.Reset()
-	c.macs.Put(m)
-	return dst
+	c.key.Sum(b, &sum)
+	return append(dst, sum[:macSize]...)
 }
