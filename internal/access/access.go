@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -29,6 +28,7 @@ import (
 	"github.com/tagway/tagway/internal/callinfo"
 	"github.com/tagway/tagway/internal/identity"
 	"github.com/tagway/tagway/internal/logevery"
+	"github.com/tagway/tagway/internal/memo"
 	"github.com/tagway/tagway/internal/operation"
 	"github.com/tagway/tagway/internal/overload"
 	"github.com/tagway/tagway/internal/policy"
@@ -51,8 +51,7 @@ type Service struct {
 	// grants caches the grant of each principal: principals do not change
 	// (a reloaded auth file makes new ones), and building a grant on every
 	// call would cost more than verifying its signature.
-	mu     sync.RWMutex
-	grants map[*principals.Principal]tagging.Grant
+	grants *memo.Bounded[*principals.Principal, tagging.Grant]
 
 	policies *policy.Source // nil: no policy file
 	quotas   *quota.Quotas  // nil: no rate limits
@@ -92,7 +91,7 @@ const maxGrants = 4096
 
 // New returns the layer over core.
 func New(core tagwayv1.TaggingServiceServer, opts ...Option) *Service {
-	s := &Service{core: core, grants: map[*principals.Principal]tagging.Grant{}, inflight: overload.New(0), log: slog.New(slog.DiscardHandler), refused: func(string, string) {}}
+	s := &Service{core: core, grants: memo.New[*principals.Principal, tagging.Grant](maxGrants), inflight: overload.New(0), log: slog.New(slog.DiscardHandler), refused: func(string, string) {}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -137,20 +136,7 @@ func Grant(p *principals.Principal) tagging.Grant {
 
 // grant returns the cached Grant of p.
 func (s *Service) grant(p *principals.Principal) tagging.Grant {
-	s.mu.RLock()
-	g, ok := s.grants[p]
-	s.mu.RUnlock()
-	if ok {
-		return g
-	}
-	g = Grant(p)
-	s.mu.Lock()
-	if len(s.grants) >= maxGrants {
-		clear(s.grants)
-	}
-	s.grants[p] = g
-	s.mu.Unlock()
-	return g
+	return s.grants.Get(p, func() tagging.Grant { return Grant(p) })
 }
 
 // call is one call as this layer sees it: its caller, the grant it runs

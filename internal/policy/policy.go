@@ -16,13 +16,13 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 
 	"github.com/tagway/tagway/internal/filewatch"
+	"github.com/tagway/tagway/internal/memo"
 	"github.com/tagway/tagway/internal/operation"
 	"github.com/tagway/tagway/internal/principals"
 )
@@ -115,11 +115,10 @@ type Set struct {
 	// subsets caches, by principal and action, the policies whose scope
 	// can match them: Cedar evaluates every policy of a set, and most of a
 	// file's policies are about other principals or actions.
-	mu      sync.RWMutex
-	subsets map[subsetKey]*subset
+	subsets *memo.Bounded[subsetKey, *subset]
 	// principals caches each principal's entity (a principal never
 	// changes; a reloaded file makes new ones), bounded like subsets.
-	principals map[*principals.Principal]types.Entity
+	principals *memo.Bounded[*principals.Principal, types.Entity]
 }
 
 // entry is one policy of a Set.
@@ -225,7 +224,7 @@ func Parse(name string, src []byte) (*Set, error) {
 	if len(list) == 0 {
 		return nil, fmt.Errorf("%s: the file holds no policy; without --policy-file every principal may do everything within its scope", name)
 	}
-	s := &Set{subsets: map[subsetKey]*subset{}, principals: map[*principals.Principal]types.Entity{}}
+	s := &Set{subsets: memo.New[subsetKey, *subset](maxSubsets), principals: memo.New[*principals.Principal, types.Entity](maxSubsets)}
 	for i, p := range list {
 		pos := p.Position()
 		label := fmt.Sprintf("%s:%d", name, pos.Line)
@@ -308,32 +307,18 @@ func (s *Set) For(p *principals.Principal, surface, action string, tagKeys []str
 
 // principal returns p's entity, made once.
 func (s *Set) principal(p *principals.Principal) types.Entity {
-	s.mu.RLock()
-	e, ok := s.principals[p]
-	s.mu.RUnlock()
-	if ok {
-		return e
-	}
-	e = principalEntity(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.principals) >= maxSubsets {
-		clear(s.principals)
-	}
-	s.principals[p] = e
-	return e
+	return s.principals.Get(p, func() types.Entity { return principalEntity(p) })
 }
 
 // subset returns the policies that can apply to principal and action.
 func (s *Set) subset(principal, action types.EntityUID) *subset {
-	k := subsetKey{principal, action}
-	s.mu.RLock()
-	sub := s.subsets[k]
-	s.mu.RUnlock()
-	if sub != nil {
-		return sub
-	}
-	sub = &subset{}
+	return s.subsets.Get(subsetKey{principal, action}, func() *subset { return s.makeSubset(principal, action) })
+}
+
+// makeSubset sorts out the policies that can apply to principal and
+// action.
+func (s *Set) makeSubset(principal, action types.EntityUID) *subset {
+	sub := &subset{}
 	for _, e := range s.entries {
 		if !scopeMatches(e.p, principal, action) {
 			continue
@@ -347,12 +332,6 @@ func (s *Set) subset(principal, action types.EntityUID) *subset {
 			sub.plainReads = sub.plainReads.or(e.reads)
 		}
 	}
-	s.mu.Lock()
-	if len(s.subsets) >= maxSubsets {
-		clear(s.subsets)
-	}
-	s.subsets[k] = sub
-	s.mu.Unlock()
 	return sub
 }
 
