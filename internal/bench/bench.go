@@ -153,6 +153,29 @@ func (rd *redis) commandMicros() (scripts, commands float64) {
 
 var benchKeys = []string{"env", "team", "owner", "cost", "app"}
 
+// benchTags are the tags the gRPC rows set: each of benchKeys, valued "v"
+// and the key.
+var benchTags = func() map[string]string {
+	tags := map[string]string{}
+	for _, k := range benchKeys {
+		tags[k] = "v" + k
+	}
+	return tags
+}()
+
+// tagUntag returns the gRPC rows' operation through cl: a worker tags a
+// batch of its account with benchTags, then untags it.
+func tagUntag(ctx context.Context, cl tagwayv1.TaggingServiceClient) func(worker, round int) error {
+	return func(worker, round int) error {
+		names := batch(worker, round%50)
+		if _, err := cl.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: benchTags}); err != nil {
+			return err
+		}
+		_, err := cl.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
+		return err
+	}
+}
+
 // batch names 20 resources of account acct, the shape of the issue's
 // workload: a call of 20 resources with 5 keys each.
 func batch(acct, round int) []string {
@@ -302,28 +325,14 @@ func (r *run) gatewayVsFloor(ctx context.Context) error {
 		}
 		return nil
 	}
-	tags := map[string]string{}
-	for _, k := range benchKeys {
-		tags[k] = "v" + k
-	}
-	tagUntag := func(cl tagwayv1.TaggingServiceClient) func(worker, round int) error {
-		return func(worker, round int) error {
-			names := batch(worker, round%50)
-			if _, err := cl.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
-				return err
-			}
-			_, err := cl.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
-			return err
-		}
-	}
-	viaGRPC := tagUntag(client)
+	viaGRPC := tagUntag(ctx, client)
 	// The same core served by a bare grpc-go server (no interceptors, no
 	// codec of tagway's, default options): what any grpc-go server adds on
 	// this machine, the ceiling of the gRPC row.
-	viaBare := tagUntag(g.bare)
+	viaBare := tagUntag(ctx, g.bare)
 	viaCore := func(worker, round int) error {
 		names := batch(worker, round%50)
-		if _, err := core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
+		if _, err := core.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: benchTags}); err != nil {
 			return err
 		}
 		_, err := core.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})

@@ -36,20 +36,9 @@ func (r *run) watchers(ctx context.Context) error {
 	defer g.stop()
 	client, addr := g.client, g.srv.GRPCAddr().String()
 
-	tags := map[string]string{}
-	for _, k := range benchKeys {
-		tags[k] = "v" + k
-	}
 	// Each call makes 40 changes: 20 resources tagged, then untagged.
 	const changesPerCall = 40
-	tagUntag := func(worker, round int) error {
-		names := batch(worker, round%50)
-		if _, err := client.TagResources(ctx, &tagwayv1.TagResourcesRequest{Resources: names, Tags: tags}); err != nil {
-			return err
-		}
-		_, err := client.UntagResources(ctx, &tagwayv1.UntagResourcesRequest{Resources: names, TagKeys: benchKeys})
-		return err
-	}
+	op := tagUntag(ctx, client)
 	for _, all := range []bool{false, true} {
 		const turns = 3
 		var calls [2]int
@@ -63,7 +52,7 @@ func (r *run) watchers(ctx context.Context) error {
 					}
 				}
 				cpu0 := cpuTime()
-				took, err := r.load(8, r.cfg.Duration/turns, tagUntag)
+				took, err := r.load(8, r.cfg.Duration/turns, op)
 				if err == nil && w != nil && all {
 					err = w.waitFor(int64(len(took)) * changesPerCall * watcherCount)
 				}
