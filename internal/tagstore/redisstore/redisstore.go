@@ -11,12 +11,14 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,80 +261,75 @@ func (s *Store) deadline(ctx context.Context) int64 {
 func (s *Store) Ping(ctx context.Context) error {
 	c, ok := s.client.(*redis.ClusterClient)
 	if !ok {
-		mid, low, err := readClock(ctx, s.client)
-		if err != nil {
-			return err
+		k, err := readClock(ctx, s.client)
+		if err == nil {
+			s.setClock(k)
 		}
-		s.offset.Store(mid)
-		s.offsetLow.Store(low)
-		return nil
+		return err
 	}
 	var mu sync.Mutex
-	masters := map[string]bool{}
-	fresh := map[string]clock{}
+	read := map[string]*clock{} // every master; nil for one that did not answer
+	answered := false
 	var firstErr error
 	walkErr := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-		mid, low, err := readClock(ctx, n)
+		k, err := readClock(ctx, n)
 		mu.Lock()
 		defer mu.Unlock()
-		addr := n.Options().Addr
-		masters[addr] = true
-		if err == nil {
-			fresh[addr] = clock{mid, low}
-		} else if firstErr == nil {
-			firstErr = err
+		if err != nil {
+			read[n.Options().Addr] = nil
+			firstErr = cmp.Or(firstErr, err)
+			return nil
 		}
+		read[n.Options().Addr], answered = &k, true
 		return nil
 	})
-	if len(fresh) == 0 {
-		switch {
-		case firstErr != nil:
-			return firstErr
-		case walkErr != nil:
-			return walkErr
+	if !answered {
+		if err := cmp.Or(firstErr, walkErr); err != nil {
+			return err
 		}
 		return errors.New("redis cluster: no master known")
 	}
 	s.clocksMu.Lock()
 	defer s.clocksMu.Unlock()
-	known := make(map[string]clock, len(masters))
-	for addr := range masters {
-		if k, ok := fresh[addr]; ok {
-			known[addr] = k
-		} else if k, ok := s.clocks[addr]; ok {
-			known[addr] = k
+	known := make(map[string]clock, len(read))
+	slowest := clock{math.MaxInt64, math.MaxInt64}
+	for addr, k := range read {
+		if k == nil {
+			last, ok := s.clocks[addr]
+			if !ok {
+				continue
+			}
+			k = &last
 		}
-	}
-	s.clocks = known
-	first := true
-	var slowest clock
-	for _, k := range known {
-		if first {
-			slowest, first = k, false
-		}
+		known[addr] = *k
 		slowest = clock{min(slowest.mid, k.mid), min(slowest.low, k.low)}
 	}
-	s.offset.Store(slowest.mid)
-	s.offsetLow.Store(slowest.low)
+	s.clocks = known
+	s.setClock(slowest)
 	return nil
 }
 
-// clock is a server's clock offset from ours (readClock).
+// clock is a server's clock offset from ours: the midpoint estimate in
+// milliseconds, and in microseconds the least it can be ahead.
 type clock struct{ mid, low int64 }
 
+func (s *Store) setClock(k clock) {
+	s.offset.Store(k.mid)
+	s.offsetLow.Store(k.low)
+}
+
 // readClock reads a server's clock with TIME and returns its offset from
-// ours: the midpoint estimate in milliseconds, and in microseconds the
-// least it can be ahead.
-func readClock(ctx context.Context, c redis.Cmdable) (mid, low int64, err error) {
+// ours.
+func readClock(ctx context.Context, c redis.Cmdable) (clock, error) {
 	before := time.Now()
 	t, err := c.Time(ctx).Result()
 	if err != nil {
-		return 0, 0, err
+		return clock{}, err
 	}
 	after := time.Now()
 	// The server read t before we read after: from then on its clock is at
 	// least t plus our time since after, whatever delayed the reply.
-	return t.UnixMilli() - before.Add(after.Sub(before)/2).UnixMilli(), t.UnixMicro() - after.UnixMicro(), nil
+	return clock{t.UnixMilli() - before.Add(after.Sub(before)/2).UnixMilli(), t.UnixMicro() - after.UnixMicro()}, nil
 }
 
 // Secret implements tagstore.Store. The first process to ask creates it.
