@@ -198,19 +198,18 @@ type Listeners struct {
 	current atomic.Pointer[[]func(string)]
 }
 
-// Add adds fn, and returns its id (for Remove) and how many listeners
-// there are now.
-func (l *Listeners) Add(fn func(group string)) (id, n int) {
+// Add adds fn, and returns its id (for Remove).
+func (l *Listeners) Add(fn func(group string)) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fns == nil {
 		l.fns = map[int]func(string){}
 	}
-	id = l.next
+	id := l.next
 	l.next++
 	l.fns[id] = fn
 	l.publish()
-	return id, len(l.fns)
+	return id
 }
 
 // Remove removes the listener id, and returns how many are left.

@@ -170,7 +170,7 @@ func (s *Store) FeedNow(context.Context) (tagstore.Pos, error) {
 
 // NotifyFeed implements tagstore.Feed.
 func (s *Store) NotifyFeed(fn func(group string)) func() {
-	id, _ := s.feed.listeners.Add(fn)
+	id := s.feed.listeners.Add(fn)
 	return func() { s.feed.listeners.Remove(id) }
 }
 

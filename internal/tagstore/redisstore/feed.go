@@ -175,7 +175,7 @@ const noticePing = 30 * time.Second
 func (n *notices) add(s *Store, fn func(string)) func() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	id, _ := n.Add(fn)
+	id := n.Add(fn)
 	if n.cancel == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		ps := s.client.Subscribe(ctx, s.feedChannel)
