@@ -226,6 +226,16 @@ func TestWatchFeedOff(t *testing.T) {
 	}
 }
 
+// instances returns the names of n instances of one account and region,
+// in order.
+func instances(n int) []string {
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%02d", i))
+	}
+	return names
+}
+
 // errAgain returns a channel that gives err.
 func errAgain(err error) <-chan error {
 	c := make(chan error, 1)
@@ -240,10 +250,7 @@ func TestWatchResumeInsideMessage(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, done := startWatch(t, wctx, s, &tagwayv1.WatchTagChangesRequest{}, nil)
-	var names []string
-	for i := range 5 {
-		names = append(names, fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%d", i))
-	}
+	names := instances(5)
 	mustTag(t, s, names, "k", "v")
 	var m *tagwayv1.WatchTagChangesResponse
 	select {
@@ -285,10 +292,7 @@ func TestWatchMessageSize(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, done := startWatch(t, wctx, s, &tagwayv1.WatchTagChangesRequest{}, nil)
-	var names []string
-	for i := range 40 {
-		names = append(names, fmt.Sprintf("arn:aws:ec2:us-east-1:111111111111:instance/i-%02d", i))
-	}
+	names := instances(40)
 	var kv []string
 	for k := range 8 {
 		kv = append(kv, fmt.Sprintf("key-%d", k), strings.Repeat("v", 256))
